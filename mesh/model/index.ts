@@ -1,0 +1,112 @@
+/**
+ * Reads the input objects once into indexes: workloads and Service ports, and the policies by
+ * namespace and selector, so that each (client, Service port) pair is a few map lookups.
+ */
+import type { KubeObject, MeshConfig } from "../types";
+import { HttpPolicyIndex, readAuthorizationPolicy, readRequestAuthentication, type AuthzPolicyEntry, type RequestAuthnEntry } from "./authorization";
+import { DestinationRuleIndex, readDestinationRule, type DestinationRuleEntry } from "./client-tls";
+import { ModelInputError, objectRef } from "./errors";
+import { isModelKind } from "./kinds";
+import { readMeshConfig } from "./mesh-config";
+import { PeerAuthnIndex, readPeerAuthentication, type PeerAuthnPolicy } from "./peer-authentication";
+import { namespaceOf, readNamespaceLabels, readServicePorts, readWorkload, type ServicePort, type Workload } from "./workloads";
+
+export interface MeshModel {
+  mesh: MeshConfig;
+  /** Every Deployment and bare Pod, input order. */
+  workloads: Workload[];
+  /** Service ports of Services with a selector, sorted by namespace, service, port. */
+  servicePorts: ServicePort[];
+  peerAuthn: PeerAuthnIndex;
+  destinationRules: DestinationRuleIndex;
+  http: HttpPolicyIndex;
+}
+
+function checkMetadata(o: unknown, position: number): KubeObject | undefined {
+  if (o === null || typeof o !== "object") return undefined;
+  const k = o as KubeObject;
+  if (typeof k.kind !== "string" || typeof k.apiVersion !== "string" || !isModelKind(k.kind, k.apiVersion)) return undefined;
+  const name = k.metadata?.name;
+  if (typeof name !== "string" || name === "") {
+    throw new ModelInputError(objectRef(k.kind, k.metadata?.namespace, `#${position}`), `metadata.name must be a non-empty string, found ${JSON.stringify(name)}`);
+  }
+  return k;
+}
+
+export function buildModel(objects: readonly KubeObject[]): MeshModel {
+  const known: { o: KubeObject; position: number }[] = [];
+  objects.forEach((raw, position) => {
+    const o = checkMetadata(raw, position);
+    if (o) known.push({ o, position });
+  });
+  const ours = known.map((k) => k.o);
+  const mesh = readMeshConfig(ours);
+  const nsLabels = readNamespaceLabels(ours);
+
+  const workloads: Workload[] = [];
+  const pas: PeerAuthnPolicy[] = [];
+  const drs: DestinationRuleEntry[] = [];
+  const ras: RequestAuthnEntry[] = [];
+  const aps: AuthzPolicyEntry[] = [];
+  const services: KubeObject[] = [];
+  for (const { o, position } of known) {
+    switch (o.kind) {
+      case "Deployment":
+        workloads.push(readWorkload(o, position, nsLabels, mesh.trustDomain));
+        break;
+      case "Pod": {
+        // Pods owned by a controller are the Deployment's; the model reads the Deployment.
+        const owners = (o.metadata as unknown as { ownerReferences?: unknown[] }).ownerReferences;
+        if (!Array.isArray(owners) || owners.length === 0) workloads.push(readWorkload(o, position, nsLabels, mesh.trustDomain));
+        break;
+      }
+      case "Service":
+        services.push(o);
+        break;
+      case "PeerAuthentication":
+        pas.push(readPeerAuthentication(o, position));
+        break;
+      case "DestinationRule":
+        drs.push(readDestinationRule(o, position));
+        break;
+      case "RequestAuthentication":
+        ras.push(readRequestAuthentication(o));
+        break;
+      case "AuthorizationPolicy":
+        aps.push(readAuthorizationPolicy(o));
+        break;
+    }
+  }
+  const byNs = new Map<string, Workload[]>();
+  for (const w of workloads) {
+    const l = byNs.get(w.namespace);
+    if (l) l.push(w);
+    else byNs.set(w.namespace, [w]);
+  }
+  const servicePorts: ServicePort[] = [];
+  for (const s of services) servicePorts.push(...(readServicePorts(s, byNs) ?? []));
+  servicePorts.sort((a, b) =>
+    a.namespace !== b.namespace ? (a.namespace < b.namespace ? -1 : 1) : a.service !== b.service ? (a.service < b.service ? -1 : 1) : a.port - b.port,
+  );
+  const seen = new Set<string>();
+  for (const sp of servicePorts) {
+    if (seen.has(sp.id)) throw new ModelInputError(objectRef("Service", sp.namespace, sp.service), `port ${sp.port} is listed twice (or the Service appears twice in the input)`);
+    seen.add(sp.id);
+  }
+  const ids = new Set<string>();
+  for (const w of workloads) {
+    if (ids.has(w.id)) throw new ModelInputError(objectRef(w.kind, w.namespace, w.name), `workload ${w.id} appears twice in the input`);
+    ids.add(w.id);
+  }
+  const peerAuthn = new PeerAuthnIndex(pas, mesh.rootNamespace);
+  return {
+    mesh,
+    workloads,
+    servicePorts,
+    peerAuthn,
+    destinationRules: new DestinationRuleIndex(drs, mesh.rootNamespace, mesh.enableAutoMtls, peerAuthn),
+    http: new HttpPolicyIndex(ras, aps, mesh.rootNamespace),
+  };
+}
+
+export { namespaceOf };

@@ -1,0 +1,172 @@
+/**
+ * Which PeerAuthentication mode a server workload enforces per port (istio/istio
+ * pilot/pkg/model/authentication.go, pilot/pkg/security/authn/policy_applier.go
+ * ComposePeerAuthentication).
+ */
+import { MTLS_MODES, type KubeObject, type Labels, type MtlsMode } from "../types";
+import { ModelInputError, objectRef } from "./errors";
+import { isEmptySelector, selectorMatches } from "./match";
+import { oldestFirst, type Aged } from "./order";
+import { namespaceOf, type Workload } from "./workloads";
+
+/** A mode after resolution: UNSET never survives it. */
+export type EffectiveMode = Exclude<MtlsMode, "UNSET">;
+
+export interface PeerAuthnPolicy extends Aged {
+  /** `PeerAuthentication <ns>/<name>`. */
+  ref: string;
+  mode: MtlsMode;
+  selector: Labels | undefined;
+  portLevel: Map<number, MtlsMode>;
+}
+
+/** A resolved mode and the object that decided it. */
+export interface ModeDecision {
+  mode: EffectiveMode;
+  /** E.g. "PeerAuthentication foo/default", "portLevelMtls 8080 of PeerAuthentication bar/httpbin". */
+  source: string;
+}
+
+export interface WorkloadPeerAuthn {
+  workloadMode: ModeDecision;
+  ports: Map<number, ModeDecision>;
+}
+
+export const DEFAULT_MODE: ModeDecision = Object.freeze({
+  mode: "PERMISSIVE",
+  source: "no PeerAuthentication, Istio default",
+});
+
+function readMode(ref: string, field: string, v: unknown): MtlsMode {
+  if (v === undefined || v === null) return "UNSET";
+  if (typeof v !== "string" || !(MTLS_MODES as readonly string[]).includes(v)) {
+    throw new ModelInputError(ref, `${field} is ${JSON.stringify(v)}; allowed: ${MTLS_MODES.join(", ")}`);
+  }
+  return v as MtlsMode;
+}
+
+/** Validates as Istio's webhook does (pkg/config/validation/validation.go ValidatePeerAuthentication). */
+export function readPeerAuthentication(o: KubeObject, position: number): PeerAuthnPolicy {
+  const namespace = namespaceOf(o);
+  const ref = objectRef("PeerAuthentication", namespace, o.metadata.name);
+  const spec = (o.spec ?? {}) as Record<string, unknown>;
+  if (typeof spec !== "object" || Array.isArray(spec)) throw new ModelInputError(ref, "spec must be a mapping");
+  const selectorObj = spec.selector as { matchLabels?: unknown } | undefined | null;
+  const matchLabels = selectorObj?.matchLabels;
+  if (matchLabels !== undefined && matchLabels !== null && (typeof matchLabels !== "object" || Array.isArray(matchLabels))) {
+    throw new ModelInputError(ref, `spec.selector.matchLabels must be a map of strings, found ${JSON.stringify(matchLabels)}`);
+  }
+  const selector = isEmptySelector(matchLabels as Labels | undefined) ? undefined : (matchLabels as Labels);
+  const mtls = spec.mtls as { mode?: unknown } | undefined | null;
+  const mode = readMode(ref, "spec.mtls.mode", mtls?.mode);
+  const portLevel = new Map<number, MtlsMode>();
+  if (spec.portLevelMtls !== undefined && spec.portLevelMtls !== null) {
+    const plm = spec.portLevelMtls as Record<string, unknown>;
+    if (typeof plm !== "object" || Array.isArray(plm)) throw new ModelInputError(ref, "spec.portLevelMtls must be a map keyed by port");
+    if (!selector) {
+      throw new ModelInputError(ref, "spec.portLevelMtls requires a non-empty spec.selector (Istio rejects it on mesh and namespace policies)");
+    }
+    const keys = Object.keys(plm);
+    if (keys.length === 0) throw new ModelInputError(ref, "spec.portLevelMtls must have at least one port");
+    for (const key of keys) {
+      const port = Number(key);
+      if (!/^\d+$/.test(key) || port < 1 || port > 65535) {
+        throw new ModelInputError(ref, `spec.portLevelMtls key ${JSON.stringify(key)} is not a port; allowed: 1..65535`);
+      }
+      const entry = plm[key] as { mode?: unknown } | undefined | null;
+      portLevel.set(port, readMode(ref, `spec.portLevelMtls[${key}].mode`, entry?.mode));
+    }
+  }
+  const created = o.metadata.creationTimestamp ? Date.parse(o.metadata.creationTimestamp) : undefined;
+  return {
+    name: o.metadata.name,
+    namespace,
+    created: created !== undefined && !Number.isNaN(created) ? created : undefined,
+    position,
+    ref: `PeerAuthentication ${namespace}/${o.metadata.name}`,
+    mode,
+    selector,
+    portLevel,
+  };
+}
+
+export class PeerAuthnIndex {
+  readonly mesh: PeerAuthnPolicy | undefined;
+  /** Oldest selector-less policy per (non-root) namespace. */
+  readonly namespaceLevel = new Map<string, PeerAuthnPolicy>();
+  /** Selector policies per namespace, oldest first. Root-namespace selector policies are dropped. */
+  readonly workloadLevel = new Map<string, PeerAuthnPolicy[]>();
+  /** Policies that the model ignores, with why (for explanations). */
+  readonly ignored: { ref: string; why: string }[] = [];
+  private readonly meshDecision: ModeDecision;
+  private readonly nsDecisions = new Map<string, ModeDecision>();
+  private readonly byWorkload = new Map<Workload, WorkloadPeerAuthn>();
+
+  constructor(policies: readonly PeerAuthnPolicy[], readonly rootNamespace: string) {
+    let mesh: PeerAuthnPolicy | undefined;
+    for (const p of oldestFirst(policies)) {
+      if (!p.selector) {
+        if (p.namespace === rootNamespace) {
+          if (!mesh) mesh = p;
+          else this.ignored.push({ ref: p.ref, why: `older mesh-level policy ${mesh.ref} wins` });
+        } else if (!this.namespaceLevel.has(p.namespace)) {
+          this.namespaceLevel.set(p.namespace, p);
+        } else {
+          this.ignored.push({ ref: p.ref, why: `older namespace-level policy ${this.namespaceLevel.get(p.namespace)!.ref} wins` });
+        }
+      } else if (p.namespace === rootNamespace) {
+        // policy_applier.go: "ignore non-empty selector in root namespace" (sidecar mode).
+        this.ignored.push({ ref: p.ref, why: "a selector in the root namespace is ignored" });
+      } else {
+        const list = this.workloadLevel.get(p.namespace);
+        if (list) list.push(p);
+        else this.workloadLevel.set(p.namespace, [p]);
+      }
+    }
+    this.mesh = mesh;
+    this.meshDecision = mesh && mesh.mode !== "UNSET" ? { mode: mesh.mode, source: mesh.ref } : DEFAULT_MODE;
+  }
+
+  /** Mesh then namespace level only: what auto mTLS infers for a service (BestEffortInferServiceMTLSMode). */
+  namespaceMode(namespace: string): ModeDecision {
+    let d = this.nsDecisions.get(namespace);
+    if (!d) {
+      const p = this.namespaceLevel.get(namespace);
+      d = p && p.mode !== "UNSET" ? { mode: p.mode, source: p.ref } : this.meshDecision;
+      this.nsDecisions.set(namespace, d);
+    }
+    return d;
+  }
+
+  /** The oldest workload-level policy that selects this workload, if any. */
+  workloadPolicy(w: Workload): PeerAuthnPolicy | undefined {
+    for (const p of this.workloadLevel.get(w.namespace) ?? []) {
+      if (selectorMatches(p.selector, w.labels)) return p;
+    }
+    return undefined;
+  }
+
+  forWorkload(w: Workload): WorkloadPeerAuthn {
+    let r = this.byWorkload.get(w);
+    if (r) return r;
+    let workloadMode = this.namespaceMode(w.namespace);
+    const ports = new Map<number, ModeDecision>();
+    const p = this.workloadPolicy(w);
+    if (p) {
+      if (p.mode !== "UNSET") workloadMode = { mode: p.mode, source: p.ref };
+      for (const [port, mode] of p.portLevel) {
+        // A port entry with UNSET inherits the workload-resolved mode.
+        ports.set(port, mode === "UNSET" ? workloadMode : { mode, source: `portLevelMtls ${port} of ${p.ref}` });
+      }
+    }
+    r = { workloadMode, ports };
+    this.byWorkload.set(w, r);
+    return r;
+  }
+
+  /** The mode at a workload (container) port: portLevelMtls is keyed by it, never by the Service port. */
+  modeAt(w: Workload, targetPort: number): ModeDecision {
+    const r = this.forWorkload(w);
+    return r.ports.get(targetPort) ?? r.workloadMode;
+  }
+}

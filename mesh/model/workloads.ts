@@ -1,0 +1,276 @@
+/**
+ * Workloads (Deployments and bare Pods), their sidecars and identities, and the Service ports
+ * that select them. Sidecar injection follows the default revision's MutatingWebhookConfiguration
+ * (istio/istio manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml) and
+ * the injector's own check (pkg/kube/inject/webhook.go injectRequired).
+ */
+import type { ClientRef, TargetRef } from "../prediction";
+import type { KubeObject, Labels } from "../types";
+import { ModelInputError, objectRef } from "./errors";
+import type { Aged } from "./order";
+
+export const INJECT_LABEL = "sidecar.istio.io/inject";
+export const TLS_MODE_LABEL = "security.istio.io/tlsMode";
+export const INJECTION_NAMESPACE_LABEL = "istio-injection";
+export const REVISION_LABEL = "istio.io/rev";
+
+export interface Workload extends Aged {
+  kind: "Deployment" | "Pod";
+  /** Pod labels, with the `security.istio.io/tlsMode` label the injector adds. */
+  labels: Labels;
+  serviceAccount: string;
+  sidecar: boolean;
+  /** Why the workload has (or lacks) a sidecar, for reasons. */
+  sidecarWhy: string;
+  /** Container port names → numbers, to resolve a Service's named targetPort. */
+  namedPorts: Map<string, number>;
+  /** `<name>.<namespace>`. */
+  id: string;
+  /** Istio principal `<trustDomain>/ns/<ns>/sa/<sa>` (authorization `principals` form). */
+  principal: string;
+  /** `spiffe://` + principal. */
+  spiffe: string;
+  /** Replicas > 0: a pod exists to send a probe and to be an endpoint. */
+  running: boolean;
+  ref: ClientRef;
+}
+
+export interface Endpoint {
+  workload: Workload;
+  /** The workload (container) port the Service port resolves to. */
+  targetPort: number;
+}
+
+export interface ServicePort {
+  namespace: string;
+  service: string;
+  port: number;
+  portName: string | undefined;
+  /** As written in the Service (number or container port name). */
+  targetPortSpec: number | string;
+  /** `<service>.<namespace>.svc.cluster.local`. */
+  hostname: string;
+  /** clusterIP: None, which Istio treats as passthrough. */
+  headless: boolean;
+  /** Workloads the selector matches, with the container port this Service port reaches. */
+  endpoints: Endpoint[];
+  /** `<service>.<namespace>:<port>`. */
+  id: string;
+  ref: TargetRef;
+}
+
+/** Kubernetes' cluster DNS suffix, which Istio hostnames use (not the trust domain). */
+export const DNS_SUFFIX = "svc.cluster.local";
+
+export function serviceHostname(service: string, namespace: string): string {
+  return `${service}.${namespace}.${DNS_SUFFIX}`;
+}
+
+export function namespaceOf(o: KubeObject): string {
+  return o.metadata.namespace || "default";
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function stringMap(ref: string, field: string, v: unknown): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  const r = asRecord(v);
+  if (!r) throw new ModelInputError(ref, `${field} must be a map of strings, found ${JSON.stringify(v)}`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(r)) {
+    if (typeof val !== "string") throw new ModelInputError(ref, `${field}.${k} must be a string, found ${JSON.stringify(val)}`);
+    out[k] = val;
+  }
+  return out;
+}
+
+/**
+ * Whether the injector adds a sidecar. Webhook selectors read labels only: a namespace with
+ * `istio-injection=enabled` (or an `istio.io/rev` and no `istio-injection` label) injects unless
+ * the pod label says "false"; a namespace without either label injects only a pod labelled
+ * `sidecar.istio.io/inject: "true"` (or `istio.io/rev`); `istio-injection=disabled` never does.
+ * Inside the webhook the annotation `sidecar.istio.io/inject: "false"` still opts a pod out;
+ * the annotation "true" alone never reaches the webhook. hostNetwork pods are never injected.
+ */
+export function sidecarInjected(
+  nsLabels: Labels,
+  podLabels: Labels,
+  podAnnotations: Record<string, string>,
+  hostNetwork: boolean,
+): { sidecar: boolean; why: string } {
+  const podLabel = podLabels[INJECT_LABEL];
+  const nsInjection = nsLabels[INJECTION_NAMESPACE_LABEL];
+  const nsRev = nsLabels[REVISION_LABEL];
+  if (hostNetwork) return { sidecar: false, why: "hostNetwork pod" };
+  let webhook: string | undefined;
+  if (nsInjection === "enabled") {
+    if (podLabel !== "false") webhook = `namespace label ${INJECTION_NAMESPACE_LABEL}=enabled`;
+  } else if (nsInjection === undefined && nsRev !== undefined) {
+    if (podLabel !== "false") webhook = `namespace label ${REVISION_LABEL}=${nsRev}`;
+  } else if (nsInjection === undefined) {
+    if (podLabel === "true") webhook = `pod label ${INJECT_LABEL}=true`;
+    else if (podLabels[REVISION_LABEL] !== undefined && podLabel !== "false") webhook = `pod label ${REVISION_LABEL}`;
+  }
+  if (!webhook) {
+    if (podLabel === "false") return { sidecar: false, why: `pod label ${INJECT_LABEL}=false` };
+    if (nsInjection === "disabled") return { sidecar: false, why: `namespace label ${INJECTION_NAMESPACE_LABEL}=disabled` };
+    return { sidecar: false, why: "no injection label" };
+  }
+  const annotation = podAnnotations[INJECT_LABEL];
+  if (annotation !== undefined && ["false", "n", "no", "off"].includes(annotation.toLowerCase())) {
+    return { sidecar: false, why: `pod annotation ${INJECT_LABEL}=${annotation}` };
+  }
+  return { sidecar: true, why: webhook };
+}
+
+export interface WorkloadInput {
+  object: KubeObject;
+  position: number;
+}
+
+export function readNamespaceLabels(objects: readonly KubeObject[]): Map<string, Labels> {
+  const out = new Map<string, Labels>();
+  for (const o of objects) {
+    if (o.kind !== "Namespace" || o.apiVersion !== "v1") continue;
+    const ref = objectRef("Namespace", undefined, o.metadata.name);
+    out.set(o.metadata.name, stringMap(ref, "metadata.labels", o.metadata.labels));
+  }
+  return out;
+}
+
+/** Builds a workload from a Deployment or a bare Pod (Pods owned by a controller are skipped by the caller). */
+export function readWorkload(
+  o: KubeObject,
+  position: number,
+  nsLabels: Map<string, Labels>,
+  trustDomain: string,
+): Workload {
+  const kind = o.kind as "Deployment" | "Pod";
+  const namespace = namespaceOf(o);
+  const name = o.metadata.name;
+  const ref = objectRef(kind, namespace, name);
+  const spec = asRecord(o.spec);
+  if (!spec) throw new ModelInputError(ref, "spec is missing");
+  let podMeta: Record<string, unknown>;
+  let podSpec: Record<string, unknown> | undefined;
+  let running = true;
+  if (kind === "Deployment") {
+    const template = asRecord(spec.template);
+    if (!template) throw new ModelInputError(ref, "spec.template is missing");
+    podMeta = asRecord(template.metadata) ?? {};
+    podSpec = asRecord(template.spec);
+    if (spec.replicas !== undefined && spec.replicas !== null) {
+      if (typeof spec.replicas !== "number" || !Number.isInteger(spec.replicas) || spec.replicas < 0) {
+        throw new ModelInputError(ref, `spec.replicas must be a whole number >= 0, found ${JSON.stringify(spec.replicas)}`);
+      }
+      running = spec.replicas > 0;
+    }
+  } else {
+    podMeta = (o.metadata as unknown as Record<string, unknown>) ?? {};
+    podSpec = spec;
+  }
+  const prefix = kind === "Deployment" ? "spec.template." : "";
+  const labels = stringMap(ref, `${prefix}metadata.labels`, podMeta.labels);
+  const annotations = stringMap(ref, `${prefix}metadata.annotations`, podMeta.annotations);
+  const sa = podSpec?.serviceAccountName ?? podSpec?.serviceAccount;
+  if (sa !== undefined && typeof sa !== "string") {
+    throw new ModelInputError(ref, `${prefix}spec.serviceAccountName must be a string, found ${JSON.stringify(sa)}`);
+  }
+  const serviceAccount = sa || "default";
+  const { sidecar, why } = sidecarInjected(nsLabels.get(namespace) ?? {}, labels, annotations, podSpec?.hostNetwork === true);
+  const podLabels: Labels = { ...labels };
+  // The injector labels injected pods; the endpoint check (mtls_checker.go) reads this label.
+  if (sidecar && podLabels[TLS_MODE_LABEL] === undefined) podLabels[TLS_MODE_LABEL] = "istio";
+
+  const namedPorts = new Map<string, number>();
+  const containers = podSpec?.containers;
+  if (containers !== undefined && !Array.isArray(containers)) {
+    throw new ModelInputError(ref, `${prefix}spec.containers must be a list`);
+  }
+  for (const c of (containers as unknown[] | undefined) ?? []) {
+    const ports = asRecord(c)?.ports;
+    if (!Array.isArray(ports)) continue;
+    for (const p of ports) {
+      const pr = asRecord(p);
+      if (pr && typeof pr.name === "string" && typeof pr.containerPort === "number") namedPorts.set(pr.name, pr.containerPort);
+    }
+  }
+  const principal = `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+  const created = o.metadata.creationTimestamp ? Date.parse(o.metadata.creationTimestamp) : undefined;
+  return {
+    kind,
+    name,
+    namespace,
+    created: created !== undefined && !Number.isNaN(created) ? created : undefined,
+    position,
+    labels: podLabels,
+    serviceAccount,
+    sidecar,
+    sidecarWhy: why,
+    namedPorts,
+    id: `${name}.${namespace}`,
+    principal,
+    spiffe: `spiffe://${principal}`,
+    running,
+    ref: { namespace, name, labels, serviceAccount, sidecar },
+  };
+}
+
+/** The Service's ports with their endpoints; undefined for Services the model does not route (no selector, ExternalName). */
+export function readServicePorts(o: KubeObject, workloadsByNs: Map<string, Workload[]>): ServicePort[] | undefined {
+  const namespace = namespaceOf(o);
+  const name = o.metadata.name;
+  const ref = objectRef("Service", namespace, name);
+  const spec = asRecord(o.spec);
+  if (!spec) throw new ModelInputError(ref, "spec is missing");
+  if (spec.type === "ExternalName") return undefined;
+  if (spec.selector === undefined || spec.selector === null) return undefined;
+  const selector = stringMap(ref, "spec.selector", spec.selector);
+  if (Object.keys(selector).length === 0) return undefined;
+  const ports = spec.ports;
+  if (!Array.isArray(ports) || ports.length === 0) throw new ModelInputError(ref, "spec.ports must list at least one port");
+  const selected = (workloadsByNs.get(namespace) ?? []).filter((w) => {
+    if (!w.running) return false;
+    for (const k in selector) if (w.labels[k] !== selector[k]) return false;
+    return true;
+  });
+  const hostname = serviceHostname(name, namespace);
+  const headless = spec.clusterIP === "None";
+  return ports.map((p, i) => {
+    const pr = asRecord(p);
+    const port = pr?.port;
+    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new ModelInputError(ref, `spec.ports[${i}].port must be 1..65535, found ${JSON.stringify(port)}`);
+    }
+    const tp = pr?.targetPort ?? port;
+    if (typeof tp !== "number" && typeof tp !== "string") {
+      throw new ModelInputError(ref, `spec.ports[${i}].targetPort must be a number or a port name, found ${JSON.stringify(tp)}`);
+    }
+    const targetPortSpec: number | string = typeof tp === "string" && /^\d+$/.test(tp) ? Number(tp) : tp;
+    const endpoints: Endpoint[] = [];
+    for (const w of selected) {
+      // A named targetPort the pod does not declare yields no endpoint (EndpointSlice controller).
+      const target = typeof targetPortSpec === "number" ? targetPortSpec : w.namedPorts.get(targetPortSpec);
+      if (target !== undefined) endpoints.push({ workload: w, targetPort: target });
+    }
+    const portName = typeof pr?.name === "string" ? pr.name : undefined;
+    const resolved =
+      endpoints.length > 0 && endpoints.every((e) => e.targetPort === endpoints[0]!.targetPort)
+        ? endpoints[0]!.targetPort
+        : targetPortSpec;
+    return {
+      namespace,
+      service: name,
+      port,
+      portName,
+      targetPortSpec,
+      hostname,
+      headless,
+      endpoints,
+      id: `${name}.${namespace}:${port}`,
+      ref: { namespace, service: name, port, targetPort: resolved },
+    };
+  });
+}
