@@ -1,0 +1,74 @@
+// A fake cluster for the probe runner and the serialized provider: plain CommonJS so that a
+// fresh `node` process (as the Pulumi dynamic-provider host runs) can load it without tsx.
+//
+// scenario = {
+//   pods: [{ namespace, name, labels, phase?, terminating?, containers: [{ name, ready }] }],
+//   responses: { "<client ns>|<host>:<port><path>": [resp, resp, ...] }  // nth exec of that client → nth resp (last repeats)
+//     resp = { code: 200, exit: 0, uri?: "spiffe://..." }  (uri present → XFCC echoed)
+//   execOverrides: { "<ns>/<pod>": [{ stdout?, stderr?, exitCode?, error? } | null, ...] }  // per exec number
+//   configMaps: { "<ns>/<name>": { key: value } },
+//   execLatencyMs?: number, listLatencyMs?: number
+// }
+"use strict";
+
+function unquote(word) {
+  // Undo shellQuote: '…' pieces joined by \'
+  return word.split("'\\''").join("'");
+}
+
+function fakeTransport(scenario) {
+  const stats = { execs: 0, lists: 0, inFlight: 0, maxInFlight: 0, execsByPod: {}, commands: [] };
+  const delay = (ms) => new Promise((r) => setTimeout(r, ms || 0));
+  const matches = (labels, want) => Object.keys(want).every((k) => labels[k] === want[k]);
+  return {
+    stats,
+    async listPods(namespace, labels) {
+      stats.lists++;
+      await delay(scenario.listLatencyMs);
+      return (scenario.pods || [])
+        .filter((p) => p.namespace === namespace && matches(p.labels || {}, labels))
+        .map((p) => ({ namespace, name: p.name, phase: p.phase || "Running", terminating: !!p.terminating, containers: p.containers }));
+    },
+    async exec(namespace, pod, container, command, timeoutMs) {
+      const key = `${namespace}/${pod}`;
+      const n = (stats.execsByPod[key] = (stats.execsByPod[key] || 0) + 1);
+      stats.execs++;
+      stats.inFlight++;
+      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+      stats.commands.push({ namespace, pod, container, command, timeoutMs });
+      try {
+        await delay(scenario.execLatencyMs);
+        const overrides = (scenario.execOverrides || {})[key] || [];
+        const o = overrides[Math.min(n, overrides.length) - 1];
+        if (o && o.error) throw new Error(o.error);
+        if (o && (o.stdout !== undefined || o.exitCode !== undefined)) {
+          return { stdout: o.stdout || "", stderr: o.stderr || "", exitCode: o.exitCode || 0 };
+        }
+        if (command[0] !== "sh" || command[1] !== "-c") throw new Error(`unexpected command ${command.slice(0, 2).join(" ")}`);
+        const lines = [];
+        let count = 0;
+        for (const line of command[2].split("\n")) {
+          const m = /^probe ('(?:[^']|'\\'')*') ('(?:[^']|'\\'')*') /.exec(line);
+          if (!m) continue;
+          count++;
+          const id = unquote(m[1].slice(1, -1));
+          const url = unquote(m[2].slice(1, -1)).replace(/^http:\/\//, "");
+          const list = (scenario.responses || {})[`${namespace}|${url}`];
+          if (!list) throw new Error(`fake cluster: no response for ${namespace}|${url}`);
+          const r = list[Math.min(n, list.length) - 1];
+          const code = String(r.code).padStart(3, "0");
+          lines.push(JSON.stringify({ m: "istio-mtls-probe", id, code, exit: r.exit || 0, time: "0.010", xfcc: !!r.uri, uri: r.uri || "" }));
+        }
+        lines.push(JSON.stringify({ m: "istio-mtls-probe", done: count }));
+        return { stdout: lines.join("\n") + "\n", stderr: "", exitCode: 0 };
+      } finally {
+        stats.inFlight--;
+      }
+    },
+    async readConfigMap(namespace, name) {
+      return (scenario.configMaps || {})[`${namespace}/${name}`];
+    },
+  };
+}
+
+module.exports = { fakeTransport };

@@ -1,0 +1,248 @@
+import test from "ava";
+import { parseProbeOutput } from "../../probe/parse";
+import { boundedAll, formatMatrix, podReady, ProbeMismatchError, runProbes, type ProbeCell, type RunOptions } from "../../probe/runner";
+import type { ExecTransport } from "../../probe/transport";
+
+interface FakeStats {
+  execs: number;
+  lists: number;
+  maxInFlight: number;
+  execsByPod: Record<string, number>;
+  commands: { namespace: string; pod: string; container: string; command: string[]; timeoutMs: number }[];
+}
+const { fakeTransport } = require("./fake-transport.cjs") as { fakeTransport: (scenario: unknown) => ExecTransport & { stats: FakeStats } };
+
+const NS = ["foo", "bar", "legacy"];
+const sidecar = (ns: string) => ns !== "legacy";
+const id = (ns: string) => `spiffe://cluster.local/ns/${ns}/sa/sleep`;
+
+/** The STRICT-in-foo matrix: legacy → foo refused, everything else 200, mTLS between sidecars. */
+function expectedCode(from: string, to: string): number {
+  return from === "legacy" && to === "foo" ? 0 : 200;
+}
+function cells(namespaces = NS): ProbeCell[] {
+  return namespaces.flatMap((from) =>
+    namespaces.map((to) => ({
+      from: `sleep.${from}`,
+      to: `httpbin.${to}:8000`,
+      client: { namespace: from, name: "sleep", labels: { app: "sleep" }, sidecar: sidecar(from) },
+      target: { service: "httpbin", namespace: to, port: 8000 },
+      expected: {
+        code: expectedCode(from, to),
+        mtls: sidecar(from) && sidecar(to),
+        reason: expectedCode(from, to) === 0 ? "plaintext client (no sidecar) → STRICT (PeerAuthentication foo/default)" : "auto mTLS",
+        ...(sidecar(from) && sidecar(to) ? { clientIdentity: id(from) } : {}),
+      },
+    })),
+  );
+}
+
+function pods(namespaces = NS) {
+  return namespaces.map((ns) => ({
+    namespace: ns,
+    name: `sleep-${ns}-7d9f`,
+    labels: { app: "sleep" },
+    containers: [{ name: "sleep", ready: true }, ...(sidecar(ns) ? [{ name: "istio-proxy", ready: true }] : [])],
+  }));
+}
+
+/** Responses that match `cells()`, optionally overridden per key with a sequence per attempt. */
+function responses(namespaces = NS, override: Record<string, unknown[]> = {}) {
+  const r: Record<string, unknown[]> = {};
+  for (const from of namespaces)
+    for (const to of namespaces) {
+      const code = expectedCode(from, to);
+      r[`${from}|httpbin.${to}:8000/headers`] =
+        code === 0 ? [{ code: 0, exit: 56 }] : [{ code: 200, exit: 0, ...(sidecar(from) && sidecar(to) ? { uri: id(from) } : {}) }];
+    }
+  return { ...r, ...override };
+}
+
+function clock() {
+  let now = 0;
+  const slept: number[] = [];
+  return { clock: () => now, sleep: async (ms: number) => void (slept.push(ms), (now += ms)), slept };
+}
+
+function opts(transport: ExecTransport, extra: Partial<RunOptions> = {}): RunOptions {
+  const c = clock();
+  return { transport, requestTimeoutSeconds: 3, deadlineSeconds: 60, concurrency: 4, clock: c.clock, sleep: c.sleep, ...extra };
+}
+
+test("a converged 3×3 matrix: one exec per client pod, in the sleep container, observed cells", async (t) => {
+  const fake = fakeTransport({ pods: pods(), responses: responses() });
+  const r = await runProbes(cells(), opts(fake));
+  t.is(r.attempts, 1);
+  t.is(r.execs, 3);
+  t.is(fake.stats.execs, 3);
+  t.deepEqual(fake.stats.execsByPod, { "foo/sleep-foo-7d9f": 1, "bar/sleep-bar-7d9f": 1, "legacy/sleep-legacy-7d9f": 1 });
+  t.true(fake.stats.commands.every((c) => c.container === "sleep" && c.command[0] === "sh" && c.command[1] === "-c"));
+  t.is(fake.stats.commands[0]!.timeoutMs, (3 * 3 + 15) * 1000);
+  t.is(r.cells.length, 9);
+  t.like(r.cells[0], { from: "sleep.foo", to: "httpbin.foo:8000", code: 200, mtls: true, peerIdentity: id("foo") });
+  t.like(r.cells[6], { from: "sleep.legacy", to: "httpbin.foo:8000", code: 0, curlExit: 56, mtls: null });
+  t.like(r.cells[8], { from: "sleep.legacy", to: "httpbin.legacy:8000", code: 200, mtls: false });
+  t.is(
+    formatMatrix(r.cells).split("\n").slice(0, 3).join("\n") + "\n" + formatMatrix(r.cells).split("\n")[6],
+    [
+      "sleep.foo to httpbin.foo: 200 (mTLS spiffe://cluster.local/ns/foo/sa/sleep)",
+      "sleep.foo to httpbin.bar: 200 (mTLS spiffe://cluster.local/ns/foo/sa/sleep)",
+      "sleep.foo to httpbin.legacy: 200 (plaintext)",
+      "sleep.legacy to httpbin.foo: 000 (curl exit 56)",
+    ].join("\n"),
+  );
+});
+
+test("concurrency bound: never more execs in flight than asked", async (t) => {
+  const names = Array.from({ length: 10 }, (_, i) => `n${i}`);
+  for (const limit of [1, 3]) {
+    const fake = fakeTransport({ pods: pods(names), responses: responses(names), execLatencyMs: 15 });
+    await runProbes(cells(names), opts(fake, { concurrency: limit }));
+    t.is(fake.stats.maxInFlight, limit);
+    t.is(fake.stats.execs, 10);
+  }
+});
+
+test("boundedAll keeps order and the bound", async (t) => {
+  let inFlight = 0;
+  let max = 0;
+  const tasks = Array.from({ length: 7 }, (_, i) => async () => {
+    inFlight++;
+    max = Math.max(max, inFlight);
+    await new Promise((r) => setTimeout(r, 5 * (7 - i)));
+    inFlight--;
+    return i;
+  });
+  t.deepEqual(await boundedAll(tasks, 2), [0, 1, 2, 3, 4, 5, 6]);
+  t.is(max, 2);
+});
+
+test("retries with backoff until the matrix converges on attempt 3", async (t) => {
+  // legacy → foo still answers 200 twice (STRICT not yet pushed to foo's proxy), then resets.
+  const fake = fakeTransport({
+    pods: pods(),
+    responses: responses(NS, { "legacy|httpbin.foo:8000/headers": [{ code: 200 }, { code: 200 }, { code: 0, exit: 56 }] }),
+  });
+  const c = clock();
+  const logs: string[] = [];
+  const r = await runProbes(cells(), opts(fake, { clock: c.clock, sleep: c.sleep, initialBackoffMs: 1000, maxBackoffMs: 1500, log: (m) => logs.push(m) }));
+  t.is(r.attempts, 3);
+  t.is(r.execs, 9);
+  t.deepEqual(c.slept, [1000, 1500]);
+  t.is(r.secondsToConverge, 2.5);
+  t.is(logs[0], "attempt 1: 1 of 9 cells differ");
+});
+
+test("at the deadline: a table of the differing cells with the model's reason and what to look at", async (t) => {
+  const fake = fakeTransport({
+    pods: pods(),
+    responses: responses(NS, {
+      "legacy|httpbin.foo:8000/headers": [{ code: 200 }],
+      "bar|httpbin.foo:8000/headers": [{ code: 200 }], // plaintext where mTLS was expected
+    }),
+  });
+  const err = await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 10, initialBackoffMs: 2000, maxBackoffMs: 4000 })), {
+    instanceOf: ProbeMismatchError,
+  });
+  const msg = err!.message;
+  t.regex(msg, /^connectivity probe: 2 of 9 cells differ from the prediction after 4 attempt\(s\) over 10\.0 s:/);
+  t.regex(msg, /from\s+to\s+expected\s+observed\s+model's reason/);
+  t.regex(msg, /sleep\.bar\s+httpbin\.foo:8000\/headers\s+200 mTLS\s+200 plaintext\s+auto mTLS/);
+  t.regex(msg, /sleep\.legacy\s+httpbin\.foo:8000\/headers\s+000 refused\s+200 plaintext\s+plaintext client \(no sidecar\) → STRICT \(PeerAuthentication foo\/default\)/);
+  t.regex(msg, /sleep\.legacy to httpbin\.foo:8000: status 200, expected 000/);
+  t.regex(msg, /kubectl get peerauthentication,destinationrule,requestauthentication,authorizationpolicy -A/);
+  t.regex(msg, /istioctl x describe pod .* -n foo/);
+  t.regex(msg, /istioctl proxy-config cluster .* -n bar --fqdn httpbin\.foo\.svc\.cluster\.local/);
+  t.is((err as ProbeMismatchError).differences.length, 2);
+});
+
+test("a timeout where a reset was expected is not a match", async (t) => {
+  const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "legacy|httpbin.foo:8000/headers": [{ code: 0, exit: 28 }] }) });
+  const err = await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 1 })));
+  t.regex(err!.message, /curl exit 28 \(timeout\), expected a refused or reset connection/);
+});
+
+test("wrong peer identity over mTLS is a difference", async (t) => {
+  const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|httpbin.bar:8000/headers": [{ code: 200, uri: id("bar") }] }) });
+  const err = await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 1 })));
+  t.regex(err!.message, /peer identity spiffe:\/\/cluster\.local\/ns\/bar\/sa\/sleep, expected spiffe:\/\/cluster\.local\/ns\/foo\/sa\/sleep/);
+});
+
+test("a missing pod is an error, retried until the deadline, never a pass", async (t) => {
+  const fake = fakeTransport({ pods: pods(["foo", "bar"]), responses: responses() });
+  const err = await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 7, initialBackoffMs: 2000, maxBackoffMs: 2000 })));
+  t.regex(err!.message, /failed after 4 attempt\(s\).*no ready pod for client sleep\.legacy \(labels \{"app":"sleep"\}\): no pods/);
+});
+
+test("pods not ready: sidecar not ready, missing istio-proxy, terminating", (t) => {
+  const base = { namespace: "foo", name: "p", phase: "Running", terminating: false };
+  t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }, { name: "istio-proxy", ready: false }] }, true), "container istio-proxy not ready");
+  t.regex(podReady({ ...base, containers: [{ name: "sleep", ready: true }] }, true)!, /no container istio-proxy \(is sidecar injection on/);
+  t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }] }, false), undefined);
+  t.is(podReady({ ...base, terminating: true, containers: [{ name: "sleep", ready: true }] }, false), "terminating");
+  t.is(podReady({ ...base, phase: "Pending", containers: [] }, false), "phase Pending");
+});
+
+test("the first ready pod is probed when one is still starting", async (t) => {
+  const ps = pods();
+  ps.unshift({ namespace: "foo", name: "sleep-foo-0aaa", labels: { app: "sleep" }, containers: [{ name: "sleep", ready: true }, { name: "istio-proxy", ready: false }] });
+  const fake = fakeTransport({ pods: ps, responses: responses() });
+  await runProbes(cells(), opts(fake));
+  t.is(fake.stats.execsByPod["foo/sleep-foo-7d9f"], 1);
+  t.is(fake.stats.execsByPod["foo/sleep-foo-0aaa"], undefined);
+});
+
+test("a failed exec, a non-zero exit and garbage output are errors; recovery converges", async (t) => {
+  for (const [override, pattern] of [
+    [{ error: "websocket closed" }, /websocket closed/],
+    [{ exitCode: 127, stderr: "sh: curl: not found" }, /exited 127: sh: curl: not found/],
+    [{ stdout: "garbage\n" }, /line 1: not JSON/],
+    [{ stdout: "" }, /done line is missing/],
+  ] as const) {
+    const fake = fakeTransport({ pods: pods(), responses: responses(), execOverrides: { "bar/sleep-bar-7d9f": [override] } });
+    const err = await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 0 })));
+    t.regex(err!.message, pattern);
+    t.notRegex(err!.message, /differ/);
+    // The same failure once, then a good exec: converges on attempt 2.
+    const recovering = fakeTransport({ pods: pods(), responses: responses(), execOverrides: { "bar/sleep-bar-7d9f": [override, null] } });
+    t.is((await runProbes(cells(), opts(recovering))).attempts, 2);
+  }
+});
+
+test("trust check: istiod's root must be the stack's CA root in every probed namespace", async (t) => {
+  const root = "-----BEGIN CERTIFICATE-----\nMIIBstackroot\n-----END CERTIFICATE-----\n";
+  const other = "-----BEGIN CERTIFICATE-----\nMIIBistiodselfsigned\n-----END CERTIFICATE-----\n";
+  const cms = (pem: (ns: string) => string) => Object.fromEntries(NS.map((ns) => [`${ns}/istio-ca-root-cert`, { "root-cert.pem": pem(ns) }]));
+  const ok = fakeTransport({ pods: pods(), responses: responses(), configMaps: cms(() => root.replace(/\n/g, "\r\n")) });
+  t.is((await runProbes(cells(), opts(ok, { expectedRootCertPem: root }))).attempts, 1);
+
+  const bad = fakeTransport({ pods: pods(), responses: responses(), configMaps: cms((ns) => (ns === "legacy" ? other : root)) });
+  const err = await t.throwsAsync(runProbes(cells(), opts(bad, { expectedRootCertPem: root, deadlineSeconds: 0 })));
+  t.regex(err!.message, /trust check: legacy\/istio-ca-root-cert root-cert\.pem is not the stack's CA root/);
+
+  const missing = fakeTransport({ pods: pods(), responses: responses(), configMaps: {} });
+  const err2 = await t.throwsAsync(runProbes(cells(), opts(missing, { expectedRootCertPem: root, deadlineSeconds: 0 })));
+  t.regex(err2!.message, /ConfigMap bar\/istio-ca-root-cert does not exist/);
+});
+
+test("parser: never a false pass", (t) => {
+  const line = (o: Record<string, unknown>) => JSON.stringify({ m: "istio-mtls-probe", id: "c0", code: "200", exit: 0, time: "0.01", xfcc: false, uri: "", ...o });
+  const done = (n: number) => JSON.stringify({ m: "istio-mtls-probe", done: n });
+  t.is(parseProbeOutput(`${line({})}\n${done(1)}\n`, ["c0"]).get("c0")!.code, 200);
+  const bad: [string, RegExp][] = [
+    [`${done(1)}\n`, /no result for target\(s\) c0/],
+    [`${line({})}\n`, /done line is missing/],
+    [`${line({})}\n${done(2)}\n`, /counts 2 targets, expected 1/],
+    [`${line({})}\n${line({})}\n${done(1)}\n`, /reported twice/],
+    [`${line({ id: "c9" })}\n${done(1)}\n`, /unknown target id "c9"/],
+    [`${line({ code: "" })}\n${done(1)}\n`, /http code "" is not 3 digits/],
+    [`${line({ code: "000" })}\n${done(1)}\n`, /000 with curl exit 0/],
+    [`${line({ time: "" })}\n${done(1)}\n`, /time "" is not a number/],
+    [`${line({ uri: "x" })}\n${done(1)}\n`, /not a SPIFFE URI/],
+    [`${line({ extra: 1 })}\n${done(1)}\n`, /fields are/],
+    [`${line({ m: "other" })}\n${done(1)}\n`, /marker m is "other"/],
+    [`${line({})}\n${done(1)}\nmore\n`, /after the done line/],
+    [`{"m":"istio-mtls-probe","id":"c0","code":"200","exit":0,"ti\n${done(1)}\n`, /line 1: not JSON/],
+  ];
+  for (const [out, re] of bad) t.throws(() => parseProbeOutput(out, ["c0"]), { message: re });
+});
