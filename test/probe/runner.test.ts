@@ -189,7 +189,7 @@ test("the first ready pod is probed when one is still starting", async (t) => {
   const fake = fakeTransport({ pods: ps, responses: responses() });
   await runProbes(cells(), opts(fake));
   t.is(fake.stats.execsByPod["foo/sleep-foo-7d9f"], 1);
-  t.is(fake.stats.execsByPod["foo/sleep-foo-0aaa"], undefined);
+  t.false("foo/sleep-foo-0aaa" in fake.stats.execsByPod);
 });
 
 test("a failed exec, a non-zero exit and garbage output are errors; recovery converges", async (t) => {
