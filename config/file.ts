@@ -1,0 +1,46 @@
+/**
+ * Reading `Pulumi.<stack>.yaml` without Pulumi, so the CLI, the policy pack and tests load a
+ * stack's config through the same validation as `pulumi up`.
+ */
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { CONFIG_NAMESPACE, ConfigError, issue } from "./errors";
+
+/**
+ * The `config:` map of a stack file, keys as written (`istio-mtls:mtls`, `kubernetes:context`),
+ * values as YAML parsed them. A missing `config:` is an empty map.
+ */
+export function readStackConfigFile(path: string): Record<string, unknown> {
+  const text = readFileSync(path, "utf8");
+  let doc: unknown;
+  try {
+    // YAML 1.2 core schema, as Pulumi's Go YAML reader: only true/false are booleans.
+    doc = parse(text, { schema: "core", uniqueKeys: true });
+  } catch (e) {
+    throw new Error(`${path}: not valid YAML: ${(e as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new Error(`${path}: expected a YAML map with a "config:" key, found ${Array.isArray(doc) ? "a list" : typeof doc}`);
+  }
+  const config = (doc as Record<string, unknown>).config;
+  if (config === undefined || config === null) return {};
+  if (typeof config !== "object" || Array.isArray(config)) {
+    throw new Error(`${path}: "config:" must be a map of "<namespace>:<key>" to value, found ${Array.isArray(config) ? "a list" : typeof config}`);
+  }
+  return { ...(config as Record<string, unknown>) };
+}
+
+/**
+ * A `get` for loadStackConfig over a stack file's config map: the value of `istio-mtls:<key>`.
+ * Pulumi's encrypted values (`{secure: …}`) cannot be read without Pulumi and are refused.
+ */
+export function stackFileGetter(config: Record<string, unknown>): (key: string) => unknown {
+  return (key) => {
+    const v = config[`${CONFIG_NAMESPACE}:${key}`];
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v) {
+      throw new ConfigError([issue([key], "{secure: …}", "is an encrypted value", "plain values in the stack file (this config holds no secrets)")]);
+    }
+    return v;
+  };
+}

@@ -1,0 +1,324 @@
+/**
+ * The zod schemas of the user-facing stack config keys (`istio-mtls:<key>`): shapes, syntax of
+ * each value, defaults. Objects are strict: an unknown field is an error, not silently ignored.
+ * Values that `pulumi config set` stores as strings ("true", "5") are accepted where a boolean or
+ * a number is expected. Relations between fields and keys are checked in `rules.ts`.
+ */
+import { z } from "zod";
+import { CLIENT_TLS_MODES, MTLS_MODES } from "../mesh/types";
+import { allowedBy } from "./errors";
+import {
+  DNS_LABEL_ALLOWED,
+  DNS_NAME_ALLOWED,
+  DURATION_ALLOWED,
+  HOST_ALLOWED,
+  LABEL_KEY_ALLOWED,
+  LABEL_VALUE_ALLOWED,
+  PORT_ALLOWED,
+  PRINCIPAL_ALLOWED,
+  isDestinationHost,
+  isDnsLabel,
+  isDnsName,
+  isHttpsUrl,
+  isLabelKey,
+  isLabelValue,
+  isOciUrl,
+  isPort,
+  parseGoDuration,
+  parsePrincipal,
+  parseSemver,
+} from "./values";
+
+/** Oldest Istio whose security.istio.io/v1 and networking.istio.io/v1 APIs the builders emit. */
+export const MIN_ISTIO_VERSION: readonly [number, number] = [1, 22];
+export const DEFAULT_ISTIO_VERSION = "1.28.1";
+export const DEFAULT_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
+export const DEFAULT_CERT_MANAGER_VERSION = "v1.19.1";
+
+/** The zod error option for a leaf: "<value> is not <noun>; allowed: <allowed>". */
+function refused(noun: string, allowed: string) {
+  return { error: () => allowedBy(`is not ${noun}`, allowed) };
+}
+
+// ---- leaves -------------------------------------------------------------------------------------
+
+const BOOLEAN_ALLOWED = "true or false";
+
+function bool() {
+  return z.preprocess(
+    (v) => (v === "true" ? true : v === "false" ? false : v),
+    z.boolean(refused("a boolean", BOOLEAN_ALLOWED)),
+  );
+}
+
+function int(noun: string, allowed: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const r = refused(noun, allowed);
+  return z.preprocess(
+    (v) => (typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z.number(r).int(r).min(min, r).max(max, r),
+  );
+}
+
+function str(noun: string, allowed: string, valid: (s: string) => boolean = () => true) {
+  const r = refused(noun, allowed);
+  return z.string(r).refine(valid, r);
+}
+
+const dnsLabel = (noun: string) => str(noun, DNS_LABEL_ALLOWED, isDnsLabel);
+const namespaceName = dnsLabel("a namespace name");
+const objectName = dnsLabel("an object name");
+const port = int("a port", PORT_ALLOWED, 1, 65535);
+
+const duration = str("a duration", DURATION_ALLOWED, (s) => parseGoDuration(s) !== undefined);
+
+const mtlsMode = z.enum(MTLS_MODES, refused("an mTLS mode", MTLS_MODES.join(", ")));
+const clientTlsMode = z.enum(CLIENT_TLS_MODES, refused("a client TLS mode", CLIENT_TLS_MODES.join(", ")));
+
+/** Strict object: unknown fields are reported one by one with the fields that exist. */
+function object<S extends z.ZodRawShape>(noun: string, shape: S) {
+  const fields = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === "unrecognized_keys"
+        ? allowedBy(`is not a field of ${noun}`, fields)
+        : allowedBy(`is not ${noun}`, `an object with fields ${fields}`),
+  });
+}
+
+function list<T extends z.ZodType>(noun: string, item: T) {
+  return z.array(item, refused(`a list of ${noun}`, `a YAML list of ${noun}`));
+}
+
+/** `matchLabels`: label keys and values as Kubernetes accepts them. Scalars are taken as their text. */
+const labels = z
+  .record(
+    z.string(),
+    z.preprocess(
+      (v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v),
+      str("a label value", LABEL_VALUE_ALLOWED, isLabelValue),
+    ),
+    refused("a label map", "a map of label key to value, e.g. {app: httpbin}"),
+  )
+  .superRefine((m, ctx) => {
+    for (const key of Object.keys(m)) {
+      if (!isLabelKey(key)) {
+        ctx.addIssue({ code: "custom", path: [key], input: key, message: allowedBy("is not a label key", LABEL_KEY_ALLOWED) });
+      }
+    }
+  });
+
+/** Decimal port keys → mode; YAML gives the keys as strings. */
+const portLevelMtls = z
+  .record(z.string(), mtlsMode, refused("a port map", 'a map of container port to mode, e.g. {"8080": PERMISSIVE}'))
+  .superRefine((m, ctx) => {
+    const keys = Object.keys(m);
+    if (keys.length === 0) {
+      ctx.addIssue({ code: "custom", input: m, message: allowedBy("is empty", "at least one port entry (omit portLevelMtls for none)") });
+    }
+    for (const key of keys) {
+      const n = /^\d+$/.test(key) ? Number(key) : Number.NaN;
+      if (!isPort(n)) {
+        ctx.addIssue({ code: "custom", path: [key], input: /^\d+$/.test(key) ? n : key, message: allowedBy("is not a port", PORT_ALLOWED) });
+      }
+    }
+  });
+
+// ---- sections -------------------------------------------------------------------------------------
+
+const istioVersion = z.string(refused("an Istio version", 'a version such as "1.28.1" (quote it in YAML)')).superRefine((s, ctx) => {
+  const v = parseSemver(s);
+  const [minMajor, minMinor] = MIN_ISTIO_VERSION;
+  if (!v) {
+    ctx.addIssue({ code: "custom", input: s, message: allowedBy("is not an Istio version", 'a version such as "1.28.1"') });
+  } else if (v[0] < minMajor || (v[0] === minMajor && v[1] < minMinor)) {
+    ctx.addIssue({
+      code: "custom",
+      input: s,
+      message: allowedBy("is older than the security.istio.io/v1 APIs this stack emits", `${minMajor}.${minMinor}.0 or later`),
+    });
+  }
+});
+
+export const istioSchema = object("istio", {
+  install: bool().default(true),
+  version: istioVersion.default(DEFAULT_ISTIO_VERSION),
+  chartRepository: str("a chart repository", 'an https:// URL or an oci:// registry', (s) => isHttpsUrl(s) || isOciUrl(s)).default(
+    DEFAULT_CHART_REPOSITORY,
+  ),
+  namespace: namespaceName.default("istio-system"),
+  revision: dnsLabel("a revision name").optional(),
+  mesh: object("istio.mesh", {
+    /** Default: istio.namespace (filled in by loadStackConfig). */
+    rootNamespace: namespaceName.optional(),
+    trustDomain: str("a trust domain", DNS_NAME_ALLOWED, isDnsName).default("cluster.local"),
+    enableAutoMtls: bool().default(true),
+  }).prefault({}),
+  /** Default: ingress.enabled (filled in by loadStackConfig). */
+  ingressGateway: bool().optional(),
+}).prefault({});
+
+export const certManagerSchema = object("certManager", {
+  install: bool().default(true),
+  version: str("a cert-manager version", 'a version with a leading "v", such as "v1.19.1"', (s) => parseSemver(s, "v") !== undefined).default(
+    DEFAULT_CERT_MANAGER_VERSION,
+  ),
+  namespace: namespaceName.default("cert-manager"),
+}).prefault({});
+
+export const caSchema = object("ca", {
+  type: z.enum(["cert-manager", "istiod"], refused("a CA type", "cert-manager, istiod")).default("cert-manager"),
+  keyAlgorithm: z.enum(["ECDSA", "RSA"], refused("a key algorithm", "ECDSA, RSA")).default("ECDSA"),
+  /** Default: 256 for ECDSA, 2048 for RSA (filled in by loadStackConfig). */
+  keySize: int("a key size", "256 or 384 (ECDSA); 2048, 3072 or 4096 (RSA)", 1).optional(),
+  rootDuration: duration.default("87600h"),
+  intermediateDuration: duration.default("8760h"),
+  intermediateRenewBefore: duration.default("720h"),
+}).prefault({});
+
+export const namespacesSchema = list(
+  "namespaces",
+  object("a namespace entry", {
+    name: namespaceName,
+    injection: bool().default(true),
+  }),
+).default([]);
+
+export const demoSchema = object("demo", { enabled: bool().default(false) }).prefault({});
+
+export const mtlsSchema = object("mtls", {
+  mesh: mtlsMode.optional(),
+  namespaces: z
+    .record(z.string(), mtlsMode, refused("a namespace map", "a map of namespace to mode, e.g. {foo: STRICT}"))
+    .superRefine((m, ctx) => {
+      for (const key of Object.keys(m)) {
+        if (!isDnsLabel(key)) {
+          ctx.addIssue({ code: "custom", path: [key], input: key, message: allowedBy("is not a namespace name", DNS_LABEL_ALLOWED) });
+        }
+      }
+    })
+    .default({}),
+  workloads: list(
+    "workload policies",
+    object("a workload policy", {
+      namespace: namespaceName,
+      name: objectName,
+      selector: labels.superRefine((m, ctx) => {
+        if (Object.keys(m).length === 0) {
+          ctx.addIssue({
+            code: "custom",
+            input: m,
+            message: allowedBy("is empty (that is a namespace policy: use mtls.namespaces)", "at least one label, e.g. {app: httpbin}"),
+          });
+        }
+      }),
+      mode: mtlsMode.optional(),
+      portLevelMtls: portLevelMtls.optional(),
+    }),
+  ).default([]),
+}).prefault({});
+
+export const destinationRulesSchema = list(
+  "destination rules",
+  object("a destination rule", {
+    namespace: namespaceName,
+    name: objectName,
+    host: str("a host", HOST_ALLOWED, isDestinationHost),
+    mode: clientTlsMode.optional(),
+    portLevel: list("port settings", object("a port setting", { port, mode: clientTlsMode.optional() })).optional(),
+    exportTo: list(
+      "exportTo entries",
+      str("an exportTo entry", `".", "*" or a namespace name (${DNS_LABEL_ALLOWED})`, (s) => s === "." || s === "*" || isDnsLabel(s)),
+    ).optional(),
+  }),
+).default([]);
+
+const nonEmpty = (noun: string, allowed: string) => str(noun, allowed, (s) => s.trim().length > 0);
+
+export const endUserAuthSchema = list(
+  "end-user auth policies",
+  object("an end-user auth policy", {
+    namespace: namespaceName,
+    name: objectName,
+    selector: labels,
+    issuer: nonEmpty("an issuer", 'the token issuer ("iss" claim), non-empty'),
+    jwksUri: str("a JWKS URI", "an https:// URL", isHttpsUrl),
+    audiences: list("audiences", nonEmpty("an audience", "a non-empty string")).optional(),
+    requireToken: bool().default(true),
+    paths: list("paths", str("a path", 'a path starting with "/"', (s) => s.startsWith("/"))).optional(),
+  }),
+).default([]);
+
+export const authorizationSchema = list(
+  "authorization policies",
+  object("an authorization policy", {
+    namespace: namespaceName,
+    name: objectName,
+    selector: labels,
+    principals: list("principals", str("a principal", PRINCIPAL_ALLOWED, (s) => s === "*" || parsePrincipal(s) !== undefined)).optional(),
+    namespaces: list("namespaces", str("a namespace", `"*" or ${DNS_LABEL_ALLOWED}`, (s) => s === "*" || isDnsLabel(s))).optional(),
+  }),
+).default([]);
+
+export const ingressSchema = object("ingress", {
+  enabled: bool().default(false),
+  tls: bool().default(false),
+  host: str("an ingress host", `"*", a DNS name, or "*." followed by a DNS name`, isDestinationHost).default("*"),
+}).prefault({});
+
+const positive = (noun: string) => int(noun, "an integer of 1 or more", 1);
+
+export const probeSchema = object("probe", {
+  enabled: bool().default(true),
+  alwaysRun: bool().default(false),
+  requestTimeoutSeconds: positive("a number of seconds").default(5),
+  deadlineSeconds: positive("a number of seconds").default(180),
+  concurrency: positive("a concurrency").default(4),
+}).prefault({});
+
+/** `<workload>.<namespace>` and `<service>.<namespace>:<port>`, as ProbeOutcome names its cells. */
+export const INTENT_FROM_ALLOWED = '"<workload>.<namespace>", e.g. "sleep.foo"';
+export const INTENT_TO_ALLOWED = '"<service>.<namespace>:<port>", e.g. "httpbin.bar:8000"';
+
+export function parseIntentFrom(s: string): { workload: string; namespace: string } | undefined {
+  const m = /^([^.:]+)\.([^.:]+)$/.exec(s);
+  return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) ? { workload: m[1], namespace: m[2] } : undefined;
+}
+
+export function parseIntentTo(s: string): { service: string; namespace: string; port: number } | undefined {
+  const m = /^([^.:]+)\.([^.:]+):(\d+)$/.exec(s);
+  return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) && isPort(Number(m[3]))
+    ? { service: m[1], namespace: m[2], port: Number(m[3]) }
+    : undefined;
+}
+
+export const intentSchema = list(
+  "intents",
+  object("an intent", {
+    from: str("a client", INTENT_FROM_ALLOWED, (s) => parseIntentFrom(s) !== undefined),
+    to: str("a target", INTENT_TO_ALLOWED, (s) => parseIntentTo(s) !== undefined),
+    expect: z.enum(["mtls", "allowed", "refused"], refused("an expectation", "mtls, allowed, refused")),
+  }),
+).default([]);
+
+/** One schema per config key, in the order StackConfig lists them. */
+export const SECTION_SCHEMAS = {
+  production: bool().default(false),
+  istio: istioSchema,
+  certManager: certManagerSchema,
+  ca: caSchema,
+  namespaces: namespacesSchema,
+  demo: demoSchema,
+  mtls: mtlsSchema,
+  destinationRules: destinationRulesSchema,
+  endUserAuth: endUserAuthSchema,
+  authorization: authorizationSchema,
+  ingress: ingressSchema,
+  probe: probeSchema,
+  intent: intentSchema,
+} as const;
+
+export type ConfigKey = keyof typeof SECTION_SCHEMAS;
+export const CONFIG_KEYS = Object.keys(SECTION_SCHEMAS) as ConfigKey[];
+
+/** The parsed (defaulted, syntax-checked) value of each key, before cross-key checks. */
+export type Sections = { [K in ConfigKey]: z.output<(typeof SECTION_SCHEMAS)[K]> };

@@ -1,0 +1,128 @@
+/**
+ * Syntax checks for the scalar values the stack config holds: Kubernetes names and labels, Go
+ * durations, URLs, versions. Each check comes with the text that tells the user what is allowed.
+ */
+
+export const DNS_LABEL_ALLOWED = 'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+export const DNS_NAME_ALLOWED = 'a DNS-1123 name: dot-separated DNS-1123 labels, at most 253 characters';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function isDnsLabel(s: string): boolean {
+  return s.length <= 63 && DNS_LABEL.test(s);
+}
+
+export function isDnsName(s: string): boolean {
+  return s.length > 0 && s.length <= 253 && s.split(".").every(isDnsLabel);
+}
+
+/** Kubernetes label keys: `[prefix/]name`, name ≤ 63 alphanumerics with `-_.` inside, prefix a DNS name. */
+export const LABEL_KEY_ALLOWED = 'a label key: optional DNS-name prefix and "/", then at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
+export const LABEL_VALUE_ALLOWED = 'a label value: empty, or at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
+
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export function isLabelKey(s: string): boolean {
+  const slash = s.indexOf("/");
+  const prefix = slash >= 0 ? s.slice(0, slash) : undefined;
+  const name = slash >= 0 ? s.slice(slash + 1) : s;
+  if (prefix !== undefined && !isDnsName(prefix)) return false;
+  return name.length <= 63 && LABEL_NAME.test(name);
+}
+
+export function isLabelValue(s: string): boolean {
+  return s === "" || (s.length <= 63 && LABEL_NAME.test(s));
+}
+
+export const PORT_ALLOWED = "1..65535";
+
+export function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+// ---- Go durations (time.ParseDuration, as cert-manager reads `duration` and `renewBefore`) ----
+
+export const DURATION_ALLOWED = 'a Go duration such as "87600h", "30m" or "1h30m" (units ns, us, ms, s, m, h)';
+
+const DURATION_UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  "µs": 1e-3,
+  "μs": 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+
+/** Milliseconds of a positive Go duration string; undefined when it is not one. */
+export function parseGoDuration(s: string): number | undefined {
+  if (s.length === 0) return undefined;
+  let total = 0;
+  DURATION_PART.lastIndex = 0;
+  while (DURATION_PART.lastIndex < s.length) {
+    const m = DURATION_PART.exec(s);
+    if (!m) return undefined;
+    total += Number(m[1]) * DURATION_UNIT_MS[m[2]];
+  }
+  return total > 0 ? total : undefined;
+}
+
+/** Go's own spelling of a duration, for messages: 3_600_000 → "1h0m0s". */
+export function formatGoDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m${s % 60}s`;
+}
+
+// ---- URLs and versions ---------------------------------------------------------------------
+
+export function isHttpsUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === "https:" && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+export function isOciUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === "oci:" && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const SEMVER = /^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
+
+/** [major, minor, patch] of "1.28.1" (or "v1.19.1" with `prefix` "v"); undefined otherwise. */
+export function parseSemver(s: string, prefix = ""): [number, number, number] | undefined {
+  if (!s.startsWith(prefix)) return undefined;
+  const m = SEMVER.exec(s.slice(prefix.length));
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+// ---- Istio names --------------------------------------------------------------------------------
+
+/**
+ * DestinationRule hosts: a DNS name or short name, optionally with a leading "*." wildcard, or "*".
+ * Istio rejects a scheme, a port or a "*" anywhere but the start.
+ */
+export const HOST_ALLOWED = 'a service host: FQDN ("httpbin.foo.svc.cluster.local"), short name ("httpbin") or leading wildcard ("*.local", "*"); no scheme, no port';
+
+export function isDestinationHost(s: string): boolean {
+  if (s === "*") return true;
+  const name = s.startsWith("*.") ? s.slice(2) : s;
+  return isDnsName(name);
+}
+
+/** AuthorizationPolicy principals as this stack writes them: `<trustDomain>/ns/<namespace>/sa/<serviceAccount>` or "*". */
+export const PRINCIPAL_ALLOWED = 'an Istio principal "<trustDomain>/ns/<namespace>/sa/<serviceAccount>" or "*"';
+
+export function parsePrincipal(s: string): { trustDomain: string; namespace: string; serviceAccount: string } | undefined {
+  const m = /^([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(s);
+  if (!m || !isDnsName(m[1]) || !isDnsLabel(m[2]) || !isDnsName(m[3])) return undefined;
+  return { trustDomain: m[1], namespace: m[2], serviceAccount: m[3] };
+}
