@@ -358,8 +358,10 @@ export class HttpPolicyIndex {
   private readonly byWorkload = new Map<Workload, ServerHttpPolicy>();
 
   constructor(authn: readonly RequestAuthnEntry[], authz: readonly AuthzPolicyEntry[], private readonly rootNamespace: string) {
-    for (const a of authn) if (!a.targeted) push(this.authnByNs, a.namespace, a);
-    for (const p of authz) if (!p.targeted) push(this.authzByNs, p.namespace, p);
+    // Sorted by name so that reasons (the first matching policy) do not depend on input order.
+    const byRef = <T extends { ref: string }>(a: T, b: T) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
+    for (const a of [...authn].sort(byRef)) if (!a.targeted) push(this.authnByNs, a.namespace, a);
+    for (const p of [...authz].sort(byRef)) if (!p.targeted) push(this.authzByNs, p.namespace, p);
   }
 
   forWorkload(w: Workload): ServerHttpPolicy {

@@ -235,7 +235,7 @@ export function readServicePorts(o: KubeObject, workloadsByNs: Map<string, Workl
     if (!w.running) return false;
     for (const k in selector) if (w.labels[k] !== selector[k]) return false;
     return true;
-  });
+  }).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const hostname = serviceHostname(name, namespace);
   const headless = spec.clusterIP === "None";
   return ports.map((p, i) => {
