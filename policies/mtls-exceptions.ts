@@ -1,0 +1,99 @@
+/**
+ * Every PeerAuthentication that lets plaintext in (PERMISSIVE or DISABLE, at workload or port
+ * level) is an exception: it carries a reason and an expiry date, and it fails once that date has
+ * passed, so that exceptions are reviewed instead of forgotten.
+ */
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { PolicyClock } from "./options";
+
+export const MTLS_EXCEPTIONS = "mtls-exception-annotations";
+export const EXCEPTION_REASON_ANNOTATION = "istio-mtls.dev/exception-reason";
+export const EXCEPTION_EXPIRES_ANNOTATION = "istio-mtls.dev/exception-expires";
+export const DEFAULT_MAX_EXCEPTION_DAYS = 90;
+
+const PEER_AUTHENTICATION_TYPES = new Set([
+  "kubernetes:security.istio.io/v1:PeerAuthentication",
+  "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
+]);
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface MtlsExceptionsConfig {
+  /** How far in the future an expiry may be, in days. */
+  maxExceptionDays?: number;
+}
+
+/** Where the policy lets plaintext in: "spec.mtls.mode PERMISSIVE", "spec.portLevelMtls[8080].mode DISABLE". */
+export function plaintextSettings(spec: Record<string, unknown> | undefined): string[] {
+  const out: string[] = [];
+  const mode = (spec?.mtls as { mode?: unknown } | undefined)?.mode;
+  if (mode === "PERMISSIVE" || mode === "DISABLE") out.push(`spec.mtls.mode ${mode}`);
+  const ports = spec?.portLevelMtls as Record<string, { mode?: unknown } | undefined> | undefined;
+  for (const [port, entry] of Object.entries(ports ?? {})) {
+    if (entry?.mode === "PERMISSIVE" || entry?.mode === "DISABLE") out.push(`spec.portLevelMtls[${port}].mode ${entry.mode}`);
+  }
+  return out;
+}
+
+/** A calendar date YYYY-MM-DD, as UTC midnight; undefined when it is not one. */
+export function parseDay(text: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const d = new Date(t);
+  // Rejects 2026-02-30 and friends, which Date.UTC rolls over.
+  if (d.getUTCFullYear() !== Number(m[1]) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) return undefined;
+  return t;
+}
+
+function today(now: Date): number {
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+}
+
+function isoDay(t: number): string {
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+export function mtlsExceptions(clock: PolicyClock): ResourceValidationPolicy {
+  return {
+    name: MTLS_EXCEPTIONS,
+    description: `A PERMISSIVE or DISABLE PeerAuthentication carries ${EXCEPTION_REASON_ANNOTATION} and an unexpired ${EXCEPTION_EXPIRES_ANNOTATION} (YYYY-MM-DD).`,
+    severity: "high",
+    configSchema: {
+      properties: {
+        maxExceptionDays: { type: "integer", minimum: 1, default: DEFAULT_MAX_EXCEPTION_DAYS },
+      },
+    },
+    validateResource: (args, reportViolation) => {
+      if (!PEER_AUTHENTICATION_TYPES.has(args.type)) return;
+      const props = args.props as { metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
+      const settings = plaintextSettings(props.spec);
+      if (settings.length === 0) return;
+      const ref = `PeerAuthentication ${props.metadata?.namespace ?? "default"}/${props.metadata?.name ?? args.name}`;
+      const what = `${ref} lets plaintext in (${settings.join(", ")})`;
+      const annotations = props.metadata?.annotations ?? {};
+      const reason = annotations[EXCEPTION_REASON_ANNOTATION];
+      const expires = annotations[EXCEPTION_EXPIRES_ANNOTATION];
+      if (typeof reason !== "string" || reason.trim() === "") {
+        reportViolation(`${what} but has no metadata.annotations["${EXCEPTION_REASON_ANNOTATION}"]; add why the exception is needed, or make it STRICT.`);
+      }
+      if (typeof expires !== "string" || expires.trim() === "") {
+        reportViolation(`${what} but has no metadata.annotations["${EXCEPTION_EXPIRES_ANNOTATION}"]; add the last day it is allowed, as YYYY-MM-DD.`);
+        return;
+      }
+      const until = parseDay(expires.trim());
+      if (until === undefined) {
+        reportViolation(`${what}: ${EXCEPTION_EXPIRES_ANNOTATION} is ${JSON.stringify(expires)}; allowed: a date YYYY-MM-DD, e.g. 2026-03-31.`);
+        return;
+      }
+      const now = today(clock());
+      if (now > until) {
+        reportViolation(`${what}: the exception expired on ${isoDay(until)} (today is ${isoDay(now)}); make it STRICT or renew ${EXCEPTION_EXPIRES_ANNOTATION} after review.`);
+        return;
+      }
+      const maxDays = args.getConfig<MtlsExceptionsConfig>().maxExceptionDays ?? DEFAULT_MAX_EXCEPTION_DAYS;
+      if (until - now > maxDays * DAY_MS) {
+        reportViolation(`${what}: ${EXCEPTION_EXPIRES_ANNOTATION} ${isoDay(until)} is more than ${maxDays} days away (latest allowed: ${isoDay(now + maxDays * DAY_MS)}).`);
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The stack as the model sees it: every `kubernetes:*` resource's manifest as a plain
+ * KubeObject, plus istiod's MeshConfig recovered from its Helm release values (the model reads
+ * MeshConfig from ConfigMap `istio`, which the chart renders from `values.meshConfig`).
+ */
+import { stringify } from "yaml";
+import type { KubeObject } from "../mesh/types";
+
+/** What the pack needs of a Pulumi resource; PolicyResource and the plan's records both fit. */
+export interface StackResource {
+  type: string;
+  props: Record<string, unknown>;
+  urn: string;
+  name: string;
+}
+
+export interface StackObject {
+  object: KubeObject;
+  /** The resource that deploys it, for reportViolation(message, urn). */
+  urn: string;
+}
+
+const KUBERNETES_TYPE = /^kubernetes:([^:]+):([^:]+)$/;
+const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * `kubernetes:apps/v1:Deployment` → apps/v1, Deployment; `core/v1` is the core group ("v1").
+ * The SDK sets apiVersion and kind as inputs, but a CustomResource carries them only in props.
+ */
+function typeTokenGroupKind(type: string): { apiVersion: string; kind: string } | undefined {
+  const m = KUBERNETES_TYPE.exec(type);
+  if (!m) return undefined;
+  const apiVersion = m[1].startsWith("core/") ? m[1].slice("core/".length) : m[1];
+  return { apiVersion, kind: m[2] };
+}
+
+/** One manifest, or undefined for resources that are not Kubernetes objects (providers, components, Helm, yaml groups). */
+export function kubeObjectOf(r: StackResource): KubeObject | undefined {
+  const fromType = typeTokenGroupKind(r.type);
+  if (!fromType || r.type === HELM_RELEASE_TYPE || fromType.kind.endsWith("List")) return undefined;
+  const props = r.props;
+  const metadata = isRecord(props.metadata) ? props.metadata : {};
+  const name = typeof metadata.name === "string" && metadata.name !== "" ? metadata.name : r.name;
+  const apiVersion = typeof props.apiVersion === "string" ? props.apiVersion : fromType.apiVersion;
+  const kind = typeof props.kind === "string" ? props.kind : fromType.kind;
+  // A plain copy: policy props are read-only proxies that throw on unknown preview values.
+  const copy = JSON.parse(JSON.stringify(props)) as Record<string, unknown>;
+  return { ...copy, apiVersion, kind, metadata: { ...(copy.metadata as object), name } } as KubeObject;
+}
+
+/** ConfigMap `istio` as istiod's chart renders it from a release's `values.meshConfig`. */
+export function meshConfigMapOf(r: StackResource): KubeObject | undefined {
+  if (r.type !== HELM_RELEASE_TYPE) return undefined;
+  const chart = typeof r.props.chart === "string" ? r.props.chart : "";
+  if (chart !== "istiod" && !chart.endsWith("/istiod")) return undefined;
+  const values = isRecord(r.props.values) ? r.props.values : {};
+  const meshConfig = isRecord(values.meshConfig) ? values.meshConfig : {};
+  const namespace = typeof r.props.namespace === "string" && r.props.namespace !== "" ? r.props.namespace : "istio-system";
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "istio", namespace },
+    data: { mesh: stringify(JSON.parse(JSON.stringify(meshConfig))) },
+  };
+}
+
+export function stackObjects(resources: readonly StackResource[]): StackObject[] {
+  const out: StackObject[] = [];
+  for (const r of resources) {
+    const object = kubeObjectOf(r) ?? meshConfigMapOf(r);
+    if (object) out.push({ object, urn: r.urn });
+  }
+  return out;
+}
+
+/** `Kind namespace/name`, the form the model's reasons use. */
+export function refOf(o: KubeObject): string {
+  return o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`;
+}
