@@ -196,7 +196,7 @@ function duplicateName(
     return [];
   }
   const at = `${prefix.join(".")}[${first}]`;
-  return [issue([...prefix, i, "name"], name, `repeats the ${noun} name of ${at} in namespace ${namespace}`, `a name unique among ${noun}s of ${namespace}`)];
+  return [issue([...prefix, i, "name"], name, `repeats the ${noun} name of ${at} in namespace ${namespace}`, `a name no other ${noun} in ${namespace} uses`)];
 }
 
 function checkDestinationRules(s: ParsedSections): ConfigIssue[] {
