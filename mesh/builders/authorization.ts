@@ -1,0 +1,57 @@
+/**
+ * AuthorizationPolicy ALLOW by peer identity. Principals and namespaces come from the client's
+ * mTLS certificate, so plaintext requests never match and are refused (403) once the policy exists.
+ */
+import type { WorkloadAuthorizationPolicy } from "../intent";
+import type { AuthorizationPolicy, AuthorizationSource } from "../types";
+import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
+
+const KEY = "istio-mtls:authorization";
+
+export function validateAuthorizationPolicies(policies: readonly WorkloadAuthorizationPolicy[]): void {
+  const ids = new Set<string>();
+  policies.forEach((p, i) => {
+    const at = `${KEY}[${i}]`;
+    checkDnsLabel(`${at}.namespace`, p.namespace);
+    checkDnsSubdomain(`${at}.name`, p.name);
+    if (!p.selector || Object.keys(p.selector).length === 0) {
+      throw new Error(`${at}.selector: empty; allowed: at least one label (an empty selector would lock down the whole namespace)`);
+    }
+    if ((p.principals ?? []).length === 0 && (p.namespaces ?? []).length === 0) {
+      throw new Error(`${at}: neither principals nor namespaces is set; allowed: at least one, or the policy denies everything`);
+    }
+    (p.principals ?? []).forEach((pr, j) => {
+      if (typeof pr !== "string" || pr === "" || pr.startsWith("spiffe://")) {
+        throw new Error(
+          `${at}.principals[${j}]: ${JSON.stringify(pr)}; allowed: "<trustDomain>/ns/<namespace>/sa/<serviceAccount>" ` +
+            `without the spiffe:// prefix, or "*" patterns`,
+        );
+      }
+    });
+    (p.namespaces ?? []).forEach((ns, j) => {
+      if (ns !== "*") checkDnsLabel(`${at}.namespaces[${j}]`, ns);
+    });
+    const id = `${p.namespace}/${p.name}`;
+    if (ids.has(id)) throw new Error(`${at}.name: ${id} is defined twice; allowed: one per name and namespace`);
+    ids.add(id);
+  });
+}
+
+export function buildAuthorizationPolicy(p: WorkloadAuthorizationPolicy): AuthorizationPolicy {
+  // Separate `from` entries are ORed; fields inside one source are ANDed. "these principals or
+  // these namespaces" therefore needs one source each.
+  const from: { source: AuthorizationSource }[] = [];
+  if (p.principals && p.principals.length > 0) from.push({ source: { principals: [...p.principals] } });
+  if (p.namespaces && p.namespaces.length > 0) from.push({ source: { namespaces: [...p.namespaces] } });
+  return {
+    apiVersion: "security.istio.io/v1",
+    kind: "AuthorizationPolicy",
+    metadata: { name: p.name, namespace: p.namespace },
+    spec: { selector: { matchLabels: labels(p.selector) }, action: "ALLOW", rules: [{ from }] },
+  };
+}
+
+export function buildAuthorizationPolicies(policies: readonly WorkloadAuthorizationPolicy[]): AuthorizationPolicy[] {
+  validateAuthorizationPolicies(policies);
+  return policies.map(buildAuthorizationPolicy);
+}

@@ -1,0 +1,85 @@
+/**
+ * RequestAuthentication, and when a token is required, the AuthorizationPolicy that enforces it.
+ *
+ * RequestAuthentication alone only rejects invalid tokens (401); a request without a token passes.
+ * Requiring one takes an AuthorizationPolicy. This builds a DENY policy for requests without a
+ * request principal (`notRequestPrincipals: ["*"]`), scoped to `paths` when given, rather than
+ * ALLOW `requestPrincipals: ["*"]` on the paths plus ALLOW `notPaths` for the rest: ALLOW
+ * policies on one workload are a union, so that ALLOW `notPaths` rule would open every other
+ * path to any caller and defeat an ALLOW-by-principal policy on the same workload. DENY is
+ * evaluated before ALLOW and composes with other policies; a missing token gives 403.
+ */
+import type { EndUserAuthPolicy } from "../intent";
+import type { AuthorizationPolicy, AuthorizationRule, RequestAuthentication } from "../types";
+import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
+
+const KEY = "istio-mtls:endUserAuth";
+const API_VERSION = "security.istio.io/v1";
+
+export function validateEndUserAuthPolicies(policies: readonly EndUserAuthPolicy[]): void {
+  const ids = new Set<string>();
+  policies.forEach((p, i) => {
+    const at = `${KEY}[${i}]`;
+    checkDnsLabel(`${at}.namespace`, p.namespace);
+    checkDnsSubdomain(`${at}.name`, p.name);
+    if (!p.selector || Object.keys(p.selector).length === 0) {
+      throw new Error(`${at}.selector: empty; allowed: at least one label naming the workloads that verify tokens`);
+    }
+    if (typeof p.issuer !== "string" || p.issuer.trim() === "") throw new Error(`${at}.issuer: empty; allowed: the token issuer (iss claim)`);
+    let url: URL | undefined;
+    try {
+      url = new URL(p.jwksUri);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== "https:") {
+      throw new Error(
+        `${at}.jwksUri: ${JSON.stringify(p.jwksUri)} is not an https URL; allowed: https:// only ` +
+          `(keys fetched over plaintext could be replaced in transit)`,
+      );
+    }
+    (p.paths ?? []).forEach((path, j) => {
+      if (typeof path !== "string" || !(path.startsWith("/") || path.startsWith("*"))) {
+        throw new Error(`${at}.paths[${j}]: ${JSON.stringify(path)}; allowed: a path starting with "/", or "*" prefix/suffix matches`);
+      }
+    });
+    if ((p.paths ?? []).length > 0 && !p.requireToken) {
+      throw new Error(`${at}.paths: set but requireToken is false; paths only scope where a token is required`);
+    }
+    const id = `${p.namespace}/${p.name}`;
+    if (ids.has(id)) throw new Error(`${at}.name: ${id} is defined twice; allowed: one per name and namespace`);
+    ids.add(id);
+  });
+}
+
+export function buildRequestAuthentication(p: EndUserAuthPolicy): RequestAuthentication {
+  const rule: RequestAuthentication["spec"]["jwtRules"] = [{ issuer: p.issuer, jwksUri: p.jwksUri }];
+  if (p.audiences && p.audiences.length > 0) rule[0].audiences = [...p.audiences];
+  return {
+    apiVersion: API_VERSION,
+    kind: "RequestAuthentication",
+    metadata: { name: p.name, namespace: p.namespace },
+    spec: { selector: { matchLabels: labels(p.selector) }, jwtRules: rule },
+  };
+}
+
+/** The token requirement, or undefined when a missing token is allowed. Named `<name>-require-jwt`. */
+export function buildRequireTokenPolicy(p: EndUserAuthPolicy): AuthorizationPolicy | undefined {
+  if (!p.requireToken) return undefined;
+  const rule: AuthorizationRule = { from: [{ source: { notRequestPrincipals: ["*"] } }] };
+  if (p.paths && p.paths.length > 0) rule.to = [{ operation: { paths: [...p.paths] } }];
+  return {
+    apiVersion: API_VERSION,
+    kind: "AuthorizationPolicy",
+    metadata: { name: `${p.name}-require-jwt`, namespace: p.namespace },
+    spec: { selector: { matchLabels: labels(p.selector) }, action: "DENY", rules: [rule] },
+  };
+}
+
+export function buildEndUserAuth(policies: readonly EndUserAuthPolicy[]): (RequestAuthentication | AuthorizationPolicy)[] {
+  validateEndUserAuthPolicies(policies);
+  return policies.flatMap((p) => {
+    const require = buildRequireTokenPolicy(p);
+    return require ? [buildRequestAuthentication(p), require] : [buildRequestAuthentication(p)];
+  });
+}

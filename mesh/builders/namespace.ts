@@ -1,0 +1,28 @@
+/**
+ * Namespaces with the label Istio's injection webhook selects on. A revision uses `istio.io/rev`
+ * alone: with both labels present, `istio-injection` wins and the revision is ignored.
+ */
+import type { Namespace } from "./kinds";
+import { checkDnsLabel, labels } from "./meta";
+
+export interface NamespaceInput {
+  name: string;
+  /** true: sidecars injected; false: `istio-injection: disabled`; undefined: no injection label. */
+  injection?: boolean;
+  /** Istio revision to inject from (only with injection true); omitted: the default revision. */
+  revision?: string;
+}
+
+export function buildNamespace(input: NamespaceInput): Namespace {
+  checkDnsLabel("namespace name", input.name);
+  const l: Record<string, string> = {};
+  if (input.injection === true) {
+    if (input.revision) l["istio.io/rev"] = input.revision;
+    else l["istio-injection"] = "enabled";
+  } else if (input.injection === false) {
+    l["istio-injection"] = "disabled";
+  }
+  const metadata: Namespace["metadata"] = { name: input.name };
+  if (Object.keys(l).length > 0) metadata.labels = labels(l);
+  return { apiVersion: "v1", kind: "Namespace", metadata };
+}
