@@ -62,11 +62,22 @@ export async function validateStack(policy: StackValidationPolicy, objects: read
 
 export async function validateResource(policy: ResourceValidationPolicy, object: KubeObject, config: object = {}): Promise<Outcome> {
   const out: Outcome = { messages: [], urns: [] };
-  const r = policyResource(asResources([object])[0]);
-  const validate = policy.validateResource;
+  const r = asResources([object])[0];
+  const validate = policy.validateResource ?? [];
   for (const v of Array.isArray(validate) ? validate : [validate]) {
     await v(
-      { ...r, stackTags: new Map(), getConfig: <T,>() => config as T, notApplicable },
+      {
+        type: r.type,
+        props: r.props as Record<string, any>,
+        urn: r.urn,
+        name: r.name,
+        opts: policyResource(r).opts,
+        stackTags: new Map(),
+        isType: () => false,
+        asType: () => undefined,
+        getConfig: <T,>() => config as T,
+        notApplicable,
+      },
       (message, urn) => {
         out.messages.push(message);
         out.urns.push(urn);
