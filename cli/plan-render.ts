@@ -1,0 +1,119 @@
+/**
+ * Runs a Pulumi program (the stack's index.ts) under Pulumi's mock runtime with a stack file's
+ * config, and records every resource it registers: no cluster, no Pulumi CLI, no engine.
+ * Each render runs in a child process, since the Pulumi runtime and the program's modules are
+ * process-wide state that a second render (`plan --against`) must not inherit.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RenderedResource {
+  type: string;
+  name: string;
+  urn: string;
+  /** false for component resources (and remote components, which register without children). */
+  custom: boolean;
+  /** The resource's inputs, as the engine (and a policy pack in preview) would see them. */
+  props: Record<string, unknown>;
+}
+
+export interface RenderRequest {
+  /** Absolute path of the program's entry module. */
+  program: string;
+  project: string;
+  stack: string;
+  /** A stack file's `config:` map, keys as written (`istio-mtls:mtls`, `kubernetes:context`). */
+  config: Record<string, unknown>;
+}
+
+/** Pulumi config values are strings: objects and lists travel as JSON, as `pulumi config set --path` stores them. */
+export function toPulumiConfig(config: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (!key.includes(":")) throw new Error(`config key ${JSON.stringify(key)} has no namespace; allowed: "<namespace>:<key>", e.g. "istio-mtls:mtls"`);
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+      throw new Error(`config key ${key} is an encrypted value ({secure: …}); plan runs without Pulumi and needs plain values`);
+    }
+    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
+/** In this process: only for the child entry below (and tests that own their process). */
+export async function renderInProcess(req: RenderRequest): Promise<RenderedResource[]> {
+  const pulumi = await import("@pulumi/pulumi");
+  const records: RenderedResource[] = [];
+  const failures: unknown[] = [];
+  process.on("unhandledRejection", (e) => failures.push(e));
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const urn = `urn:pulumi:${req.stack}::${req.project}::${args.type}::${args.name}`;
+        records.push({ type: args.type, name: args.name, urn, custom: args.custom ?? true, props: args.inputs ?? {} });
+        return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs ?? {} };
+      },
+      call: (args) => args.inputs ?? {},
+    },
+    req.project,
+    req.stack,
+    true,
+  );
+  pulumi.runtime.setAllConfig(toPulumiConfig(req.config));
+  const loaded = require(req.program) as unknown;
+  // A program may export an async function (Pulumi runs it) or a promise.
+  if (typeof loaded === "function") await (loaded as () => unknown)();
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
+  // Registrations chain through outputs: wait until a drained queue stays drained.
+  for (let seen = -1; seen !== records.length; ) {
+    seen = records.length;
+    await (settings.waitForRPCs ? settings.waitForRPCs() : Promise.resolve());
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  if (failures.length > 0) {
+    const e = failures[0];
+    throw new Error(`the program failed under mocks: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return records;
+}
+
+/** In a child process (see the module comment). */
+export function renderStack(req: RenderRequest): Promise<RenderedResource[]> {
+  const dir = mkdtempSync(join(tmpdir(), "istio-mtls-plan-"));
+  const input = join(dir, "request.json");
+  const output = join(dir, "resources.json");
+  writeFileSync(input, JSON.stringify(req));
+  return new Promise<RenderedResource[]>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--require", require.resolve("tsx/cjs"), __filename, input, output],
+      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PULUMI_TEST_MODE: "true" } },
+      (err, _stdout, stderr) => {
+        try {
+          if (err) {
+            reject(new Error(`rendering ${req.program} for stack ${req.stack} failed: ${stderr.trim() || err.message}`));
+            return;
+          }
+          resolve(JSON.parse(readFileSync(output, "utf8")) as RenderedResource[]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
+  });
+}
+
+if (require.main === module) {
+  const [input, output] = process.argv.slice(2);
+  renderInProcess(JSON.parse(readFileSync(input, "utf8")) as RenderRequest).then(
+    (records) => {
+      writeFileSync(output, JSON.stringify(records));
+      process.exit(0);
+    },
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
