@@ -77,6 +77,11 @@ export function fromZodIssues(prefix: ConfigPath, issues: readonly z.core.$ZodIs
       for (const key of zi.keys) {
         out.push({ path: [...path, key], found: `${JSON.stringify(key)} ${problem}${didYouMean(key, allowed.split(", "))}`, allowed });
       }
+    } else if (zi.code === "invalid_key") {
+      // A refused map key: its own message is on the nested issue; digits read as the port they are.
+      const [keyProblem, keyAllowed] = splitMessage(zi.issues[0]?.message ?? zi.message);
+      const k = zi.input;
+      out.push(issue(path, typeof k === "string" && /^\d+$/.test(k) ? Number(k) : k, keyProblem, keyAllowed));
     } else {
       out.push(issue(path, zi.input, problem, allowed));
     }

@@ -25,7 +25,7 @@ import {
   isOciUrl,
   isPort,
   parseGoDuration,
-  parsePrincipal,
+  isPrincipal,
   parseSemver,
 } from "./values";
 
@@ -89,37 +89,31 @@ function list<T extends z.ZodType>(noun: string, item: T) {
   return z.array(item, refused(`a list of ${noun}`, `a YAML list of ${noun}`));
 }
 
+/** A record key schema: zod reports a refused key as `invalid_key`, and still checks the other entries. */
+function key(noun: string, allowed: string, valid: (s: string) => boolean) {
+  return z.string().refine(valid, refused(noun, allowed));
+}
+
 /** `matchLabels`: label keys and values as Kubernetes accepts them. Scalars are taken as their text. */
-const labels = z
-  .record(
-    z.string(),
-    z.preprocess(
-      (v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v),
-      str("a label value", LABEL_VALUE_ALLOWED, isLabelValue),
-    ),
-    refused("a label map", "a map of label key to value, e.g. {app: httpbin}"),
-  )
-  .superRefine((m, ctx) => {
-    for (const key of Object.keys(m)) {
-      if (!isLabelKey(key)) {
-        ctx.addIssue({ code: "custom", path: [key], input: key, message: allowedBy("is not a label key", LABEL_KEY_ALLOWED) });
-      }
-    }
-  });
+const labels = z.record(
+  key("a label key", LABEL_KEY_ALLOWED, isLabelKey),
+  z.preprocess(
+    (v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v),
+    str("a label value", LABEL_VALUE_ALLOWED, isLabelValue),
+  ),
+  refused("a label map", "a map of label key to value, e.g. {app: httpbin}"),
+);
 
 /** Decimal port keys → mode; YAML gives the keys as strings. */
 const portLevelMtls = z
-  .record(z.string(), mtlsMode, refused("a port map", 'a map of container port to mode, e.g. {"8080": PERMISSIVE}'))
+  .record(
+    key("a port", PORT_ALLOWED, (k) => /^\d+$/.test(k) && isPort(Number(k))),
+    mtlsMode,
+    refused("a port map", 'a map of container port to mode, e.g. {"8080": PERMISSIVE}'),
+  )
   .superRefine((m, ctx) => {
-    const keys = Object.keys(m);
-    if (keys.length === 0) {
+    if (Object.keys(m).length === 0) {
       ctx.addIssue({ code: "custom", input: m, message: allowedBy("is empty", "at least one port entry (omit portLevelMtls for none)") });
-    }
-    for (const key of keys) {
-      const n = /^\d+$/.test(key) ? Number(key) : Number.NaN;
-      if (!isPort(n)) {
-        ctx.addIssue({ code: "custom", path: [key], input: /^\d+$/.test(key) ? n : key, message: allowedBy("is not a port", PORT_ALLOWED) });
-      }
     }
   });
 
@@ -188,14 +182,7 @@ export const demoSchema = object("demo", { enabled: bool().default(false) }).pre
 export const mtlsSchema = object("mtls", {
   mesh: mtlsMode.optional(),
   namespaces: z
-    .record(z.string(), mtlsMode, refused("a namespace map", "a map of namespace to mode, e.g. {foo: STRICT}"))
-    .superRefine((m, ctx) => {
-      for (const key of Object.keys(m)) {
-        if (!isDnsLabel(key)) {
-          ctx.addIssue({ code: "custom", path: [key], input: key, message: allowedBy("is not a namespace name", DNS_LABEL_ALLOWED) });
-        }
-      }
-    })
+    .record(key("a namespace name", DNS_LABEL_ALLOWED, isDnsLabel), mtlsMode, refused("a namespace map", "a map of namespace to mode, e.g. {foo: STRICT}"))
     .default({}),
   workloads: list(
     "workload policies",
@@ -254,7 +241,7 @@ export const authorizationSchema = list(
     namespace: namespaceName,
     name: objectName,
     selector: labels,
-    principals: list("principals", str("a principal", PRINCIPAL_ALLOWED, (s) => s === "*" || parsePrincipal(s) !== undefined)).optional(),
+    principals: list("principals", str("a principal", PRINCIPAL_ALLOWED, isPrincipal)).optional(),
     namespaces: list("namespaces", str("a namespace", `"*" or ${DNS_LABEL_ALLOWED}`, (s) => s === "*" || isDnsLabel(s))).optional(),
   }),
 ).default([]);

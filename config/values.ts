@@ -118,11 +118,22 @@ export function isDestinationHost(s: string): boolean {
   return isDnsName(name);
 }
 
-/** AuthorizationPolicy principals as this stack writes them: `<trustDomain>/ns/<namespace>/sa/<serviceAccount>` or "*". */
-export const PRINCIPAL_ALLOWED = 'an Istio principal "<trustDomain>/ns/<namespace>/sa/<serviceAccount>" or "*"';
+/**
+ * AuthorizationPolicy principals: `<trustDomain>/ns/<namespace>/sa/<serviceAccount>`, "*", or
+ * Istio's prefix/suffix match with one "*" at the start or the end (e.g. "cluster.local/ns/foo/*").
+ */
+export const PRINCIPAL_ALLOWED =
+  'an Istio principal "<trustDomain>/ns/<namespace>/sa/<serviceAccount>" (no "spiffe://"), "*", or one with a leading or trailing "*"';
 
 export function parsePrincipal(s: string): { trustDomain: string; namespace: string; serviceAccount: string } | undefined {
   const m = /^([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(s);
   if (!m || !isDnsName(m[1]) || !isDnsLabel(m[2]) || !isDnsName(m[3])) return undefined;
   return { trustDomain: m[1], namespace: m[2], serviceAccount: m[3] };
+}
+
+export function isPrincipal(s: string): boolean {
+  if (s === "*" || parsePrincipal(s) !== undefined) return true;
+  const stars = s.split("*").length - 1;
+  const rest = s.startsWith("*") ? s.slice(1) : s.endsWith("*") ? s.slice(0, -1) : undefined;
+  return stars === 1 && rest !== undefined && rest.length > 0 && !s.includes("://") && /^[A-Za-z0-9._/-]+$/.test(rest);
 }
