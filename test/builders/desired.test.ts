@@ -36,7 +36,7 @@ test("every model-relevant object: mesh ConfigMap, namespaces, workloads, polici
     ]),
     "PeerAuthentication/istio-system/default",
   ]);
-  t.deepEqual(parse((objs[0] as { data: { mesh: string } }).data.mesh), {
+  t.deepEqual(parse((objs[0].data as { mesh: string }).mesh), {
     enableAutoMtls: true,
     rootNamespace: "istio-system",
     trustDomain: "example.org",
