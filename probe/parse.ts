@@ -18,18 +18,14 @@ export interface ObservedResponse {
   peerIdentity?: string;
 }
 
-export class ProbeOutputError extends Error {
-  constructor(message: string, readonly output: string) {
-    super(message);
-    this.name = "ProbeOutputError";
-  }
-}
+/** A plain Error with fields (see probeMismatchError in runner.ts for why not a subclass). */
+export type ProbeOutputError = Error & { name: "ProbeOutputError"; output: string };
 
 const LINE_KEYS = ["code", "exit", "id", "m", "time", "uri", "xfcc"];
 
 function fail(output: string, message: string): never {
   const shown = output.length > 2000 ? `${output.slice(0, 2000)}… (${output.length} bytes)` : output;
-  throw new ProbeOutputError(`${message}\n--- probe output ---\n${shown}`, output);
+  throw Object.assign(new Error(`${message}\n--- probe output ---\n${shown}`), { name: "ProbeOutputError" as const, output });
 }
 
 /**

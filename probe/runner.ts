@@ -63,18 +63,28 @@ export interface RunResult {
   execs: number;
 }
 
-/** curl exits that mean "the server side refused the plaintext connection": refused, empty reply, reset. */
-const REFUSED_EXITS = new Set([7, 52, 56]);
+/**
+ * curl exits that mean "the server side refused the plaintext connection": refused, empty reply, reset.
+ * An array, not a Set: module-level values are captured by the provider's serializer, which does not rebuild Sets.
+ */
+const REFUSED_EXITS: readonly number[] = [7, 52, 56];
 const SLEEP_CONTAINER = "sleep";
 const PROXY_CONTAINER = "istio-proxy";
 const ROOT_CERT_CONFIGMAP = "istio-ca-root-cert";
 const ROOT_CERT_KEY = "root-cert.pem";
 
-export class ProbeMismatchError extends Error {
-  constructor(message: string, readonly differences: Difference[], readonly attempts: number) {
-    super(message);
-    this.name = "ProbeMismatchError";
-  }
+/**
+ * The deadline error when the matrix did not converge. A plain Error with fields, not a subclass:
+ * the provider's serializer does not rebuild Error subclasses faithfully (their message is lost).
+ */
+export type ProbeMismatchError = Error & { name: "ProbeMismatchError"; differences: Difference[]; attempts: number };
+
+export function probeMismatchError(message: string, differences: Difference[], attempts: number): ProbeMismatchError {
+  return Object.assign(new Error(message), { name: "ProbeMismatchError" as const, differences, attempts });
+}
+
+export function isProbeMismatchError(e: unknown): e is ProbeMismatchError {
+  return e instanceof Error && e.name === "ProbeMismatchError";
 }
 
 export interface Difference {
@@ -109,7 +119,7 @@ export function toObserved(cell: ProbeCell, r: ObservedResponse): ObservedCell {
 export function compareCell(cell: ProbeCell, o: ObservedCell): string | undefined {
   const e = cell.expected;
   if (o.code !== e.code) return `status ${fmtCode(o.code)}, expected ${fmtCode(e.code)}`;
-  if (e.code === 0 && !REFUSED_EXITS.has(o.curlExit)) {
+  if (e.code === 0 && !REFUSED_EXITS.includes(o.curlExit)) {
     return `curl exit ${o.curlExit} (${curlExitName(o.curlExit)}), expected a refused or reset connection (exit 7, 52 or 56)`;
   }
   if (e.code !== 0 && o.curlExit !== 0) return `curl exit ${o.curlExit} (${curlExitName(o.curlExit)}) after status ${o.code}`;
@@ -305,14 +315,14 @@ export async function runProbes(cells: ProbeCell[], opts: RunOptions): Promise<R
       });
       const seconds = (clock() - start) / 1000;
       if (diffs.length === 0) return { cells: result.observed, attempts: n, secondsToConverge: seconds, execs };
-      failure = new ProbeMismatchError(mismatchMessage(diffs, cells.length, n, seconds), diffs, n);
+      failure = probeMismatchError(mismatchMessage(diffs, cells.length, n, seconds), diffs, n);
       log(`attempt ${n}: ${diffs.length} of ${cells.length} cells differ`);
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       log(`attempt ${n}: ${failure.message.split("\n")[0]}`);
     }
     if (clock() + backoff > deadline) {
-      if (failure instanceof ProbeMismatchError) throw failure;
+      if (isProbeMismatchError(failure)) throw failure;
       throw new Error(`connectivity probe failed after ${n} attempt(s) over ${((clock() - start) / 1000).toFixed(1)} s: ${failure.message}`);
     }
     await sleep(backoff);

@@ -100,6 +100,7 @@ export function kubernetesTransport(access: ClusterAccess): ExecTransport {
         const err: Buffer[] = [];
         let settled = false;
         let socket: { close(): void } | undefined;
+        let timer: ReturnType<typeof setTimeout> | undefined = undefined;
         const finish = (f: () => void) => {
           if (settled) return;
           settled = true;
@@ -107,7 +108,7 @@ export function kubernetesTransport(access: ClusterAccess): ExecTransport {
           socket?.close();
           f();
         };
-        const timer = setTimeout(
+        timer = setTimeout(
           () => finish(() => reject(new Error(`exec in ${namespace}/${pod} container ${container} timed out after ${timeoutMs} ms`))),
           timeoutMs,
         );

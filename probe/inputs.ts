@@ -1,0 +1,161 @@
+/**
+ * The probe's inputs as the stack passes them: cells grouped by client, built from the model's
+ * Prediction. Validation and the change hash live here (no Pulumi), so both the component and
+ * its serialized provider use the same code.
+ */
+import type { ProbeOutcome, ProbeRequest, Prediction } from "../mesh/prediction";
+import type { ProbeCell } from "./runner";
+import { validateTarget } from "./script";
+
+export interface ProbeTargetInput {
+  /** `<service>.<namespace>:<port>` */
+  to: string;
+  service: string;
+  namespace: string;
+  port: number;
+  /** Default "/headers". */
+  path?: string;
+  /** A bearer token (the bytes); the component passes it as a secret. */
+  token?: string;
+  expected: { code: number; mtls: boolean; clientIdentity?: string; reason: string };
+}
+
+export interface ProbeClientInput {
+  /** `<workload>.<namespace>` */
+  from: string;
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  sidecar: boolean;
+  targets: ProbeTargetInput[];
+}
+
+/** A ProbeOutcome that also carries its request (path, token claims), when the model sets one. */
+export type OutcomeWithRequest = ProbeOutcome & { request?: ProbeRequest };
+
+/**
+ * Groups a prediction's cells by client, in order of first appearance.
+ * `tokenFor` returns the token bytes for a cell whose request carries a token.
+ */
+export function probeClientsFromPrediction<T = string>(
+  prediction: Prediction,
+  tokenFor?: (outcome: OutcomeWithRequest) => T | undefined,
+): (Omit<ProbeClientInput, "targets"> & { targets: (Omit<ProbeTargetInput, "token"> & { token?: T })[] })[] {
+  type Client = Omit<ProbeClientInput, "targets"> & { targets: (Omit<ProbeTargetInput, "token"> & { token?: T })[] };
+  const clients = new Map<string, Client>();
+  for (const o of prediction.probes as OutcomeWithRequest[]) {
+    const key = `${o.client.namespace}/${o.client.name}`;
+    let c = clients.get(key);
+    if (!c) {
+      c = { from: o.from, namespace: o.client.namespace, name: o.client.name, labels: { ...o.client.labels }, sidecar: o.client.sidecar, targets: [] };
+      clients.set(key, c);
+    }
+    const needsToken = o.request?.token !== undefined && o.request.token.kind !== "none";
+    const token = needsToken ? tokenFor?.(o) : undefined;
+    if (needsToken && token === undefined) {
+      throw new Error(`probe ${o.from} to ${o.to}: the prediction's request carries a ${o.request!.token!.kind} token but no token bytes were given (tokenFor)`);
+    }
+    c.targets.push({
+      to: o.to,
+      service: o.target.service,
+      namespace: o.target.namespace,
+      port: o.target.port,
+      ...(o.request?.path !== undefined ? { path: o.request.path } : {}),
+      ...(token !== undefined ? { token } : {}),
+      expected: {
+        code: o.code,
+        mtls: o.mtls,
+        ...(o.clientIdentity !== undefined ? { clientIdentity: o.clientIdentity } : {}),
+        reason: o.reason,
+      },
+    });
+  }
+  return [...clients.values()];
+}
+
+export function cellsFromClients(clients: ProbeClientInput[]): ProbeCell[] {
+  return clients.flatMap((c) =>
+    c.targets.map((t) => ({
+      from: c.from,
+      to: t.to,
+      client: { namespace: c.namespace, name: c.name, labels: c.labels, sidecar: c.sidecar },
+      target: { service: t.service, namespace: t.namespace, port: t.port },
+      ...(t.path !== undefined ? { path: t.path } : {}),
+      ...(t.token !== undefined ? { token: t.token } : {}),
+      expected: t.expected,
+    })),
+  );
+}
+
+export interface ProbeSettingsInput {
+  requestTimeoutSeconds: number;
+  deadlineSeconds: number;
+  concurrency: number;
+}
+
+/** Every problem with the inputs, as (property, reason) pairs; empty when valid. */
+export function validateProbeInputs(clients: unknown, settings: ProbeSettingsInput, revision: unknown): { property: string; reason: string }[] {
+  const failures: { property: string; reason: string }[] = [];
+  const add = (property: string, reason: string) => failures.push({ property, reason });
+  if (typeof revision !== "string" || revision === "") add("revision", `revision is ${JSON.stringify(revision)}: expected a non-empty hash of the deployed policy objects`);
+  const { requestTimeoutSeconds: rt, deadlineSeconds: dl, concurrency: cc } = settings;
+  if (typeof rt !== "number" || !(rt > 0 && rt <= 300)) add("requestTimeoutSeconds", `requestTimeoutSeconds is ${rt}: allowed a number in (0, 300]`);
+  if (typeof dl !== "number" || !(dl >= 0 && dl <= 3600)) add("deadlineSeconds", `deadlineSeconds is ${dl}: allowed a number in [0, 3600]`);
+  if (!Number.isInteger(cc) || cc < 1 || cc > 100) add("concurrency", `concurrency is ${cc}: allowed an integer in 1..100`);
+  if (!Array.isArray(clients)) {
+    add("clients", `clients is ${typeof clients}: expected a list of probe clients`);
+    return failures;
+  }
+  const seen = new Set<string>();
+  clients.forEach((c: ProbeClientInput, i) => {
+    const at = `clients[${i}]`;
+    if (typeof c?.namespace !== "string" || typeof c?.name !== "string" || c.namespace === "" || c.name === "") {
+      add(at, `${at}: namespace and name are required`);
+      return;
+    }
+    if (typeof c.labels !== "object" || c.labels === null || Object.keys(c.labels).length === 0) add(`${at}.labels`, `${at} (${c.from}): labels must select the client's pods, found ${JSON.stringify(c.labels)}`);
+    if (typeof c.sidecar !== "boolean") add(`${at}.sidecar`, `${at} (${c.from}): sidecar must be true or false`);
+    if (!Array.isArray(c.targets) || c.targets.length === 0) {
+      add(`${at}.targets`, `${at} (${c.from}): at least one target is required`);
+      return;
+    }
+    c.targets.forEach((t, j) => {
+      const tat = `${at}.targets[${j}]`;
+      const key = `${c.namespace}/${c.name}|${t.namespace}/${t.service}:${t.port}${t.path ?? "/headers"}|${t.token === undefined ? "" : "token"}`;
+      if (seen.has(key)) add(tat, `${tat}: ${c.from} to ${t.to}${t.path ?? "/headers"} appears twice`);
+      seen.add(key);
+      try {
+        validateTarget({ id: "c0", host: `${t.service}.${t.namespace}`, port: t.port, ...(t.path !== undefined ? { path: t.path } : {}), ...(t.token !== undefined ? { token: t.token } : {}) });
+      } catch (e) {
+        add(tat, `${tat} (${c.from} to ${t.to}): ${(e as Error).message.replace(/^probe target c0: /, "")}`);
+      }
+      const e = t.expected;
+      if (!e || !Number.isInteger(e.code) || e.code < 0 || e.code > 599) add(`${tat}.expected.code`, `${tat}: expected.code is ${JSON.stringify(e?.code)}: allowed 0 (refused) or an HTTP status`);
+      else if (typeof e.mtls !== "boolean" || typeof e.reason !== "string") add(`${tat}.expected`, `${tat}: expected needs mtls (boolean) and reason (string)`);
+      else if (e.clientIdentity !== undefined && !/^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(e.clientIdentity)) {
+        add(`${tat}.expected.clientIdentity`, `${tat}: clientIdentity ${e.clientIdentity} is not spiffe://<trust domain>/ns/<ns>/sa/<sa>`);
+      }
+    });
+  });
+  return failures;
+}
+
+/** Canonical JSON (sorted keys) for hashing. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** sha256 of the probe set (tokens included, so a new token runs the probes again; only the hash is stored). */
+export function probesHash(clients: ProbeClientInput[]): string {
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  return createHash("sha256").update(canonicalJson(clients)).digest("hex");
+}

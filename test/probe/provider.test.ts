@@ -1,0 +1,191 @@
+import test from "ava";
+import * as pulumi from "@pulumi/pulumi";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { probeClientsFromPrediction } from "../../probe/inputs";
+import { demoNamespaces, demoPrediction, demoScenario, sleepId } from "./demo-matrix";
+
+interface Registration {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  custom?: boolean;
+}
+const registrations: Registration[] = [];
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      registrations.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom });
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "istio-mtls",
+  "test",
+  false,
+);
+// Imported after setMocks, as Pulumi unit tests must.
+const { ConnectivityProbe, FAKE_TRANSPORT_ENV } = require("../../components/connectivity-probe") as typeof import("../../components/connectivity-probe");
+
+const ROOT = resolve(__dirname, "../..");
+const FAKE_MODULE = resolve(__dirname, "fake-transport.cjs");
+const NS = demoNamespaces(3);
+
+function registered(probe: pulumi.Resource): Promise<Registration> {
+  return new Promise((res) => probe.urn.apply((urn) => res(registrations.find((r) => urn.endsWith(`::${r.name}`))!)));
+}
+
+/**
+ * Runs the serialized provider text in a fresh Node process, loaded the way the engine's
+ * dynamic-provider host loads it (require-from-string, cwd = the project), and calls its methods.
+ */
+function runSerialized(providerText: string, steps: { method: string; args: unknown[] }[], env: Record<string, string> = {}): Promise<{ ok?: unknown; error?: string }[]> {
+  const dir = mkdtempSync(join(tmpdir(), "probe-provider-"));
+  writeFileSync(join(dir, "provider.js"), providerText);
+  writeFileSync(join(dir, "steps.json"), JSON.stringify(steps));
+  writeFileSync(
+    join(dir, "driver.cjs"),
+    `const fs = require("fs");
+const requireFromString = require(${JSON.stringify(join(ROOT, "node_modules/require-from-string"))});
+const provider = requireFromString(fs.readFileSync(${JSON.stringify(join(dir, "provider.js"))}, "utf8")).handler();
+(async () => {
+  const out = [];
+  for (const s of JSON.parse(fs.readFileSync(${JSON.stringify(join(dir, "steps.json"))}, "utf8"))) {
+    try { out.push({ ok: await provider[s.method](...s.args) }); } catch (e) { out.push({ error: e.message }); }
+  }
+  process.stdout.write(JSON.stringify(out));
+})();
+`,
+  );
+  const childEnv = { ...process.env, ...env };
+  if (!(FAKE_TRANSPORT_ENV in env)) delete childEnv[FAKE_TRANSPORT_ENV];
+  // Plain node, no tsx: the serialized text must be self-contained JavaScript.
+  delete childEnv.NODE_OPTIONS;
+  return new Promise((res, rej) =>
+    execFile(process.execPath, [join(dir, "driver.cjs")], { cwd: ROOT, env: childEnv, timeout: 60000 }, (err, stdout, stderr) =>
+      err ? rej(new Error(`${err.message}\n${stderr}`)) : res(JSON.parse(stdout)),
+    ),
+  );
+}
+
+const baseInputs = (extra: Record<string, unknown> = {}) => ({
+  clients: probeClientsFromPrediction(demoPrediction(NS)),
+  revision: "rev-1",
+  alwaysRun: false,
+  requestTimeoutSeconds: 2,
+  deadlineSeconds: 0,
+  concurrency: 2,
+  ...extra,
+});
+
+test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a serialized __provider and grouped clients", async (t) => {
+  const probe = new ConnectivityProbe("probe", {
+    prediction: demoPrediction(NS),
+    revision: "rev-1",
+    kubeconfig: "apiVersion: v1\nkind: Config\n",
+    transport: { kind: "fake", scenario: demoScenario(NS) },
+  });
+  const reg = await registered(probe);
+  t.is(reg.type, "pulumi-nodejs:dynamic/probe:ConnectivityProbe");
+  t.true(reg.custom);
+  t.is(typeof reg.inputs.__provider, "string");
+  t.regex(reg.inputs.__provider as string, /exports\.handler/);
+  t.is(reg.inputs.revision, "rev-1");
+  t.is(reg.inputs.concurrency, 4);
+  t.is(reg.inputs.requestTimeoutSeconds, 5);
+  t.is(reg.inputs.deadlineSeconds, 120);
+  t.is(reg.inputs.alwaysRun, false);
+  const clients = reg.inputs.clients as { from: string; targets: { to: string }[] }[];
+  t.deepEqual(clients.map((c) => c.from), ["sleep.foo", "sleep.bar", "sleep.legacy"]);
+  t.deepEqual(clients[0]!.targets.map((x) => x.to), ["httpbin.foo:8000", "httpbin.bar:8000", "httpbin.legacy:8000"]);
+  // The serialized provider must not carry the kubeconfig, a client object or the Pulumi SDK.
+  t.notRegex(reg.inputs.__provider as string, /kind: Config|@pulumi\/pulumi/);
+});
+
+test.serial("constructor rejects bad settings and a token-carrying prediction without token bytes", (t) => {
+  t.throws(() => new ConnectivityProbe("bad", { prediction: demoPrediction(NS), revision: "r", concurrency: 0 }), { message: /concurrency is 0: allowed an integer in 1\.\.100/ });
+  t.throws(() => new ConnectivityProbe("none", { revision: "r" }), { message: /give exactly one of prediction or clients/ });
+  const withToken = demoPrediction(["foo"]);
+  (withToken.probes[0] as { request?: unknown }).request = { token: { kind: "valid", issuer: "i", subject: "s" } };
+  t.throws(() => new ConnectivityProbe("tok", { prediction: withToken, revision: "r" }), { message: /carries a valid token but no token bytes/ });
+});
+
+test.serial("the serialized provider runs in a fresh node process: check, create, diff, update", async (t) => {
+  const probe = new ConnectivityProbe("probe2", { prediction: demoPrediction(NS), revision: "rev-1", transport: { kind: "fake", scenario: demoScenario(NS) } });
+  const text = (await registered(probe)).inputs.__provider as string;
+  const inputs = baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } });
+  const [check, created, badCheck] = await runSerialized(
+    text,
+    [
+      { method: "check", args: [{}, inputs] },
+      { method: "create", args: [inputs] },
+      { method: "check", args: [{}, { ...inputs, revision: "", concurrency: 0, transport: { kind: "real" } }] },
+    ],
+    { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
+  );
+  t.deepEqual((check!.ok as { failures: unknown[] }).failures, []);
+  t.is(created!.error, undefined);
+  const outs = (created!.ok as { id: string; outs: Record<string, unknown> }).outs;
+  t.regex((created!.ok as { id: string }).id, /^connectivity-probe-[0-9a-f]{12}$/);
+  t.is(outs.attempts, 1);
+  t.is(outs.execs, 3);
+  t.is(outs.revision, "rev-1");
+  t.is((outs.cells as unknown[]).length, 9);
+  t.is(
+    outs.table,
+    [
+      `sleep.foo to httpbin.foo: 200 (mTLS ${sleepId("foo")})`,
+      `sleep.foo to httpbin.bar: 200 (mTLS ${sleepId("foo")})`,
+      "sleep.foo to httpbin.legacy: 200 (plaintext)",
+      `sleep.bar to httpbin.foo: 200 (mTLS ${sleepId("bar")})`,
+      `sleep.bar to httpbin.bar: 200 (mTLS ${sleepId("bar")})`,
+      "sleep.bar to httpbin.legacy: 200 (plaintext)",
+      "sleep.legacy to httpbin.foo: 000 (curl exit 56)",
+      "sleep.legacy to httpbin.bar: 200 (plaintext)",
+      "sleep.legacy to httpbin.legacy: 200 (plaintext)",
+    ].join("\n"),
+  );
+  const failures = (badCheck!.ok as { failures: { property: string }[] }).failures.map((f) => f.property).sort();
+  t.deepEqual(failures, ["concurrency", "revision", "transport"]);
+
+  // Diff against the stored outputs: nothing changed → no run; revision, probe set, alwaysRun, unknowns → run.
+  const changedProbes = baseInputs();
+  changedProbes.clients[0]!.targets[0]!.expected = { ...changedProbes.clients[0]!.targets[0]!.expected, code: 503 };
+  const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+  const diffs = await runSerialized(text, [
+    { method: "diff", args: ["id", outs, inputs] },
+    { method: "diff", args: ["id", outs, { ...inputs, revision: "rev-2" }] },
+    { method: "diff", args: ["id", outs, changedProbes] },
+    { method: "diff", args: ["id", outs, { ...inputs, alwaysRun: true }] },
+    { method: "diff", args: ["id", outs, { ...inputs, revision: unknown }] },
+    { method: "diff", args: ["id", outs, { ...inputs, concurrency: 8, deadlineSeconds: 300 }] },
+  ]);
+  t.deepEqual(
+    diffs.map((d) => (d.ok as { changes: boolean }).changes),
+    [false, true, true, true, true, false],
+  );
+
+  // update re-runs the probes; a cluster that disagrees fails it with the table.
+  const disagreeing = { ...inputs, revision: "rev-2", transport: { kind: "fake", scenario: demoScenario(NS, { "legacy|httpbin.foo:8000/headers": [{ code: 200 }] }) } };
+  const [updated, failed] = await runSerialized(
+    text,
+    [
+      { method: "update", args: ["id", outs, { ...inputs, revision: "rev-2" }] },
+      { method: "update", args: ["id", outs, disagreeing] },
+    ],
+    { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
+  );
+  t.is(updated!.error, undefined);
+  t.is((updated!.ok as { outs: { revision: string } }).outs.revision, "rev-2");
+  t.regex(failed!.error!, /1 of 9 cells differ from the prediction/);
+  t.regex(failed!.error!, /sleep\.legacy\s+httpbin\.foo:8000\/headers\s+000 refused\s+200 plaintext/);
+});
+
+test.serial("the fake transport is refused unless the environment names its module", async (t) => {
+  const probe = new ConnectivityProbe("probe3", { prediction: demoPrediction(NS), revision: "rev-1" });
+  const text = (await registered(probe)).inputs.__provider as string;
+  const [res] = await runSerialized(text, [{ method: "create", args: [baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } })] }]);
+  t.regex(res!.error!, new RegExp(`is for tests only and needs ${FAKE_TRANSPORT_ENV} set`));
+});
