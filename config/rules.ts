@@ -15,6 +15,11 @@ export const KEY_SIZES: Record<"ECDSA" | "RSA", readonly number[]> = { ECDSA: [2
 const MIN_CERT_DURATION_MS = 3_600_000;
 const MIN_RENEW_BEFORE_MS = 300_000;
 
+/** The namespace-level PeerAuthentication's name (mesh/builders/peer-authentication.ts). */
+const NAMESPACE_POLICY_NAME = "default";
+/** The suffix of the AuthorizationPolicy that enforces an end-user auth token (mesh/builders/end-user-auth.ts). */
+const REQUIRE_TOKEN_SUFFIX = "-require-jwt";
+
 /** Namespaces the stack must never create or delete. */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -113,6 +118,10 @@ function checkIngress({ ingress, istio, ca }: ParsedSections): ConfigIssue[] {
   if (ingress.tls && !ingress.enabled) {
     out.push(issue(["ingress", "tls"], true, "has no effect while ingress.enabled is false", "false, or ingress.enabled: true"));
   }
+  if (ingress.tls && ingress.host.includes("*")) {
+    // The serving certificate names the host; the gateway cannot serve a wildcard from one.
+    out.push(issue(["ingress", "host"], ingress.host, "is a wildcard while ingress.tls is true", "a DNS name without \"*\", which the serving certificate names"));
+  }
   if (ingress.tls && ca && ca.type !== "cert-manager") {
     out.push(issue(["ingress", "tls"], true, `needs a cert-manager issuer but ca.type is "${ca.type}"`, 'false, or ca.type: "cert-manager"'));
   }
@@ -168,6 +177,10 @@ function checkMtls(s: ParsedSections): ConfigIssue[] {
       out.push(...checkNamespaceRef(s, ["mtls", "workloads", i, "namespace"], w.namespace, false));
     }
     out.push(...duplicateName(names, ["mtls", "workloads"], i, w.namespace, w.name, "workload policy"));
+    if (w.name === NAMESPACE_POLICY_NAME && w.namespace in mtls.namespaces) {
+      out.push(issue(["mtls", "workloads", i, "name"], w.name, `is the name of the namespace policy of ${w.namespace} (mtls.namespaces.${w.namespace})`,
+        `a name other than "${NAMESPACE_POLICY_NAME}"`));
+    }
     // Two policies selecting the same workload: Istio picks the oldest whole, the other is dead config.
     const selKey = `${w.namespace}/${JSON.stringify(Object.entries(w.selector).sort())}`;
     const first = selectors.get(selKey);
@@ -205,8 +218,9 @@ function checkDestinationRules(s: ParsedSections): ConfigIssue[] {
   s.destinationRules?.forEach((dr, i) => {
     out.push(...checkNamespaceRef(s, ["destinationRules", i, "namespace"], dr.namespace, true));
     out.push(...duplicateName(names, ["destinationRules"], i, dr.namespace, dr.name, "destination rule"));
-    if (dr.mode === undefined && (dr.portLevel === undefined || dr.portLevel.length === 0)) {
-      out.push(issue(["destinationRules", i], { host: dr.host }, "sets no TLS mode", "mode, or portLevel with at least one port"));
+    if (dr.mode === undefined && (dr.portLevel ?? []).every((p) => p.mode === undefined)) {
+      // Without a TLS mode the rule changes nothing that auto mTLS decides.
+      out.push(issue(["destinationRules", i], { host: dr.host }, "sets no TLS mode", "mode, or a portLevel entry with a mode"));
     }
     const ports = new Map<number, number>();
     dr.portLevel?.forEach((p, j) => {
@@ -241,6 +255,11 @@ function checkAuthorization(s: ParsedSections): ConfigIssue[] {
   s.authorization?.forEach((p, i) => {
     out.push(...checkNamespaceRef(s, ["authorization", i, "namespace"], p.namespace, true));
     out.push(...duplicateName(names, ["authorization"], i, p.namespace, p.name, "authorization policy"));
+    const j = (s.endUserAuth ?? []).findIndex((e) => e.requireToken && e.namespace === p.namespace && `${e.name}${REQUIRE_TOKEN_SUFFIX}` === p.name);
+    if (j >= 0) {
+      out.push(issue(["authorization", i, "name"], p.name, `is the AuthorizationPolicy that endUserAuth[${j}] creates to require its token`,
+        `a name not ending in "${REQUIRE_TOKEN_SUFFIX}" for an end-user auth policy of ${p.namespace}`));
+    }
     if (!p.principals?.length && !p.namespaces?.length) {
       // An ALLOW policy whose rule has no source would allow everyone; one without rules, no one.
       out.push(issue(["authorization", i], { name: p.name }, "names no source", "principals, namespaces, or both (non-empty)"));

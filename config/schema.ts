@@ -66,7 +66,7 @@ function str(noun: string, allowed: string, valid: (s: string) => boolean = () =
 
 const dnsLabel = (noun: string) => str(noun, DNS_LABEL_ALLOWED, isDnsLabel);
 const namespaceName = dnsLabel("a namespace name");
-const objectName = dnsLabel("an object name");
+const objectName = str("an object name", DNS_NAME_ALLOWED, isDnsName);
 const port = int("a port", PORT_ALLOWED, 1, 65535);
 
 const duration = str("a duration", DURATION_ALLOWED, (s) => parseGoDuration(s) !== undefined);
@@ -116,6 +116,15 @@ const portLevelMtls = z
       ctx.addIssue({ code: "custom", input: m, message: allowedBy("is empty", "at least one port entry (omit portLevelMtls for none)") });
     }
   });
+
+/** A non-empty `matchLabels`; `empty` says what an empty one would mean instead. */
+function selector(empty: string) {
+  return labels.superRefine((m, ctx) => {
+    if (Object.keys(m).length === 0) {
+      ctx.addIssue({ code: "custom", input: m, message: allowedBy(`is empty ${empty}`, "at least one label, e.g. {app: httpbin}") });
+    }
+  });
+}
 
 // ---- sections -------------------------------------------------------------------------------------
 
@@ -189,15 +198,7 @@ export const mtlsSchema = object("mtls", {
     object("a workload policy", {
       namespace: namespaceName,
       name: objectName,
-      selector: labels.superRefine((m, ctx) => {
-        if (Object.keys(m).length === 0) {
-          ctx.addIssue({
-            code: "custom",
-            input: m,
-            message: allowedBy("is empty (that is a namespace policy: use mtls.namespaces)", "at least one label, e.g. {app: httpbin}"),
-          });
-        }
-      }),
+      selector: selector("(that is a namespace policy: use mtls.namespaces)"),
       mode: mtlsMode.optional(),
       portLevelMtls: portLevelMtls.optional(),
     }),
@@ -226,12 +227,12 @@ export const endUserAuthSchema = list(
   object("an end-user auth policy", {
     namespace: namespaceName,
     name: objectName,
-    selector: labels,
+    selector: selector("(the policy must name the workloads that verify tokens)"),
     issuer: nonEmpty("an issuer", 'the token issuer ("iss" claim), non-empty'),
     jwksUri: str("a JWKS URI", "an https:// URL", isHttpsUrl),
     audiences: list("audiences", nonEmpty("an audience", "a non-empty string")).optional(),
     requireToken: bool().default(true),
-    paths: list("paths", str("a path", 'a path starting with "/"', (s) => s.startsWith("/"))).optional(),
+    paths: list("paths", str("a path", 'a path starting with "/", or a "*" prefix/suffix match', (s) => s.startsWith("/") || s.startsWith("*"))).optional(),
   }),
 ).default([]);
 
@@ -240,7 +241,7 @@ export const authorizationSchema = list(
   object("an authorization policy", {
     namespace: namespaceName,
     name: objectName,
-    selector: labels,
+    selector: selector("(that would lock down every workload of the namespace)"),
     principals: list("principals", str("a principal", PRINCIPAL_ALLOWED, isPrincipal)).optional(),
     namespaces: list("namespaces", str("a namespace", `"*" or ${DNS_LABEL_ALLOWED}`, (s) => s === "*" || isDnsLabel(s))).optional(),
   }),

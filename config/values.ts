@@ -42,19 +42,11 @@ export function isPort(n: number): boolean {
 
 // ---- Go durations (time.ParseDuration, as cert-manager reads `duration` and `renewBefore`) ----
 
-export const DURATION_ALLOWED = 'a Go duration such as "87600h", "30m" or "1h30m" (units ns, us, ms, s, m, h)';
+export const DURATION_ALLOWED = 'a Go duration such as "87600h", "30m" or "1h30m" (units h, m, s, ms)';
 
-const DURATION_UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  "µs": 1e-3,
-  "μs": 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+/** The units the manifest builders (mesh/builders/duration.ts) accept; ns and us make no sense for certificates. */
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
 /** Milliseconds of a positive Go duration string; undefined when it is not one. */
 export function parseGoDuration(s: string): number | undefined {

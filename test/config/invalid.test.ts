@@ -6,6 +6,7 @@ import test from "ava";
 import { DEMO_NAMESPACES, rejected } from "./load";
 
 const DNS_LABEL = 'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+const DNS_NAME = "a DNS-1123 name: dot-separated DNS-1123 labels, at most 253 characters";
 const HTTPBIN = { app: "httpbin" };
 const withNs = (c: Record<string, unknown>) => ({ namespaces: DEMO_NAMESPACES, ...c });
 const workload = (w: Record<string, unknown>) => ({ namespace: "foo", name: "httpbin", selector: HTTPBIN, mode: "STRICT", ...w });
@@ -39,7 +40,7 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
   ["ECDSA key size with RSA", { ca: { keyAlgorithm: "RSA", keySize: 384 } }, "istio-mtls:ca.keySize: 384 is not a key size for RSA; allowed: 2048, 3072, 4096"],
   ["unknown key algorithm", { ca: { keyAlgorithm: "ED25519" } }, 'istio-mtls:ca.keyAlgorithm: "ED25519" is not a key algorithm; allowed: ECDSA, RSA'],
   ["duration in years", { ca: { rootDuration: "10y" } },
-    'istio-mtls:ca.rootDuration: "10y" is not a duration; allowed: a Go duration such as "87600h", "30m" or "1h30m" (units ns, us, ms, s, m, h)'],
+    'istio-mtls:ca.rootDuration: "10y" is not a duration; allowed: a Go duration such as "87600h", "30m" or "1h30m" (units h, m, s, ms)'],
   ["intermediate as long as the root", { ca: { rootDuration: "8760h", intermediateDuration: "8760h" } },
     'istio-mtls:ca.intermediateDuration: "8760h" is not shorter than ca.rootDuration (8760h); allowed: less than 8760h0m0s'],
   ["renewBefore longer than the intermediate", { ca: { intermediateDuration: "720h", intermediateRenewBefore: "1000h" } },
@@ -71,7 +72,7 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
   ["workload policy with an empty selector", withNs({ mtls: { workloads: [workload({ selector: {} })] } }),
     "istio-mtls:mtls.workloads[0].selector: {} is empty (that is a namespace policy: use mtls.namespaces); allowed: at least one label, e.g. {app: httpbin}"],
   ["workload policy without a name", withNs({ mtls: { workloads: [{ namespace: "foo", selector: HTTPBIN }] } }),
-    `istio-mtls:mtls.workloads[0].name: missing; allowed: ${DNS_LABEL}`],
+    `istio-mtls:mtls.workloads[0].name: missing; allowed: ${DNS_NAME}`],
   ["workload policy in the root namespace", withNs({ mtls: { workloads: [workload({ namespace: "istio-system" })] } }),
     'istio-mtls:mtls.workloads[0].namespace: "istio-system" is the mesh root namespace, where Istio ignores workload policies; allowed: a namespace in istio-mtls:namespaces: foo, bar, legacy'],
   ["two workload policies with one name", withNs({ mtls: { workloads: [workload({}), workload({ selector: { app: "sleep" } })] } }),
@@ -89,7 +90,7 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
   ["exportTo with a capitalised namespace", withNs({ destinationRules: [dr({ exportTo: [".", "Foo"] })] }),
     `istio-mtls:destinationRules[0].exportTo[1]: "Foo" is not an exportTo entry; allowed: ".", "*" or a namespace name (${DNS_LABEL})`],
   ["DestinationRule that sets no TLS", withNs({ destinationRules: [dr({ mode: undefined })] }),
-    'istio-mtls:destinationRules[0]: {"host":"httpbin.legacy.svc.cluster.local"} sets no TLS mode; allowed: mode, or portLevel with at least one port'],
+    'istio-mtls:destinationRules[0]: {"host":"httpbin.legacy.svc.cluster.local"} sets no TLS mode; allowed: mode, or a portLevel entry with a mode'],
   ["DestinationRule port 0", withNs({ destinationRules: [dr({ portLevel: [{ port: 0, mode: "DISABLE" }] })] }),
     "istio-mtls:destinationRules[0].portLevel[0].port: 0 is not a port; allowed: 1..65535"],
   ["DestinationRule port listed twice", withNs({ destinationRules: [dr({ portLevel: [{ port: 8000 }, { port: "8000", mode: "DISABLE" }] })] }),
@@ -101,7 +102,7 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
   ["empty issuer", withNs({ endUserAuth: [jwt({ issuer: " " })] }),
     'istio-mtls:endUserAuth[0].issuer: " " is not an issuer; allowed: the token issuer ("iss" claim), non-empty'],
   ["path without a leading slash", withNs({ endUserAuth: [jwt({ paths: ["headers"] })] }),
-    'istio-mtls:endUserAuth[0].paths[0]: "headers" is not a path; allowed: a path starting with "/"'],
+    'istio-mtls:endUserAuth[0].paths[0]: "headers" is not a path; allowed: a path starting with "/", or a "*" prefix/suffix match'],
   ["authorization without a source", withNs({ authorization: [authz({})] }),
     'istio-mtls:authorization[0]: {"name":"allow"} names no source; allowed: principals, namespaces, or both (non-empty)'],
   ["principal written as a SPIFFE URI", withNs({ authorization: [authz({ principals: ["spiffe://cluster.local/ns/bar/sa/sleep"] })] }),
@@ -110,8 +111,22 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
     'istio-mtls:authorization[0].principals[0]: "example.org/ns/bar/sa/sleep" has trust domain example.org, not the mesh\'s; allowed: cluster.local/ns/<namespace>/sa/<serviceAccount> (istio.mesh.trustDomain) or "*"'],
   ["ingress with the gateway switched off", { ingress: { enabled: true }, istio: { ingressGateway: false } },
     "istio-mtls:istio.ingressGateway: false leaves ingress.enabled without a gateway to serve it; allowed: true or unset while ingress.enabled is true and istio.install is true"],
-  ["ingress TLS without a cert-manager CA", { ingress: { enabled: true, tls: true }, ca: { type: "istiod" } },
+  ["ingress TLS without a cert-manager CA", { ingress: { enabled: true, tls: true, host: "httpbin.example.com" }, ca: { type: "istiod" } },
     'istio-mtls:ingress.tls: true needs a cert-manager issuer but ca.type is "istiod"; allowed: false, or ca.type: "cert-manager"'],
+  ["DestinationRule whose port entries set no mode", withNs({ destinationRules: [dr({ mode: undefined, portLevel: [{ port: 8000 }] })] }),
+    'istio-mtls:destinationRules[0]: {"host":"httpbin.legacy.svc.cluster.local"} sets no TLS mode; allowed: mode, or a portLevel entry with a mode'],
+  ["end-user auth with an empty selector", withNs({ endUserAuth: [jwt({ selector: {} })] }),
+    "istio-mtls:endUserAuth[0].selector: {} is empty (the policy must name the workloads that verify tokens); allowed: at least one label, e.g. {app: httpbin}"],
+  ["authorization with an empty selector", withNs({ authorization: [authz({ selector: {}, namespaces: ["bar"] })] }),
+    "istio-mtls:authorization[0].selector: {} is empty (that would lock down every workload of the namespace); allowed: at least one label, e.g. {app: httpbin}"],
+  ["workload policy named like the namespace policy", withNs({ mtls: { namespaces: { foo: "STRICT" }, workloads: [workload({ name: "default" })] } }),
+    'istio-mtls:mtls.workloads[0].name: "default" is the name of the namespace policy of foo (mtls.namespaces.foo); allowed: a name other than "default"'],
+  ["authorization named like an end-user auth token policy", withNs({ endUserAuth: [jwt({})], authorization: [authz({ name: "jwt-require-jwt", namespaces: ["bar"] })] }),
+    'istio-mtls:authorization[0].name: "jwt-require-jwt" is the AuthorizationPolicy that endUserAuth[0] creates to require its token; allowed: a name not ending in "-require-jwt" for an end-user auth policy of foo'],
+  ["ingress TLS for a wildcard host", { ingress: { enabled: true, tls: true } },
+    'istio-mtls:ingress.host: "*" is a wildcard while ingress.tls is true; allowed: a DNS name without "*", which the serving certificate names'],
+  ["end-user auth requires no token but names paths", withNs({ endUserAuth: [jwt({ requireToken: "false", paths: ["/headers"] })] }),
+    'istio-mtls:endUserAuth[0].paths: ["/headers"] has no effect while requireToken is false; allowed: omit paths, or requireToken: true'],
   ["negative request timeout given as a string", { probe: { requestTimeoutSeconds: "-1" } },
     "istio-mtls:probe.requestTimeoutSeconds: -1 is not a number of seconds; allowed: an integer of 1 or more"],
   ["fractional concurrency", { probe: { concurrency: 1.5 } }, "istio-mtls:probe.concurrency: 1.5 is not a concurrency; allowed: an integer of 1 or more"],
@@ -136,7 +151,9 @@ for (const [title, config, line] of CASES) {
   });
 }
 
-test("there are at least 25 rejected configurations, each with its own message", (t) => {
+test("there are at least 25 rejected configurations, each a different mistake", (t) => {
   t.true(CASES.length >= 25);
-  t.is(new Set(CASES.map(([, , line]) => line)).size, CASES.length);
+  t.is(new Set(CASES.map(([title]) => title)).size, CASES.length);
+  // Each message has the three parts: the key, the value found (or "missing"), what is allowed.
+  for (const [, , line] of CASES) t.regex(line, /^istio-mtls:[A-Za-z][^:]*: .+; allowed: .+$/);
 });

@@ -19,7 +19,7 @@ test("Go durations: units, fractions and sums as time.ParseDuration reads them",
   t.is(parseGoDuration("1.5h"), 5_400_000);
   t.is(parseGoDuration("300ms"), 300);
   t.is(parseGoDuration("2m30s"), 150_000);
-  for (const bad of ["", "10", "10y", "h", "1 h", "-1h", "0s", "1h 30m", "1d"]) t.is(parseGoDuration(bad), undefined, bad);
+  for (const bad of ["", "10", "10y", "h", "1 h", "-1h", "0s", "1h 30m", "1d", "1000ns", "5us", ".5h"]) t.is(parseGoDuration(bad), undefined, bad);
 });
 
 test("property: h/m/s durations parse to their sum, and Go's spelling parses back to the same length", (t) => {
