@@ -1,0 +1,64 @@
+/**
+ * Probe benchmark: execs and wall time of the runner (one exec per client pod, bounded
+ * concurrency) beside the seed documents' loop (a `kubectl get pod` plus a `kubectl exec` per
+ * pair, one after another), against a fake cluster with the same simulated latencies.
+ *
+ *   npm run bench:probes [-- --exec-ms 300 --list-ms 100]
+ */
+import { cellsFromClients, probeClientsFromPrediction } from "../probe/inputs";
+import { runProbes, type ProbeCell } from "../probe/runner";
+import type { ExecTransport } from "../probe/transport";
+import { demoNamespaces, demoPrediction, demoScenario } from "../test/probe/demo-matrix";
+
+const { fakeTransport } = require("../test/probe/fake-transport.cjs") as {
+  fakeTransport: (scenario: unknown) => ExecTransport & { stats: { execs: number; lists: number; maxInFlight: number } };
+};
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const EXEC_MS = arg("exec-ms", 300);
+const LIST_MS = arg("list-ms", 100);
+/** The seed loop is strictly sequential: past this many pairs, time it on a sample and scale. */
+const SEED_SAMPLE = 100;
+
+/** The seed documents' loop: per pair, find the client pod, then exec one curl. */
+async function seedLoop(cells: ProbeCell[], transport: ExecTransport): Promise<number> {
+  let execs = 0;
+  for (const c of cells) {
+    const [pod] = await transport.listPods(c.client.namespace, c.client.labels);
+    const script = `probe 'c0' 'http://${c.target.service}.${c.target.namespace}:${c.target.port}/headers' ''`;
+    await transport.exec(c.client.namespace, pod!.name, "sleep", ["sh", "-c", script], 10000);
+    execs++;
+  }
+  return execs;
+}
+
+async function main() {
+  console.log(`simulated latency: exec ${EXEC_MS} ms, pod lookup ${LIST_MS} ms`);
+  console.log("matrix   approach                               execs   wall time");
+  for (const n of [3, 50]) {
+    const ns = demoNamespaces(n);
+    const cells = cellsFromClients(probeClientsFromPrediction(demoPrediction(ns)));
+    for (const concurrency of n === 3 ? [4] : [4, 16]) {
+      const fake = fakeTransport(demoScenario(ns, {}, { execLatencyMs: EXEC_MS, listLatencyMs: LIST_MS }));
+      const start = performance.now();
+      const r = await runProbes(cells, { transport: fake, requestTimeoutSeconds: 5, deadlineSeconds: 0, concurrency });
+      const ms = performance.now() - start;
+      console.log(`${`${n}×${n}`.padEnd(8)} ${`runner, concurrency ${concurrency}`.padEnd(38)} ${String(r.execs).padStart(5)}   ${(ms / 1000).toFixed(2)} s`);
+    }
+    const sample = cells.slice(0, Math.min(cells.length, SEED_SAMPLE));
+    const fake = fakeTransport(demoScenario(ns, {}, { execLatencyMs: EXEC_MS, listLatencyMs: LIST_MS }));
+    const start = performance.now();
+    await seedLoop(sample, fake);
+    const ms = ((performance.now() - start) * cells.length) / sample.length;
+    const note = sample.length < cells.length ? ` (timed on ${sample.length} pairs, scaled)` : "";
+    console.log(`${`${n}×${n}`.padEnd(8)} ${"seed loop: get pod + exec per pair".padEnd(38)} ${String(cells.length).padStart(5)}   ${(ms / 1000).toFixed(2)} s${note}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
