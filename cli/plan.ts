@@ -1,0 +1,371 @@
+/**
+ * `istio-mtls plan`: what `pulumi preview` would create for a stack, the connectivity matrix the
+ * model predicts for it with reasons, and the policy pack's findings, without a cluster or the
+ * Pulumi CLI. The stack program (index.ts) runs under Pulumi's mock runtime with the stack's
+ * config file; the pack's policies run in-process over the resources it registered.
+ * `--against FILE` renders another config (e.g. the base branch's) and prints what changes.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import type { PolicyPackConfig } from "@pulumi/policy";
+import { Command, Option } from "commander";
+import { parse } from "yaml";
+import type { Prediction, ProbeOutcome } from "../mesh/prediction";
+import { analyzeStack } from "../policies/analysis";
+import { istioMtlsPolicies } from "../policies/pack";
+import { parseDay } from "../policies/mtls-exceptions";
+import { runPolicies, type PolicyFinding } from "../policies/run";
+import { renderStack, type RenderedResource } from "./plan-render";
+
+export const PLAN_FORMATS = ["table", "json", "markdown"] as const;
+export type PlanFormat = (typeof PLAN_FORMATS)[number];
+
+export interface PlanResource {
+  type: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export interface PlanViolation {
+  policy: string;
+  level: string;
+  message: string;
+}
+
+export interface Plan {
+  stack: string;
+  resources: PlanResource[];
+  prediction: Prediction;
+  /** Set when the model cannot read the stack's objects (the policies report it too). */
+  modelError?: string;
+  violations: PlanViolation[];
+  /** Props per resource key, to tell changed resources apart in a diff. */
+  props: Map<string, string>;
+}
+
+export interface PlanInput {
+  /** Stack name, for URNs and messages. */
+  stack: string;
+  /** The stack file whose `config:` the program runs with. */
+  configFile: string;
+  /** The project directory: its index.ts is the program. */
+  projectDir: string;
+  /** The program; default `<projectDir>/index.ts`. */
+  program?: string;
+  /** Pack config as `pulumi preview --policy-pack-config` takes it. */
+  policyConfig?: PolicyPackConfig;
+  /** The clock the exception policy reads. */
+  now?: () => Date;
+}
+
+/** Where `istio-mtls` lives: its index.ts is the stack program. */
+export const PROJECT_DIR = resolve(__dirname, "..");
+
+/** Types that are our own ComponentResources: they group, they create nothing. */
+const COMPONENT_TYPE = /^istio-mtls:/;
+
+export function projectName(projectDir: string): string {
+  const file = join(projectDir, "Pulumi.yaml");
+  if (existsSync(file)) {
+    const doc = parse(readFileSync(file, "utf8")) as { name?: unknown } | null;
+    if (typeof doc?.name === "string") return doc.name;
+  }
+  return "istio-mtls";
+}
+
+function readConfigMap(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new Error(`stack config ${file} does not exist; allowed: an existing Pulumi.<stack>.yaml (see --stack, --config)`);
+  const doc = parse(readFileSync(file, "utf8"), { schema: "core" }) as { config?: unknown } | null;
+  const config = doc?.config ?? {};
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new Error(`${file}: "config:" must be a map of "<namespace>:<key>" to value`);
+  }
+  return config as Record<string, unknown>;
+}
+
+export function planResourceOf(r: RenderedResource): PlanResource {
+  const kindFromType = r.type.split(":").pop() ?? r.type;
+  const props = r.props as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; namespace?: unknown; name?: unknown };
+  if (r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release") {
+    return {
+      type: r.type,
+      kind: typeof props.kind === "string" ? props.kind : kindFromType,
+      namespace: typeof props.metadata?.namespace === "string" ? props.metadata.namespace : "",
+      name: typeof props.metadata?.name === "string" ? props.metadata.name : r.name,
+    };
+  }
+  return {
+    type: r.type,
+    kind: kindFromType,
+    namespace: typeof props.namespace === "string" ? props.namespace : "",
+    name: typeof props.name === "string" && props.name !== "" ? props.name : r.name,
+  };
+}
+
+function resourceKey(r: PlanResource): string {
+  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
+}
+
+function compareResources(a: PlanResource, b: PlanResource): number {
+  return a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.type.localeCompare(b.type);
+}
+
+/** Pulumi resources that `pulumi up` would create (providers and our components left out). */
+function created(records: readonly RenderedResource[]): RenderedResource[] {
+  return records.filter((r) => !COMPONENT_TYPE.test(r.type) && !r.type.startsWith("pulumi:"));
+}
+
+export async function buildPlan(input: PlanInput): Promise<Plan> {
+  const project = projectName(input.projectDir);
+  const records = await renderStack({
+    program: input.program ?? join(input.projectDir, "index.ts"),
+    project,
+    stack: input.stack,
+    config: readConfigMap(input.configFile),
+  });
+  const kept = created(records);
+  const analysis = analyzeStack(kept);
+  const findings: PolicyFinding[] = await runPolicies(istioMtlsPolicies({ now: input.now }), kept, input.policyConfig ?? {});
+  const resources = kept.map(planResourceOf).sort(compareResources);
+  const props = new Map(kept.map((r) => [resourceKey(planResourceOf(r)), JSON.stringify(r.props)]));
+  return {
+    stack: input.stack,
+    resources,
+    prediction: analysis.prediction ?? { probes: [] },
+    ...(analysis.modelError ? { modelError: analysis.modelError } : {}),
+    violations: findings.map(({ policy, level, message }) => ({ policy, level, message })),
+    props,
+  };
+}
+
+// ---- formatting ------------------------------------------------------------------------------
+
+export function cellText(p: Pick<ProbeOutcome, "code" | "mtls">): string {
+  return `${p.code === 0 ? "000" : p.code}${p.mtls ? " mTLS" : ""}`;
+}
+
+function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  return [`| ${header.map(esc).join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
+}
+
+/** Rows: clients; columns: Service ports; cells: curl's code, plus mTLS. */
+function matrixRows(prediction: Prediction): { header: string[]; rows: string[][] } {
+  const clients = [...new Set(prediction.probes.map((p) => p.from))];
+  const targets = [...new Set(prediction.probes.map((p) => p.to))];
+  const cells = new Map(prediction.probes.map((p) => [`${p.from}|${p.to}`, p]));
+  return {
+    header: ["from \\ to", ...targets],
+    rows: clients.map((c) => [c, ...targets.map((t) => { const p = cells.get(`${c}|${t}`); return p ? cellText(p) : "-"; })]),
+  };
+}
+
+export function planJson(plan: Plan): string {
+  return JSON.stringify(
+    {
+      resources: plan.resources.map(({ type, kind, namespace, name }) => ({ type, kind, namespace, name })),
+      probes: plan.prediction.probes,
+      violations: plan.violations,
+    },
+    null,
+    2,
+  );
+}
+
+export function formatPlan(plan: Plan, format: PlanFormat): string {
+  if (format === "json") return planJson(plan);
+  const table = format === "markdown" ? markdownTable : textTable;
+  const heading = (s: string) => (format === "markdown" ? `### ${s}` : `${s}:`);
+  const out: string[] = [];
+  out.push(heading(`Resources to create for stack ${plan.stack} (${plan.resources.length})`));
+  out.push(table(["kind", "namespace", "name", "type"], plan.resources.map((r) => [r.kind, r.namespace || "-", r.name, r.type])));
+  out.push("");
+  out.push(heading(`Predicted connectivity (${plan.prediction.probes.length} requests)`));
+  if (plan.modelError) out.push(`the model cannot read this stack: ${plan.modelError}`);
+  else if (plan.prediction.probes.length === 0) out.push("no client workload and Service port: nothing to predict");
+  else {
+    const m = matrixRows(plan.prediction);
+    out.push(table(m.header, m.rows));
+    out.push("");
+    out.push(table(["request", "result", "reason"], plan.prediction.probes.map((p) => [`${p.from} → ${p.to}`, cellText(p), p.reason])));
+  }
+  out.push("");
+  out.push(heading(`Policy findings (${plan.violations.length})`));
+  if (plan.violations.length === 0) out.push("none");
+  else for (const v of plan.violations) out.push(format === "markdown" ? `- ${v.level} \`${v.policy}\`: ${v.message}` : `${v.level} ${v.policy}: ${v.message}`);
+  return out.join("\n");
+}
+
+// ---- --against ------------------------------------------------------------------------------
+
+export interface CellChange {
+  from: string;
+  to: string;
+  before?: ProbeOutcome;
+  after?: ProbeOutcome;
+}
+
+export interface PlanDiff {
+  stack: string;
+  cells: CellChange[];
+  added: PlanResource[];
+  removed: PlanResource[];
+  changed: PlanResource[];
+  violations: PlanViolation[];
+}
+
+export function diffPlans(base: Plan, head: Plan): PlanDiff {
+  const before = new Map(base.prediction.probes.map((p) => [`${p.from}|${p.to}`, p]));
+  const after = new Map(head.prediction.probes.map((p) => [`${p.from}|${p.to}`, p]));
+  const cells: CellChange[] = [];
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(key);
+    const a = after.get(key);
+    if (b && a && b.code === a.code && b.mtls === a.mtls) continue;
+    const [from, to] = key.split("|");
+    cells.push({ from, to, ...(b ? { before: b } : {}), ...(a ? { after: a } : {}) });
+  }
+  cells.sort((x, y) => x.from.localeCompare(y.from) || x.to.localeCompare(y.to));
+  const baseKeys = new Set(base.resources.map(resourceKey));
+  const headKeys = new Set(head.resources.map(resourceKey));
+  return {
+    stack: head.stack,
+    cells,
+    added: head.resources.filter((r) => !baseKeys.has(resourceKey(r))),
+    removed: base.resources.filter((r) => !headKeys.has(resourceKey(r))),
+    changed: head.resources.filter((r) => baseKeys.has(resourceKey(r)) && base.props.get(resourceKey(r)) !== head.props.get(resourceKey(r))),
+    violations: head.violations,
+  };
+}
+
+function resourceLine(sign: string, r: PlanResource): string {
+  return `${sign} ${resourceKey(r)}`;
+}
+
+export function formatPlanDiff(diff: PlanDiff, format: PlanFormat, against: string): string {
+  if (format === "json") {
+    return JSON.stringify(
+      {
+        cells: diff.cells.map((c) => ({
+          from: c.from,
+          to: c.to,
+          before: c.before ? { code: c.before.code, mtls: c.before.mtls, reason: c.before.reason } : null,
+          after: c.after ? { code: c.after.code, mtls: c.after.mtls, reason: c.after.reason } : null,
+        })),
+        resources: { added: diff.added, removed: diff.removed, changed: diff.changed },
+        violations: diff.violations,
+      },
+      null,
+      2,
+    );
+  }
+  const md = format === "markdown";
+  const table = md ? markdownTable : textTable;
+  const out: string[] = [];
+  out.push(md ? `### istio-mtls plan: stack \`${diff.stack}\` against \`${against}\`` : `stack ${diff.stack} against ${against}:`);
+  out.push("");
+  if (diff.cells.length === 0) out.push("No connectivity change: every predicted request keeps its outcome.");
+  else {
+    out.push(`${diff.cells.length} request(s) change:`);
+    out.push("");
+    out.push(
+      table(
+        ["request", "before", "after", "why (after)"],
+        diff.cells.map((c) => [`${c.from} → ${c.to}`, c.before ? cellText(c.before) : "(none)", c.after ? cellText(c.after) : "(none)", c.after?.reason ?? c.before?.reason ?? ""]),
+      ),
+    );
+  }
+  const lines = [...diff.added.map((r) => resourceLine("+", r)), ...diff.removed.map((r) => resourceLine("-", r)), ...diff.changed.map((r) => resourceLine("~", r))];
+  out.push("");
+  out.push(`Resources: ${diff.added.length} to create, ${diff.removed.length} to delete, ${diff.changed.length} to update.`);
+  if (lines.length) out.push(md ? ["```diff", ...lines, "```"].join("\n") : lines.join("\n"));
+  out.push("");
+  out.push(md ? `**Policy findings (${diff.violations.length})**` : `Policy findings (${diff.violations.length}):`);
+  for (const v of diff.violations) out.push(`${md ? "- " : "  "}${v.level} ${md ? `\`${v.policy}\`` : v.policy}: ${v.message}`);
+  return out.join("\n");
+}
+
+// ---- the command ----------------------------------------------------------------------------
+
+function readPolicyConfig(file: string): PolicyPackConfig {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as PolicyPackConfig;
+  } catch (e) {
+    throw new Error(`--policy-config ${file}: ${(e as Error).message}; allowed: a JSON file as for pulumi --policy-pack-config`);
+  }
+}
+
+interface PlanCliOptions {
+  stack: string;
+  config?: string;
+  format: PlanFormat;
+  against?: string;
+  policyConfig?: string;
+  today?: string;
+  failOn: "mandatory" | "advisory" | "never";
+}
+
+/** The clock for `--today YYYY-MM-DD`. */
+function clockFor(today: string | undefined): (() => Date) | undefined {
+  if (today === undefined) return undefined;
+  const t = parseDay(today);
+  if (t === undefined) throw new Error(`--today is ${JSON.stringify(today)}; allowed: a date YYYY-MM-DD`);
+  return () => new Date(t);
+}
+
+/** Exit code for `--fail-on`: 1 when a finding at or above that level exists. */
+export function exitCodeFor(violations: readonly PlanViolation[], failOn: PlanCliOptions["failOn"]): number {
+  if (failOn === "never") return 0;
+  const levels = failOn === "advisory" ? ["advisory", "mandatory", "remediate"] : ["mandatory", "remediate"];
+  return violations.some((v) => levels.includes(v.level)) ? 1 : 0;
+}
+
+export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): Promise<{ output: string; exitCode: number }> {
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(process.cwd(), p));
+  const configFile = opts.config ? at(opts.config) : join(projectDir, `Pulumi.${opts.stack}.yaml`);
+  const defaultPolicyConfig = join(projectDir, "policies", "config", `${opts.stack}.json`);
+  const policyConfig = opts.policyConfig
+    ? readPolicyConfig(at(opts.policyConfig))
+    : existsSync(defaultPolicyConfig)
+      ? readPolicyConfig(defaultPolicyConfig)
+      : {};
+  const now = clockFor(opts.today);
+  if (!opts.against) {
+    const head = await buildPlan({ stack: opts.stack, configFile, projectDir, policyConfig, now });
+    return { output: formatPlan(head, opts.format), exitCode: exitCodeFor(head.violations, opts.failOn) };
+  }
+  // Two renders, two child processes: run them side by side.
+  const [head, base] = await Promise.all([
+    buildPlan({ stack: opts.stack, configFile, projectDir, policyConfig, now }),
+    buildPlan({ stack: opts.stack, configFile: at(opts.against), projectDir, policyConfig, now }),
+  ]);
+  const diff = diffPlans(base, head);
+  return { output: formatPlanDiff(diff, opts.format, opts.against), exitCode: exitCodeFor(head.violations, opts.failOn) };
+}
+
+/** Registers `plan` on the `istio-mtls` program (cli/main.ts). */
+export function registerPlanCommand(program: Command): Command {
+  return program
+    .command("plan")
+    .description("Run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings")
+    .option("-s, --stack <name>", "stack whose Pulumi.<name>.yaml to read", "dev")
+    .option("--config <file>", "stack config file (default: Pulumi.<stack>.yaml in the project)")
+    .addOption(new Option("-f, --format <format>", "output format").choices(PLAN_FORMATS).default("table"))
+    .option("--against <file>", "another stack config file (e.g. the base branch's): print what changes")
+    .option("--policy-config <file>", "policy pack config JSON (default: policies/config/<stack>.json when present)")
+    .option("--today <date>", "the date the exception policy checks expiry against (YYYY-MM-DD)")
+    .addOption(new Option("--fail-on <level>", "exit 1 on findings at this level or above").choices(["mandatory", "advisory", "never"]).default("mandatory"))
+    .action(async (opts: PlanCliOptions) => {
+      const { output, exitCode } = await runPlan(opts);
+      process.stdout.write(`${output}\n`);
+      process.exitCode = exitCode;
+    });
+}
+

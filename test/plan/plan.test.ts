@@ -1,0 +1,86 @@
+/**
+ * `istio-mtls plan` over a fixture project (the real config loader and builders, registered as
+ * Kubernetes resources) rendered under Pulumi mocks in a child process. Renders are slow on a
+ * shared machine, so each distinct plan is built once.
+ */
+import test from "ava";
+import { join } from "node:path";
+import { exitCodeFor, formatPlan, runPlan, type Plan } from "../../cli/plan";
+import { buildPlan } from "../../cli/plan";
+
+const project = join(__dirname, "fixtures", "project");
+const base = join(project, "Pulumi.base.yaml");
+let dev: Promise<Plan> | undefined;
+const devPlan = () => (dev ??= buildPlan({ stack: "dev", configFile: join(project, "Pulumi.dev.yaml"), projectDir: project }));
+
+test("the plan lists the Kubernetes objects the program registers, by kind, namespace and name", async (t) => {
+  const plan = await devPlan();
+  const keys = plan.resources.map((r) => `${r.kind} ${r.namespace}/${r.name}`);
+  t.true(keys.includes("PeerAuthentication istio-system/default"));
+  t.true(keys.includes("DestinationRule foo/legacy-mtls"));
+  t.true(keys.includes("Namespace /legacy"));
+  t.is(keys.filter((k) => k.startsWith("Deployment ")).length, 6);
+  t.deepEqual([...keys].sort(), keys.slice().sort(), "sorted");
+  t.true(plan.resources.every((r) => r.type.startsWith("kubernetes:")));
+});
+
+test("the predicted matrix follows the stack's config: mesh STRICT refuses legacy, the DR breaks foo → legacy", async (t) => {
+  const plan = await devPlan();
+  const cell = (from: string, to: string) => plan.prediction.probes.find((p) => p.from === from && p.to === to)!;
+  t.like(cell("sleep.legacy", "httpbin.foo:8000"), { code: 0, mtls: false });
+  t.like(cell("sleep.bar", "httpbin.foo:8000"), { code: 200, mtls: true });
+  t.like(cell("sleep.foo", "httpbin.legacy:8000"), { code: 503 });
+  t.regex(cell("sleep.foo", "httpbin.legacy:8000").reason, /DestinationRule foo\/legacy-mtls ISTIO_MUTUAL/);
+  t.is(plan.prediction.probes.length, 6 * 3);
+});
+
+test("the pack's findings: the breaking DestinationRule and the unmet intent, at the pack's level", async (t) => {
+  const plan = await devPlan();
+  t.deepEqual(plan.violations.map((v) => `${v.level} ${v.policy}`).sort(), ["mandatory connectivity-intent", "mandatory destination-rule-breaks-traffic"]);
+  t.regex(plan.violations.find((v) => v.policy === "connectivity-intent")!.message, /sleep\.legacy → httpbin\.foo:8000: expected to succeed, predicted to fail/);
+  t.is(exitCodeFor(plan.violations, "mandatory"), 1);
+  t.is(exitCodeFor(plan.violations, "never"), 0);
+  t.is(exitCodeFor([{ policy: "x", level: "advisory", message: "m" }], "mandatory"), 0);
+  t.is(exitCodeFor([{ policy: "x", level: "advisory", message: "m" }], "advisory"), 1);
+});
+
+test("--format json has exactly resources, probes and violations", async (t) => {
+  const plan = await devPlan();
+  const json = JSON.parse(formatPlan(plan, "json")) as Record<string, unknown[]>;
+  t.deepEqual(Object.keys(json), ["resources", "probes", "violations"]);
+  t.deepEqual(Object.keys(json.resources[0] as object), ["type", "kind", "namespace", "name"]);
+  t.deepEqual(Object.keys(json.violations[0] as object), ["policy", "level", "message"]);
+  t.deepEqual(json.probes, JSON.parse(JSON.stringify(plan.prediction.probes)));
+});
+
+test("the table shows the matrix, one reason per request and the findings", async (t) => {
+  const text = formatPlan(await devPlan(), "table");
+  t.regex(text, /^Resources to create for stack dev \(22\):/);
+  t.regex(text, /sleep\.legacy\s+000\s+000\s+200/);
+  t.regex(text, /sleep\.foo → httpbin\.legacy:8000\s+503\s+sidecar client, mTLS \(DestinationRule foo\/legacy-mtls ISTIO_MUTUAL\)/);
+  t.regex(text, /\nmandatory destination-rule-breaks-traffic: DestinationRule foo\/legacy-mtls/);
+});
+
+test("--against prints the cells that change and the resource changes, as markdown", async (t) => {
+  const { output, exitCode } = await runPlan({ stack: "dev", format: "markdown", failOn: "never", against: base }, project);
+  t.is(exitCode, 0);
+  t.regex(output, /4 request\(s\) change:/);
+  t.regex(output, /\| sleep\.legacy → httpbin\.bar:8000 \| 200 \| 000 \| plaintext client \(no sidecar\) → STRICT at port 8080 \(PeerAuthentication istio-system\/default\) \|/);
+  t.regex(output, /\| sleep\.foo → httpbin\.legacy:8000 \| 200 \| 503 \|/);
+  // Unchanged cells are not listed.
+  t.notRegex(output, /sleep\.bar → httpbin\.foo:8000/);
+  t.regex(output, /```diff\n\+ DestinationRule foo\/legacy-mtls\n\+ PeerAuthentication istio-system\/default\n- PeerAuthentication foo\/default\n~ ConfigMap istio-system\/istio-mtls-intent\n```/);
+});
+
+test("a stack file that does not exist is named", async (t) => {
+  await t.throwsAsync(runPlan({ stack: "nope", format: "table", failOn: "never" }, project), { message: /Pulumi\.nope\.yaml does not exist/ });
+});
+
+test("a config the stack rejects fails the plan with the stack's own message", async (t) => {
+  const bad = join(__dirname, "fixtures", "bad-config.yaml");
+  await t.throwsAsync(runPlan({ stack: "dev", config: bad, format: "table", failOn: "never" }, project), { message: /rendering .*index\.ts for stack dev failed: .*istio-mtls:mtls/s });
+});
+
+test("--today must be a date", async (t) => {
+  await t.throwsAsync(runPlan({ stack: "dev", format: "table", failOn: "never", today: "tomorrow" }, project), { message: /--today is "tomorrow"; allowed: a date YYYY-MM-DD/ });
+});
