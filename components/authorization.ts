@@ -1,0 +1,22 @@
+/** AuthorizationPolicy ALLOW by peer principal or namespace (needs mTLS to match). */
+import * as pulumi from "@pulumi/pulumi";
+import { buildAuthorizationPolicies, validateAuthorizationPolicies } from "../mesh/builders";
+import type { WorkloadAuthorizationPolicy } from "../mesh/intent";
+import { childOptions, createKubeObject } from "./kube-object";
+
+export interface PeerAuthorizationArgs {
+  /** Validated here before anything is registered. */
+  policies: WorkloadAuthorizationPolicy[];
+}
+
+export class PeerAuthorization extends pulumi.ComponentResource {
+  declare public readonly resources: pulumi.CustomResource[];
+
+  constructor(name: string, args: PeerAuthorizationArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateAuthorizationPolicies(args.policies);
+    const manifests = buildAuthorizationPolicies(args.policies);
+    super("istio-mtls:authorization:PeerAuthorization", name, {}, opts);
+    this.resources = manifests.map((m) => createKubeObject(m, childOptions(this, opts)));
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,22 @@
+/** End-user JWT: RequestAuthentication, plus the AuthorizationPolicy that requires a token when asked. */
+import * as pulumi from "@pulumi/pulumi";
+import { buildEndUserAuth, validateEndUserAuthPolicies } from "../mesh/builders";
+import type { EndUserAuthPolicy } from "../mesh/intent";
+import { childOptions, createKubeObject } from "./kube-object";
+
+export interface EndUserAuthArgs {
+  /** Validated here (https JWKS, non-empty selector) before anything is registered. */
+  policies: EndUserAuthPolicy[];
+}
+
+export class EndUserAuth extends pulumi.ComponentResource {
+  declare public readonly resources: pulumi.CustomResource[];
+
+  constructor(name: string, args: EndUserAuthArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateEndUserAuthPolicies(args.policies);
+    const manifests = buildEndUserAuth(args.policies);
+    super("istio-mtls:end-user-auth:EndUserAuth", name, {}, opts);
+    this.resources = manifests.map((m) => createKubeObject(m, childOptions(this, opts)));
+    this.registerOutputs({});
+  }
+}

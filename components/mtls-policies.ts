@@ -1,0 +1,28 @@
+/** PeerAuthentication at mesh, namespace and workload level (server-side mTLS modes). */
+import * as pulumi from "@pulumi/pulumi";
+import { buildPeerAuthentications, validateMtlsPolicies } from "../mesh/builders";
+import type { MtlsPolicies } from "../mesh/intent";
+import { childOptions, createKubeObject } from "./kube-object";
+
+export interface MutualTlsPoliciesArgs {
+  /** Mesh, namespace and workload policies; validated here before anything is registered. */
+  policies: MtlsPolicies;
+  /** The mesh root namespace (MeshConfig `rootNamespace`): where the mesh-level policy lives. */
+  rootNamespace: string;
+}
+
+/**
+ * Created after istiod (pass its release in `dependsOn`): istiod's validating webhook then checks
+ * each object, and on `pulumi destroy` the policies go before Istio, as dependents are deleted first.
+ */
+export class MutualTlsPolicies extends pulumi.ComponentResource {
+  declare public readonly resources: pulumi.CustomResource[];
+
+  constructor(name: string, args: MutualTlsPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateMtlsPolicies(args.policies, args.rootNamespace);
+    const manifests = buildPeerAuthentications(args.policies, args.rootNamespace);
+    super("istio-mtls:mtls:MutualTlsPolicies", name, {}, opts);
+    this.resources = manifests.map((m) => createKubeObject(m, childOptions(this, opts)));
+    this.registerOutputs({});
+  }
+}
