@@ -58,12 +58,12 @@ test.after.always(() => {
   }
 });
 
-function run(targets: ScriptTarget[], timeout = 2): Promise<string> {
+function run(targets: ScriptTarget[], timeout = 2, shell = ["/bin/sh"]): Promise<string> {
   const connectTo: Record<string, string> = {};
   for (const t of targets) connectTo[`${t.host}:${t.port}`] = `127.0.0.1:${ports[t.host.split(".")[0]!]}`;
   const script = probeScript(targets, { requestTimeoutSeconds: timeout, connectTo });
   return new Promise((resolve, reject) =>
-    execFile("/bin/sh", ["-c", script], { encoding: "utf8", timeout: 20000 }, (err, stdout, stderr) =>
+    execFile(shell[0]!, [...shell.slice(1), "-c", script], { encoding: "utf8", timeout: 20000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
     ),
   );
@@ -71,9 +71,9 @@ function run(targets: ScriptTarget[], timeout = 2): Promise<string> {
 
 const t = (name: string, extra: Partial<ScriptTarget> = {}): ScriptTarget => ({ id: `${name}.ns:8000`, host: `${name}.ns`, port: 8000, ...extra });
 
-test("real curl: XFCC present in go-httpbin (array) and classic (string) bodies, absent otherwise", async (tt) => {
+for (const shell of [["/bin/sh"], ["bash", "--posix"]]) test(`real curl under ${shell.join(" ")}: XFCC present in go-httpbin (array) and classic (string) bodies, absent otherwise`, async (tt) => {
   const targets = [t("goHttpbin"), t("classic"), t("plain"), t("decoy")];
-  const out = parseProbeOutput(await run(targets), targets.map((x) => x.id));
+  const out = parseProbeOutput(await run(targets, 2, shell), targets.map((x) => x.id));
   tt.like(out.get("goHttpbin.ns:8000"), { code: 200, curlExit: 0, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/foo/sa/sleep" });
   tt.like(out.get("classic.ns:8000"), { code: 200, curlExit: 0, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/bar/sa/sleep" });
   tt.like(out.get("plain.ns:8000"), { code: 200, curlExit: 0, xfcc: false });

@@ -1,0 +1,51 @@
+import test from "ava";
+import { canonicalJson, cellsFromClients, probeClientsFromPrediction, probesHash, validateProbeInputs } from "../../probe/inputs";
+import { demoNamespaces, demoPrediction } from "./demo-matrix";
+
+const settings = { requestTimeoutSeconds: 5, deadlineSeconds: 60, concurrency: 4 };
+
+test("prediction → clients grouped by client, in order, with path and token from the request", (t) => {
+  const p = demoPrediction(demoNamespaces(3));
+  // Interleave clients to check grouping does not depend on order.
+  p.probes.sort((a, b) => a.to.localeCompare(b.to));
+  Object.assign(p.probes[0]!, { request: { path: "/ip", token: { kind: "invalid" } } });
+  const clients = probeClientsFromPrediction(p, (o) => `tok-${o.from}`);
+  t.deepEqual(clients.map((c) => [c.from, c.targets.length]), [["sleep.foo", 3], ["sleep.bar", 3], ["sleep.legacy", 3]]);
+  const first = clients.find((c) => c.from === p.probes[0]!.from)!.targets[0]!;
+  t.like(first, { to: p.probes[0]!.to, path: "/ip", token: `tok-${p.probes[0]!.from}` });
+  t.is(clients[1]!.targets[1]!.token, undefined);
+  const cells = cellsFromClients(clients);
+  t.is(cells.length, 9);
+  t.deepEqual(cells[0]!.client, { namespace: clients[0]!.namespace, name: "sleep", labels: { app: "sleep" }, sidecar: true });
+});
+
+test("validation names the setting, the value found and what is allowed", (t) => {
+  const clients = probeClientsFromPrediction(demoPrediction(["foo"]));
+  t.deepEqual(validateProbeInputs(clients, settings, "r1"), []);
+  const bad = structuredClone(clients);
+  bad[0]!.targets.push({ ...bad[0]!.targets[0]! });
+  bad[0]!.targets.push({ ...bad[0]!.targets[0]!, path: "/a b", expected: { code: 700, mtls: true, reason: "" } });
+  bad[0]!.labels = {};
+  const reasons = validateProbeInputs(bad, { requestTimeoutSeconds: 0, deadlineSeconds: -1, concurrency: 1.5 }, "").map((f) => f.reason);
+  t.true(reasons.includes('revision is "": expected a non-empty hash of the deployed policy objects'));
+  t.true(reasons.includes("requestTimeoutSeconds is 0: allowed a number in (0, 300]"));
+  t.true(reasons.includes("deadlineSeconds is -1: allowed a number in [0, 3600]"));
+  t.true(reasons.includes("concurrency is 1.5: allowed an integer in 1..100"));
+  t.true(reasons.some((r) => /labels must select the client's pods, found \{\}/.test(r)));
+  t.true(reasons.some((r) => /sleep\.foo to httpbin\.foo:8000\/headers appears twice/.test(r)));
+  t.true(reasons.some((r) => /path "\/a b" is invalid/.test(r)));
+  t.true(reasons.some((r) => /expected\.code is 700/.test(r)));
+  t.deepEqual(validateProbeInputs("x", settings, "r").map((f) => f.property), ["clients"]);
+});
+
+test("probesHash ignores key order and changes with any expectation", (t) => {
+  const a = probeClientsFromPrediction(demoPrediction(["foo", "legacy"]));
+  const reordered = JSON.parse(canonicalJson(a)) as typeof a;
+  const swapped = a.map((c) => Object.fromEntries(Object.entries(c).reverse())) as typeof a;
+  t.is(probesHash(a), probesHash(reordered));
+  t.is(probesHash(a), probesHash(swapped));
+  const changed = structuredClone(a);
+  changed[1]!.targets[0]!.expected.mtls = true;
+  t.not(probesHash(a), probesHash(changed));
+  t.regex(probesHash(a), /^[0-9a-f]{64}$/);
+});
