@@ -274,6 +274,7 @@ export function mismatchMessage(diffs: Difference[], total: number, attempts: nu
     `connectivity probe: ${diffs.length} of ${total} cells differ from the prediction after ${attempts} attempt(s) over ${seconds.toFixed(1)} s:`,
     line(head),
     ...rows.map(line),
+    "Differences:",
     ...diffs.map((d) => `  ${d.cell.from} to ${d.cell.to}: ${d.problem}`),
     "What to look at:",
     ...[...hints].map((h) => `  ${h}`),
