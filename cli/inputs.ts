@@ -1,0 +1,101 @@
+/**
+ * From the command line's FILE_OR_DIR arguments to the objects the model reads: YAML reading,
+ * structural validation of the Istio specs, and the decision about kinds the model does not read.
+ */
+import { MODEL_API_VERSIONS, MODEL_KINDS } from "../mesh/predict";
+import { validateSourceObjects } from "../mesh/schema";
+import { readYamlPaths, SourceError, SourceErrors, type SourceObject } from "../mesh/yaml";
+import type { KubeObject } from "../mesh/types";
+
+/**
+ * API groups whose objects change request outcomes. An object of these groups that the model
+ * does not read (VirtualService, Sidecar, EnvoyFilter, an old `v1alpha1` PeerAuthentication...)
+ * would make the prediction silently wrong, so it is an error unless the user says to skip it.
+ * `authentication.istio.io` and `rbac.istio.io` hold the pre-1.5 APIs of the seed documents.
+ */
+export const OUTCOME_GROUPS: ReadonlySet<string> = new Set([
+  "security.istio.io",
+  "networking.istio.io",
+  "authentication.istio.io",
+  "rbac.istio.io",
+]);
+
+export interface LoadOptions {
+  /** Skip (and list on stderr) objects of Istio kinds the model does not read, instead of failing. */
+  ignoreUnknownKinds?: boolean;
+  readStdin?: () => string;
+}
+
+export interface LoadedInput {
+  /** Every object read (the model ignores kinds it does not know). */
+  objects: SourceObject[];
+  /** One line per notice for stderr: skipped objects. */
+  notices: string[];
+}
+
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf("/");
+  return slash < 0 ? "" : apiVersion.slice(0, slash);
+}
+
+export function objectRef(o: KubeObject): string {
+  return o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`;
+}
+
+function isRead(o: KubeObject): boolean {
+  const versions = (MODEL_API_VERSIONS as Readonly<Record<string, readonly string[] | undefined>>)[o.kind];
+  return versions !== undefined && versions.includes(o.apiVersion);
+}
+
+/** Why the model cannot read an object of an outcome-changing group. */
+function unreadReason(o: KubeObject): string {
+  const versions = (MODEL_API_VERSIONS as Readonly<Record<string, readonly string[] | undefined>>)[o.kind];
+  if (versions) return `apiVersion ${o.apiVersion} is not one the model reads for ${o.kind} (allowed: ${versions.join(", ")})`;
+  const read = MODEL_KINDS.filter((k) => OUTCOME_GROUPS.has(groupOf(MODEL_API_VERSIONS[k][0]!)));
+  return `kind ${o.kind} (${o.apiVersion}) can change request outcomes but the model does not read it (it reads ${read.join(", ")})`;
+}
+
+/**
+ * Reads, validates and sorts the input. Throws SourceErrors listing every problem found: unreadable
+ * files, YAML syntax, documents that are not objects, schema violations, unread Istio kinds.
+ */
+export function loadInput(paths: readonly string[], options: LoadOptions = {}): LoadedInput {
+  const objects = readYamlPaths(paths, options.readStdin);
+  const errors: SourceError[] = validateSourceObjects(objects);
+  const notices: string[] = [];
+  const skippedByKind = new Map<string, number>();
+  const kept: SourceObject[] = [];
+  for (const so of objects) {
+    const o = so.object;
+    if (isRead(o)) {
+      kept.push(so);
+      continue;
+    }
+    if (OUTCOME_GROUPS.has(groupOf(o.apiVersion))) {
+      if (options.ignoreUnknownKinds) {
+        notices.push(`${fmt(so)}: skipped ${objectRef(o)}: ${unreadReason(o)}`);
+      } else {
+        errors.push(SourceError.at(so.position, `${objectRef(o)}: ${unreadReason(o)}; remove it or pass --ignore-unknown-kinds to predict without it`));
+      }
+      continue;
+    }
+    const kind = `${o.kind} (${o.apiVersion})`;
+    skippedByKind.set(kind, (skippedByKind.get(kind) ?? 0) + 1);
+  }
+  if (errors.length > 0) throw new SourceErrors(errors);
+  if (skippedByKind.size > 0) {
+    const total = [...skippedByKind.values()].reduce((a, b) => a + b, 0);
+    const kinds = [...skippedByKind].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, n]) => `${n} ${k}`);
+    notices.push(`skipped ${total} object${total === 1 ? "" : "s"} of kinds the model does not read: ${kinds.join(", ")}`);
+  }
+  return { objects: kept, notices };
+}
+
+function fmt(so: SourceObject): string {
+  return `${so.position.file}:${so.position.line}:${so.position.col}`;
+}
+
+/** Where the object named `Kind namespace/name` (as ModelInputError names it) came from. */
+export function findSource(objects: readonly SourceObject[], ref: string): SourceObject | undefined {
+  return objects.find((so) => objectRef(so.object) === ref);
+}

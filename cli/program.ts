@@ -1,0 +1,154 @@
+/**
+ * The `istio-mtls` command: `predict` prints the connectivity matrix the model predicts for a set
+ * of manifests, `diff` prints the cells that change between two sets.
+ *
+ * Exit codes: 0 success (also for `diff` with changes, unless --exit-code), 1 `diff --exit-code`
+ * found changes, 2 invalid usage or input (the message on stderr says what and where).
+ */
+import { Command, CommanderError, Option } from "commander";
+import { diffPredictions, formatDiff, formatPrediction, MATRIX_FORMATS, type MatrixFormat } from "../mesh/matrix";
+import { ModelInputError, predict } from "../mesh/predict";
+import type { Prediction, ProbeRequest } from "../mesh/prediction";
+import { SourceError, SourceErrors } from "../mesh/yaml";
+import { findSource, loadInput } from "./inputs";
+
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** The whole of standard input, for the path "-". */
+  stdin?(): string;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_CHANGES = 1;
+export const EXIT_INVALID = 2;
+
+/** A problem with the command line itself (not with the files it names). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+interface InputOptions {
+  from: string[];
+  ignoreUnknownKinds?: boolean;
+  path?: string;
+  method?: string;
+}
+
+/** Repeatable and comma-separated: `--from sleep.foo --from sleep.bar` or `--from sleep.foo,sleep.bar`. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(",").map((s) => s.trim()).filter((s) => s !== "")];
+}
+
+function formatOption(): Option {
+  return new Option("-f, --format <format>", "output format").choices(MATRIX_FORMATS).default("table");
+}
+
+function addInputOptions(cmd: Command): Command {
+  return cmd
+    .option("--from <workload>", "client workload <name>.<namespace> (repeatable or comma-separated; default: every workload)", collect, [])
+    .option("--ignore-unknown-kinds", "skip Istio objects the model does not read (VirtualService, Sidecar, ...) instead of failing")
+    .option("--path <path>", "request path of the probe", "/headers")
+    .option("--method <method>", "request method of the probe", "GET");
+}
+
+function request(opts: InputOptions): ProbeRequest {
+  return { path: opts.path, method: opts.method };
+}
+
+/** Predicts for one set of paths; errors name the file and line of the object at fault. */
+function predictPaths(paths: string[], opts: InputOptions, io: CliIO, label?: string): Prediction {
+  const input = loadInput(paths, { ignoreUnknownKinds: opts.ignoreUnknownKinds, readStdin: io.stdin });
+  for (const n of input.notices) io.stderr(`${label ? `${label}: ` : ""}${n}\n`);
+  let prediction: Prediction;
+  try {
+    prediction = predict(input.objects.map((so) => so.object), { request: request(opts) });
+  } catch (e) {
+    if (e instanceof ModelInputError) {
+      const so = findSource(input.objects, e.object);
+      throw so ? SourceError.at(so.position, e.message) : e;
+    }
+    throw e;
+  }
+  return filterFrom(prediction, opts.from);
+}
+
+/** Keeps the rows of the named clients; a name that is no client is an error listing the clients. */
+function filterFrom(p: Prediction, from: readonly string[]): Prediction {
+  if (from.length === 0) return p;
+  const clients = [...new Set(p.probes.map((o) => o.from))];
+  const unknown = from.filter((f) => !clients.includes(f));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--from ${unknown.map((u) => JSON.stringify(u)).join(", ")}: no such client workload in the input (workloads: ${clients.join(", ") || "none"})`,
+    );
+  }
+  const wanted = new Set(from);
+  return { probes: p.probes.filter((o) => wanted.has(o.from)) };
+}
+
+function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+  const program = new Command("istio-mtls")
+    .description("Predict the Istio mTLS connectivity matrix (sleep.X → httpbin.Y) of Kubernetes manifests")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError("(run with --help for usage)");
+
+  addInputOptions(
+    program
+      .command("predict")
+      .description("print the predicted result of a GET from every client workload to every Service port")
+      .argument("<file-or-dir...>", "YAML files (multi-document, kind: List) or directories of *.yaml/*.yml; - reads stdin")
+      .addOption(formatOption()),
+  ).action((paths: string[], opts: InputOptions & { format: MatrixFormat }) => {
+    const p = predictPaths(paths, opts, io);
+    io.stdout(formatPrediction(p, opts.format));
+    setExit(EXIT_OK);
+  });
+
+  addInputOptions(
+    program
+      .command("diff")
+      .description("print the cells whose outcome (code or mTLS) changes from OLD to NEW, with both reasons")
+      .argument("<old>", "file or directory: the manifests before")
+      .argument("<new>", "file or directory: the manifests after")
+      .addOption(formatOption())
+      .option("--common <file-or-dir>", "read on both sides, e.g. the workloads when OLD and NEW hold only policies (repeatable)", (v: string, prev: string[]) => [...prev, v], [])
+      .option("--exit-code", "exit with 1 when some cell changes (like git diff --exit-code)"),
+  ).action((oldPath: string, newPath: string, opts: InputOptions & { format: MatrixFormat; exitCode?: boolean; common: string[] }) => {
+    if (oldPath === "-" && newPath === "-") throw new UsageError("diff: OLD and NEW cannot both be - (standard input)");
+    if (opts.common.includes("-")) throw new UsageError("diff: --common cannot be - (standard input is read once)");
+    const before = predictPaths([...opts.common, oldPath], opts, io, "OLD");
+    const after = predictPaths([...opts.common, newPath], opts, io, "NEW");
+    const d = diffPredictions(before, after);
+    io.stdout(formatDiff(d, opts.format));
+    setExit(opts.exitCode && d.changes.length > 0 ? EXIT_CHANGES : EXIT_OK);
+  });
+
+  return program;
+}
+
+/** Runs the command line `argv` (without node and script); returns the exit code. */
+export function runCli(argv: readonly string[], io: CliIO): number {
+  let code = EXIT_OK;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    program.parse([...argv], { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
+    if (e instanceof SourceErrors) {
+      for (const err of e.errors) io.stderr(`error: ${err.message}\n`);
+      io.stderr(`${e.errors.length} error${e.errors.length === 1 ? "" : "s"}; nothing predicted\n`);
+      return EXIT_INVALID;
+    }
+    if (e instanceof SourceError || e instanceof ModelInputError || e instanceof UsageError) {
+      io.stderr(`error: ${e.message}\n`);
+      return EXIT_INVALID;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Presents a Prediction as the connectivity matrix of the seed documents (rows: clients, columns:
+ * Service ports, cells `200 mTLS`, `200`, `000`, `503`, `403`), as Markdown or as JSON, and
+ * compares two predictions cell by cell.
+ */
+import type { Prediction, ProbeOutcome } from "./prediction";
+
+export const MATRIX_FORMATS = ["table", "markdown", "json"] as const;
+export type MatrixFormat = (typeof MATRIX_FORMATS)[number];
+
+const CORNER = "from \\ to";
+
+/** curl's view: "000" for a refused or reset connection, plus "mTLS" when Istio mTLS carried it. */
+export function cellText(o: Pick<ProbeOutcome, "code" | "mtls">): string {
+  const code = String(o.code).padStart(3, "0");
+  return o.mtls ? `${code} mTLS` : code;
+}
+
+/** Rows and columns in the order the prediction lists them (the model sorts them). */
+interface Grid {
+  rows: string[];
+  cols: string[];
+  cells: Map<string, ProbeOutcome>;
+}
+
+function key(from: string, to: string): string {
+  return `${from}\u0000${to}`;
+}
+
+function grid(p: Prediction): Grid {
+  const rows: string[] = [];
+  const cols: string[] = [];
+  const seenRows = new Set<string>();
+  const seenCols = new Set<string>();
+  const cells = new Map<string, ProbeOutcome>();
+  for (const o of p.probes) {
+    if (!seenRows.has(o.from)) {
+      seenRows.add(o.from);
+      rows.push(o.from);
+    }
+    if (!seenCols.has(o.to)) {
+      seenCols.add(o.to);
+      cols.push(o.to);
+    }
+    const k = key(o.from, o.to);
+    if (cells.has(k)) throw new Error(`prediction lists ${o.from} → ${o.to} twice`);
+    cells.set(k, o);
+  }
+  return { rows, cols, cells };
+}
+
+/** Distinct reasons numbered from 1 in row-major order of first use. */
+function legend(g: Grid): Map<string, number> {
+  const numbers = new Map<string, number>();
+  for (const r of g.rows) {
+    for (const c of g.cols) {
+      const o = g.cells.get(key(r, c));
+      if (o && !numbers.has(o.reason)) numbers.set(o.reason, numbers.size + 1);
+    }
+  }
+  return numbers;
+}
+
+/** "18 probes: 8 × 200 mTLS, 6 × 200, 4 × 000": counts by cell text, most frequent first. */
+export function summary(p: Prediction): string {
+  const counts = new Map<string, number>();
+  for (const o of p.probes) counts.set(cellText(o), (counts.get(cellText(o)) ?? 0) + 1);
+  const parts = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([t, n]) => `${n} × ${t}`);
+  const n = p.probes.length;
+  return `${n} probe${n === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
+}
+
+/** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
+export function alignColumns(lines: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const l of lines) l.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, width(cell))));
+  return lines.map((l) => l.map((cell, i) => (i === l.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell)))).join("  ").trimEnd());
+}
+
+/** Display width: code points, so that "→" and "╲" count as one column. */
+function width(s: string): number {
+  return [...s].length;
+}
+
+export function formatTable(p: Prediction): string {
+  if (p.probes.length === 0) return "no probes: the input has no client workload or no Service port with endpoints\n";
+  const g = grid(p);
+  const numbers = legend(g);
+  const lines: string[][] = [[CORNER, ...g.cols]];
+  for (const r of g.rows) {
+    lines.push([
+      r,
+      ...g.cols.map((c) => {
+        const o = g.cells.get(key(r, c));
+        return o ? `${cellText(o)} [${numbers.get(o.reason)}]` : "-";
+      }),
+    ]);
+  }
+  const out = alignColumns(lines);
+  out.push("", summary(p), "");
+  const w = String(numbers.size).length;
+  for (const [reason, n] of numbers) out.push(`[${String(n).padStart(w)}] ${reason}`);
+  return out.join("\n") + "\n";
+}
+
+/** A pipe would end the cell; a newline would end the row. */
+function mdCell(s: string): string {
+  return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+export function formatMarkdown(p: Prediction): string {
+  if (p.probes.length === 0) return "_no probes: the input has no client workload or no Service port with endpoints_\n";
+  const g = grid(p);
+  const numbers = legend(g);
+  const row = (cells: string[]): string => `| ${cells.map(mdCell).join(" | ")} |`;
+  const out = [row([CORNER, ...g.cols]), `|${" --- |".repeat(g.cols.length + 1)}`];
+  for (const r of g.rows) {
+    out.push(
+      row([
+        r,
+        ...g.cols.map((c) => {
+          const o = g.cells.get(key(r, c));
+          return o ? `${cellText(o)} [${numbers.get(o.reason)}]` : "-";
+        }),
+      ]),
+    );
+  }
+  out.push("", summary(p), "");
+  for (const [reason, n] of numbers) out.push(`${n}. ${mdCell(reason)}`);
+  return out.join("\n") + "\n";
+}
+
+/** `from`, `to`, `code`, `mtls`, `reason` first, then the rest of the outcome. */
+function orderedOutcome(o: ProbeOutcome): Record<string, unknown> {
+  const { from, to, code, mtls, reason, ...rest } = o;
+  return { from, to, code, mtls, reason, ...rest };
+}
+
+export function formatJson(p: Prediction): string {
+  return JSON.stringify({ probes: p.probes.map(orderedOutcome) }, null, 2) + "\n";
+}
+
+export function formatPrediction(p: Prediction, format: MatrixFormat): string {
+  switch (format) {
+    case "table":
+      return formatTable(p);
+    case "markdown":
+      return formatMarkdown(p);
+    case "json":
+      return formatJson(p);
+  }
+}
+
+// ---- diff -------------------------------------------------------------------------------------
+
+/** One cell whose outcome differs; `old` or `new` is absent when the cell exists on one side only. */
+export interface CellChange {
+  from: string;
+  to: string;
+  old?: ProbeOutcome;
+  new?: ProbeOutcome;
+}
+
+export interface PredictionDiff {
+  /** Row-major: NEW's order, then cells that only OLD has. */
+  changes: CellChange[];
+  /** Cells present on both sides with the same code and mTLS. */
+  unchanged: number;
+  /** Of the unchanged cells, those whose reason changed (another policy now decides). */
+  reasonOnly: number;
+}
+
+export function diffPredictions(oldP: Prediction, newP: Prediction): PredictionDiff {
+  const before = grid(oldP);
+  const after = grid(newP);
+  const changes: CellChange[] = [];
+  let unchanged = 0;
+  let reasonOnly = 0;
+  for (const n of newP.probes) {
+    const o = before.cells.get(key(n.from, n.to));
+    if (!o) changes.push({ from: n.from, to: n.to, new: n });
+    else if (o.code !== n.code || o.mtls !== n.mtls) changes.push({ from: n.from, to: n.to, old: o, new: n });
+    else {
+      unchanged++;
+      if (o.reason !== n.reason) reasonOnly++;
+    }
+  }
+  for (const o of oldP.probes) {
+    if (!after.cells.has(key(o.from, o.to))) changes.push({ from: o.from, to: o.to, old: o });
+  }
+  return { changes, unchanged, reasonOnly };
+}
+
+const ABSENT = "absent";
+
+function side(o: ProbeOutcome | undefined): string {
+  return o ? cellText(o) : ABSENT;
+}
+
+function sideReason(o: ProbeOutcome | undefined, which: "OLD" | "NEW"): string {
+  return o ? o.reason : `no such probe in ${which} (client workload or Service port not in its input)`;
+}
+
+function headline(d: PredictionDiff): string {
+  const total = d.changes.length + d.unchanged;
+  const reasons = d.reasonOnly ? `; ${d.reasonOnly} unchanged cell${d.reasonOnly === 1 ? "" : "s"} now decided by another reason` : "";
+  if (d.changes.length === 0) return `no change: all ${d.unchanged} cells keep their outcome${reasons}`;
+  return `${d.changes.length} of ${total} cell${total === 1 ? "" : "s"} change${d.changes.length === 1 ? "s" : ""}${reasons}`;
+}
+
+export function formatDiffTable(d: PredictionDiff): string {
+  const out = [headline(d)];
+  if (d.changes.length === 0) return out.join("\n") + "\n";
+  const heads = alignColumns(d.changes.map((c) => [c.from, `→ ${c.to}`, side(c.old), `→ ${side(c.new)}`]));
+  d.changes.forEach((c, i) => {
+    out.push("", heads[i]!, `  old: ${sideReason(c.old, "OLD")}`, `  new: ${sideReason(c.new, "NEW")}`);
+  });
+  return out.join("\n") + "\n";
+}
+
+export function formatDiffMarkdown(d: PredictionDiff): string {
+  const out = [mdCell(headline(d))];
+  if (d.changes.length === 0) return out.join("\n") + "\n";
+  const row = (cells: string[]): string => `| ${cells.map(mdCell).join(" | ")} |`;
+  out.push("", row(["from", "to", "old", "new", "old reason", "new reason"]), "| --- | --- | --- | --- | --- | --- |");
+  for (const c of d.changes) {
+    out.push(row([c.from, c.to, side(c.old), side(c.new), sideReason(c.old, "OLD"), sideReason(c.new, "NEW")]));
+  }
+  return out.join("\n") + "\n";
+}
+
+export function formatDiffJson(d: PredictionDiff): string {
+  const brief = (o: ProbeOutcome | undefined) => (o ? { code: o.code, mtls: o.mtls, reason: o.reason } : null);
+  const changes = d.changes.map((c) => ({ from: c.from, to: c.to, old: brief(c.old), new: brief(c.new) }));
+  return JSON.stringify({ changes, unchanged: d.unchanged, reasonOnly: d.reasonOnly }, null, 2) + "\n";
+}
+
+export function formatDiff(d: PredictionDiff, format: MatrixFormat): string {
+  switch (format) {
+    case "table":
+      return formatDiffTable(d);
+    case "markdown":
+      return formatDiffMarkdown(d);
+    case "json":
+      return formatDiffJson(d);
+  }
+}
