@@ -159,3 +159,14 @@ export function probesHash(clients: ProbeClientInput[]): string {
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
   return createHash("sha256").update(canonicalJson(clients)).digest("hex");
 }
+
+/**
+ * A `revision` for ConnectivityProbe: sha256 of the deployed policy objects, independent of
+ * their order and key order, so the probes run again exactly when one of them changes.
+ */
+export function policyRevision(objects: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }[]): string {
+  const key = (o: (typeof objects)[number]) => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const sorted = [...objects].sort((a, b) => key(a).localeCompare(key(b)));
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  return createHash("sha256").update(canonicalJson(sorted)).digest("hex");
+}

@@ -1,5 +1,5 @@
 import test from "ava";
-import { canonicalJson, cellsFromClients, probeClientsFromPrediction, probesHash, validateProbeInputs } from "../../probe/inputs";
+import { canonicalJson, cellsFromClients, policyRevision, probeClientsFromPrediction, probesHash, validateProbeInputs } from "../../probe/inputs";
 import { demoNamespaces, demoPrediction } from "./demo-matrix";
 
 const settings = { requestTimeoutSeconds: 5, deadlineSeconds: 60, concurrency: 4 };
@@ -48,4 +48,12 @@ test("probesHash ignores key order and changes with any expectation", (t) => {
   changed[1]!.targets[0]!.expected.mtls = true;
   t.not(probesHash(a), probesHash(changed));
   t.regex(probesHash(a), /^[0-9a-f]{64}$/);
+});
+
+test("policyRevision: order-independent, changes with any policy field", (t) => {
+  const pa = (ns: string, mode: string) => ({ apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "default", namespace: ns }, spec: { mtls: { mode } } });
+  const a = [pa("foo", "STRICT"), pa("bar", "PERMISSIVE")];
+  t.is(policyRevision(a), policyRevision([...a].reverse()));
+  t.not(policyRevision(a), policyRevision([pa("foo", "STRICT"), pa("bar", "STRICT")]));
+  t.not(policyRevision(a), policyRevision([pa("foo", "STRICT")]));
 });
