@@ -13,7 +13,7 @@ import {
 } from "../types";
 import type { EndUserToken } from "../prediction";
 import { ModelInputError, objectRef } from "./errors";
-import { anyMatches, isEmptySelector, selectorMatches } from "./match";
+import { anyMatches, compiledMatches, compilePattern, isEmptySelector, selectorMatches, type CompiledPattern } from "./match";
 import { namespaceOf, type Workload } from "./workloads";
 
 export interface JwtRuleEntry {
@@ -283,6 +283,9 @@ export class ServerHttpPolicy {
   /** Whether the outcome depends on the client's identity; if not, one result serves every client. */
   readonly readsPeer: boolean;
 
+  /** Every pattern the policies test the peer with, and which peer attribute it reads. */
+  private readonly peerPatterns: { attr: "principal" | "namespace" | "serviceAccount"; pattern: CompiledPattern }[] = [];
+
   constructor(authn: RequestAuthnEntry[], authz: AuthzPolicyEntry[]) {
     for (const a of authn) for (const rule of a.jwtRules) this.jwtRules.push({ rule, ref: a.ref });
     for (const p of authz) {
@@ -292,6 +295,47 @@ export class ServerHttpPolicy {
     }
     this.empty = authn.length === 0 && this.custom.length + this.deny.length + this.allow.length === 0;
     this.readsPeer = authz.some((p) => p.action !== "AUDIT" && p.readsPeer);
+    const add = (attr: "principal" | "namespace" | "serviceAccount", list: string[] | undefined) => {
+      for (const pattern of list ?? []) this.peerPatterns.push({ attr, pattern: compilePattern(pattern) });
+    };
+    for (const p of [...this.custom, ...this.deny, ...this.allow]) {
+      for (const rule of p.rules) {
+        for (const f of rule.from ?? []) {
+          const src = f.source as unknown as Record<string, string[] | undefined>;
+          add("principal", src.principals);
+          add("principal", src.notPrincipals);
+          add("namespace", src.namespaces);
+          add("namespace", src.notNamespaces);
+          add("serviceAccount", src.serviceAccounts);
+          add("serviceAccount", src.notServiceAccounts);
+        }
+        for (const w of rule.when ?? []) {
+          const attr = w.key === "source.principal" ? "principal" : w.key === "source.namespace" ? "namespace" : undefined;
+          if (attr) {
+            add(attr, w.values);
+            add(attr, w.notValues);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * The peer as the policies see it: which of their peer patterns it matches (-1: no peer, i.e.
+   * plaintext). Two peers with the same key get the same result, so results are cached by key
+   * rather than by principal. Beyond 30 patterns the key is the principal itself.
+   */
+  peerKey(peer: Peer | undefined): number | string {
+    if (!peer) return -1;
+    const patterns = this.peerPatterns;
+    if (patterns.length > 30) return peer.principal;
+    let key = 0;
+    for (let i = 0; i < patterns.length; i++) {
+      const { attr, pattern } = patterns[i]!;
+      const value = attr === "principal" ? peer.principal : attr === "namespace" ? peer.namespace : `${peer.namespace}/${peer.serviceAccount}`;
+      if (compiledMatches(pattern, value)) key |= 1 << i;
+    }
+    return key;
   }
 
   evaluate(req: HttpRequest, peer: Peer | undefined, port: number): HttpResult {
@@ -341,7 +385,8 @@ export class ServerHttpPolicy {
         }
         if (m === UNKNOWN) unknown.push(`${p.ref}: ${[...ctx.unknown].join(", ")} not evaluable, assumed not to match`);
       }
-      const who = peer ? `peer ${peer.principal}` : "no peer identity (plaintext)";
+      // The peer stays out of the text (clientIdentity carries it) so that one result serves many clients.
+      const who = peer ? "the peer identity" : "no peer identity (plaintext)";
       return {
         code: 403,
         why: `RBAC: access denied (no ALLOW policy matches ${who}: ${this.allow.map((p) => p.ref).join(", ")}${unknown.length ? `; ${unknown.join("; ")}` : ""})`,

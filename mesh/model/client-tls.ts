@@ -152,6 +152,12 @@ export interface Send {
   userTls: ClientTlsMode | undefined;
   /** Client side of the reason. */
   why: string;
+  /** "sidecar client, <why>": built once, shared by every pair that sends this way. */
+  clientPart: string;
+}
+
+function send(mtls: boolean, userTls: ClientTlsMode | undefined, why: string): Send {
+  return { mtls, userTls, why, clientPart: `sidecar client, ${why}` };
 }
 
 export class DestinationRuleIndex {
@@ -229,35 +235,35 @@ export class DestinationRuleIndex {
     let s = byNs.get(clientNamespace);
     if (!s) {
       const plan = this.plan(clientNamespace, sp);
-      s = sp.endpoints.map((e) => this.send(plan, e));
+      s = sp.endpoints.map((e) => this.sendTo(plan, e));
       byNs.set(clientNamespace, s);
     }
     return s;
   }
 
-  private send(plan: ClientTlsPlan, e: Endpoint): Send {
+  private sendTo(plan: ClientTlsPlan, e: Endpoint): Send {
     switch (plan.kind) {
       case "destination-rule":
-        if (plan.mode === "ISTIO_MUTUAL") return { mtls: true, userTls: undefined, why: `mTLS (${plan.source})` };
-        if (plan.mode === "DISABLE") return { mtls: false, userTls: undefined, why: `plaintext (${plan.source})` };
-        return { mtls: false, userTls: plan.mode, why: `${plan.mode} TLS (${plan.source})` };
+        if (plan.mode === "ISTIO_MUTUAL") return send(true, undefined, `mTLS (${plan.source})`);
+        if (plan.mode === "DISABLE") return send(false, undefined, `plaintext (${plan.source})`);
+        return send(false, plan.mode, `${plan.mode} TLS (${plan.source})`);
       case "plaintext":
-        return { mtls: false, userTls: undefined, why: `plaintext (${plan.why})` };
+        return send(false, undefined, `plaintext (${plan.why})`);
       case "auto": {
         const via = plan.source ? `auto mTLS, ${plan.source}` : "auto mTLS";
         if (e.workload.labels[TLS_MODE_LABEL] !== "istio") {
-          return { mtls: false, userTls: undefined, why: `plaintext (${via}: endpoint ${e.workload.id} has no sidecar)` };
+          return send(false, undefined, `plaintext (${via}: endpoint ${e.workload.id} has no sidecar)`);
         }
         if (plan.checkerMode !== undefined) {
           return plan.checkerMode === "ISTIO_MUTUAL"
-            ? { mtls: true, userTls: undefined, why: `mTLS (${via})` }
-            : { mtls: false, userTls: undefined, why: `plaintext (${via}: top-level ${plan.checkerMode} read by the endpoint check)` };
+            ? send(true, undefined, `mTLS (${via})`)
+            : send(false, undefined, `plaintext (${via}: top-level ${plan.checkerMode} read by the endpoint check)`);
         }
         const m = this.peerAuthn.modeAt(e.workload, e.targetPort);
         if (m.mode === "DISABLE") {
-          return { mtls: false, userTls: undefined, why: `plaintext (${via}: endpoint DISABLE at port ${e.targetPort}, ${m.source})` };
+          return send(false, undefined, `plaintext (${via}: endpoint DISABLE at port ${e.targetPort}, ${m.source})`);
         }
-        return { mtls: true, userTls: undefined, why: `mTLS (${via})` };
+        return send(true, undefined, `mTLS (${via})`);
       }
     }
   }

@@ -4,7 +4,7 @@
  * shared parts and interned per endpoint, so 4 million pairs do not build 4 million strings.
  */
 import type { ProbeOutcome } from "../prediction";
-import type { HttpRequest, HttpResult, Peer, ServerHttpPolicy } from "./authorization";
+import type { HttpRequest, HttpResult, ServerHttpPolicy } from "./authorization";
 import type { MeshModel } from "./index";
 import type { Send } from "./client-tls";
 import type { Endpoint, ServicePort, Workload } from "./workloads";
@@ -17,22 +17,50 @@ interface Verdict {
   reason: string;
 }
 
-/** Per-endpoint state computed once: server mode text, HTTP policy, interned reasons and verdicts. */
+/** What a client without sidecar sends: whatever the app sends, plaintext for `curl http://`. */
+const PLAINTEXT_SEND: Send = Object.freeze({ mtls: false, userTls: undefined, why: "plaintext", clientPart: PLAINTEXT_CLIENT });
+
+/** Verdict keys that do not come from the HTTP layer (constant strings: hashed once). */
+const MTLS_TO_PLAINTEXT_APP = "mTLS reaches a plaintext app";
+const MTLS_TO_DISABLE = "mTLS to a DISABLE port fails";
+const REFUSED = "refused";
+const PASSED = "passed";
+
+interface PortMemo {
+  plain: Verdict | undefined;
+  /** Peer-free ports: namespace → verdict. */
+  byNamespace: Map<string, Verdict> | undefined;
+  /** Single-endpoint ports whose policies read the peer: namespace → peer key → verdict. */
+  byPeer: { http: ServerHttpPolicy; byNamespace: Map<string, Map<number | string, Verdict>> } | undefined;
+}
+
+/** Per-endpoint state computed once: server mode text, HTTP policy, interned results and verdicts. */
 interface EndpointState {
   e: Endpoint;
   mode: "STRICT" | "PERMISSIVE" | "DISABLE" | "NONE";
-  /** "STRICT at port 8080 (PeerAuthentication foo/default)" or "httpbin.legacy has no sidecar (nothing enforced)". */
+  /** "STRICT at port 8080 (PeerAuthentication foo/default)" or "httpbin.legacy has no sidecar (…; nothing enforced)". */
   server: string;
   http: ServerHttpPolicy | undefined;
-  /** HTTP results: one for all clients when the policy ignores the peer, else per principal. */
+  /** HTTP result shared by every client when the policies ignore the peer. */
   httpShared: HttpResult | undefined;
-  httpByPeer: Map<string, HttpResult>;
-  verdicts: Map<string, Verdict>;
+  /** Per peer key (ServerHttpPolicy.peerKey), each pointing at an interned result. */
+  httpByPeer: Map<number | string, HttpResult>;
+  /** Equal results share one object, so verdicts can be keyed by identity. */
+  httpInterned: Map<string, HttpResult>;
+  /** Keyed by what the client sends, then by the HTTP result or a constant key. */
+  verdicts: Map<Send, Map<HttpResult | string, Verdict>>;
 }
 
 export class OutcomeEngine {
   private readonly states = new Map<Endpoint, EndpointState>();
   private readonly noEndpoint = new Map<ServicePort, [Verdict, Verdict]>();
+  /**
+   * Per Service port: a client without sidecar always sends plaintext, so one verdict serves them
+   * all. For sidecar clients the verdict depends on their namespace (DestinationRule) and, when
+   * the server's policies read the peer, on the peer key; a port with one endpoint memoizes both,
+   * so most pairs cost a few map lookups.
+   */
+  private readonly byPort = new Map<ServicePort, PortMemo>();
 
   constructor(
     private readonly model: MeshModel,
@@ -43,62 +71,111 @@ export class OutcomeEngine {
     let s = this.states.get(e);
     if (s) return s;
     const w = e.workload;
+    const base = { e, httpShared: undefined, httpByPeer: new Map(), httpInterned: new Map(), verdicts: new Map() };
     if (!w.sidecar) {
-      s = { e, mode: "NONE", server: `${w.id} has no sidecar (${w.sidecarWhy}; nothing enforced)`, http: undefined, httpShared: undefined, httpByPeer: new Map(), verdicts: new Map() };
+      s = { ...base, mode: "NONE", server: `${w.id} has no sidecar (${w.sidecarWhy}; nothing enforced)`, http: undefined };
     } else {
       const m = this.model.peerAuthn.modeAt(w, e.targetPort);
-      s = { e, mode: m.mode, server: `${m.mode} at port ${e.targetPort} (${m.source})`, http: this.model.http.forWorkload(w), httpShared: undefined, httpByPeer: new Map(), verdicts: new Map() };
+      s = { ...base, mode: m.mode, server: `${m.mode} at port ${e.targetPort} (${m.source})`, http: this.model.http.forWorkload(w) };
     }
     this.states.set(e, s);
     return s;
   }
 
+  private intern(s: EndpointState, r: HttpResult): HttpResult {
+    const k = `${r.code}|${r.why}`;
+    const hit = s.httpInterned.get(k);
+    if (hit) return hit;
+    s.httpInterned.set(k, r);
+    return r;
+  }
+
   private httpResult(s: EndpointState, peer: Workload | undefined): HttpResult {
     const http = s.http!;
-    if (!http.readsPeer) return (s.httpShared ??= http.evaluate(this.request, undefined, s.e.targetPort));
-    const key = peer ? peer.principal : "";
+    if (!http.readsPeer) return (s.httpShared ??= this.intern(s, http.evaluate(this.request, undefined, s.e.targetPort)));
+    // A Workload carries principal, namespace and serviceAccount: it is its own Peer.
+    const key = http.peerKey(peer);
     let r = s.httpByPeer.get(key);
     if (!r) {
-      const p: Peer | undefined = peer ? { principal: peer.principal, namespace: peer.namespace, serviceAccount: peer.serviceAccount } : undefined;
-      r = http.evaluate(this.request, p, s.e.targetPort);
+      r = this.intern(s, http.evaluate(this.request, peer, s.e.targetPort));
       s.httpByPeer.set(key, r);
     }
     return r;
   }
 
-  /** Interned per endpoint by (client part, http part). */
-  private verdict(s: EndpointState, clientPart: string, code: number, mtls: boolean, extra: string): Verdict {
-    const key = extra ? `${code}|${clientPart}|${extra}` : clientPart;
-    let v = s.verdicts.get(key);
+  private verdict(s: EndpointState, send: Send, key: HttpResult | string, code: number, mtls: boolean, extra: string): Verdict {
+    let bySend = s.verdicts.get(send);
+    if (!bySend) s.verdicts.set(send, (bySend = new Map()));
+    let v = bySend.get(key);
     if (!v) {
-      const reason = `${clientPart} → ${s.server}${extra ? `; ${extra}` : ""}`;
-      v = { code, mtls, reason };
-      s.verdicts.set(key, v);
+      v = { code, mtls, reason: `${send.clientPart} → ${s.server}${extra ? `; ${extra}` : ""}` };
+      bySend.set(key, v);
     }
     return v;
   }
 
-  private endpointVerdict(client: Workload, send: Send | undefined, e: Endpoint): Verdict {
+  private endpointVerdict(client: Workload, send: Send, e: Endpoint): Verdict {
     const s = this.state(e);
-    const clientPart = send ? `sidecar client, ${send.why}` : PLAINTEXT_CLIENT;
+    const sidecarClient = send !== PLAINTEXT_SEND;
     if (s.mode === "NONE") {
-      if (send && send.mtls) return this.verdict(s, clientPart, 503, false, "mTLS reaches a plaintext app");
-      if (send && send.userTls) return this.verdict(s, clientPart, 503, false, `${send.userTls} TLS reaches a plaintext app`);
-      return this.verdict(s, clientPart, 200, false, "");
+      if (send.mtls) return this.verdict(s, send, MTLS_TO_PLAINTEXT_APP, 503, false, MTLS_TO_PLAINTEXT_APP);
+      if (send.userTls) return this.verdict(s, send, REFUSED, 503, false, `${send.userTls} TLS reaches a plaintext app`);
+      return this.verdict(s, send, PASSED, 200, false, "");
     }
-    if (send?.userTls) return this.verdict(s, clientPart, 503, false, `${send.userTls} client TLS is not modelled; assumed to fail`);
-    const mtls = send ? send.mtls : false;
-    if (mtls && s.mode === "DISABLE") return this.verdict(s, clientPart, 503, false, "mTLS to a DISABLE port fails");
-    if (!mtls && s.mode === "STRICT") {
+    if (send.userTls) return this.verdict(s, send, REFUSED, 503, false, `${send.userTls} client TLS is not modelled; assumed to fail`);
+    if (send.mtls && s.mode === "DISABLE") return this.verdict(s, send, MTLS_TO_DISABLE, 503, false, MTLS_TO_DISABLE);
+    if (!send.mtls && s.mode === "STRICT") {
       // A client sidecar turns the reset into 503; a bare client sees curl's 000 (exit 56).
-      return send ? this.verdict(s, clientPart, 503, false, "") : this.verdict(s, clientPart, 0, false, "");
+      return this.verdict(s, send, REFUSED, sidecarClient ? 503 : 0, false, "");
     }
-    const http = this.httpResult(s, mtls ? client : undefined);
-    return this.verdict(s, clientPart, http.code, mtls, http.why);
+    const http = this.httpResult(s, send.mtls ? client : undefined);
+    return this.verdict(s, send, http, http.code, send.mtls, http.why);
+  }
+
+  private portMemo(sp: ServicePort): PortMemo {
+    let m = this.byPort.get(sp);
+    if (!m) {
+      const readsPeer = sp.endpoints.map((e) => (e.workload.sidecar ? this.model.http.forWorkload(e.workload) : undefined)).filter((h) => h?.readsPeer);
+      m = { plain: undefined, byNamespace: undefined, byPeer: undefined };
+      if (readsPeer.length === 0) m.byNamespace = new Map();
+      else if (sp.endpoints.length === 1) m.byPeer = { http: readsPeer[0]!, byNamespace: new Map() };
+      this.byPort.set(sp, m);
+    }
+    return m;
   }
 
   outcome(client: Workload, sp: ServicePort, from: string): ProbeOutcome {
+    const memo = this.portMemo(sp);
+    let v: Verdict | undefined;
+    if (!client.sidecar) {
+      v = memo.plain ??= this.verdictFor(client, sp);
+    } else if (memo.byNamespace) {
+      v = memo.byNamespace.get(client.namespace);
+      if (!v) memo.byNamespace.set(client.namespace, (v = this.verdictFor(client, sp)));
+    } else if (memo.byPeer) {
+      let byKey = memo.byPeer.byNamespace.get(client.namespace);
+      if (!byKey) memo.byPeer.byNamespace.set(client.namespace, (byKey = new Map()));
+      const key = memo.byPeer.http.peerKey(client);
+      v = byKey.get(key);
+      if (!v) byKey.set(key, (v = this.verdictFor(client, sp)));
+    } else {
+      v = this.verdictFor(client, sp);
+    }
     const server = sp.endpoints[0]?.workload;
+    return {
+      from,
+      to: sp.id,
+      code: v.code,
+      mtls: v.mtls,
+      reason: v.reason,
+      clientIdentity: v.mtls ? client.spiffe : undefined,
+      serverIdentity: server?.sidecar ? server.spiffe : undefined,
+      client: client.ref,
+      target: sp.ref,
+    };
+  }
+
+  private verdictFor(client: Workload, sp: ServicePort): Verdict {
     let v: Verdict;
     if (sp.endpoints.length === 0) {
       let pair = this.noEndpoint.get(sp);
@@ -113,9 +190,9 @@ export class OutcomeEngine {
       v = client.sidecar ? pair[0] : pair[1];
     } else {
       const sends = client.sidecar ? this.model.destinationRules.sends(client.namespace, sp) : undefined;
-      v = this.endpointVerdict(client, sends?.[0], sp.endpoints[0]!);
+      v = this.endpointVerdict(client, sends ? sends[0]! : PLAINTEXT_SEND, sp.endpoints[0]!);
       for (let i = 1; i < sp.endpoints.length; i++) {
-        const other = this.endpointVerdict(client, sends?.[i], sp.endpoints[i]!);
+        const other = this.endpointVerdict(client, sends ? sends[i]! : PLAINTEXT_SEND, sp.endpoints[i]!);
         if (other.code !== v.code || other.mtls !== v.mtls) {
           // Load balancing makes the cell flaky; report the failing endpoint and say so.
           const bad = v.code !== 200 ? v : other;
@@ -125,16 +202,6 @@ export class OutcomeEngine {
         }
       }
     }
-    return {
-      from,
-      to: sp.id,
-      code: v.code,
-      mtls: v.mtls,
-      reason: v.reason,
-      clientIdentity: v.mtls ? client.spiffe : undefined,
-      serverIdentity: server?.sidecar ? server.spiffe : undefined,
-      client: client.ref,
-      target: sp.ref,
-    };
+    return v;
   }
 }
