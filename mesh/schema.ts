@@ -195,6 +195,8 @@ const ISTIO_GROUPS = new Set(["security.istio.io", "networking.istio.io"]);
 export interface SchemaIssue {
   /** Where in the object: ["spec", "mtls", "mod"]. */
   path: YamlPath;
+  /** Whether the key is at fault (unknown field) or its value (wrong type, enum, range). */
+  at: "key" | "value";
   /** States the problem, naming the field (`spec.mtls.mod`), the value found and what is allowed. */
   message: string;
 }
@@ -217,7 +219,7 @@ export function validateSourceObjects(objects: readonly SourceObject[]): SourceE
   for (const so of objects) {
     const o = so.object;
     const ref = o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`;
-    const located = validateObject(o).map((issue) => ({ at: so.locate(issue.path), issue }));
+    const located = validateObject(o).map((issue) => ({ at: so.locate(issue.path, issue.at), issue }));
     // Source order, as a reader goes through the file.
     located.sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col);
     for (const { at, issue } of located) errors.push(SourceError.at(at, `${ref}: ${issue.message}`));
@@ -235,15 +237,17 @@ function describeIssue(issue: Issue, o: KubeObject, schema: z.ZodType): SchemaIs
       const allowed = allowedKeys(schema, path);
       return issue.keys.map((key) => ({
         path: [...path, key],
+        at: "key" as const,
         message: `unknown field "${fieldPath([...path, key])}"` + (allowed.length ? ` (allowed ${path.length ? `in ${fieldPath(path)}` : "at the top level"}: ${allowed.join(", ")})` : ""),
       }));
     }
     case "invalid_value":
-      return [{ path, message: `${fieldPath(path)}: ${show(found)} is not one of ${issue.values.map(String).join(", ")}` }];
+      return [{ path, at: "value", message: `${fieldPath(path)}: ${show(found)} is not one of ${issue.values.map(String).join(", ")}` }];
     case "invalid_type":
       return [
         {
           path,
+          at: found === undefined ? "key" : "value",
           message:
             found === undefined
               ? `${fieldPath(path)}: required field is missing`
@@ -252,10 +256,10 @@ function describeIssue(issue: Issue, o: KubeObject, schema: z.ZodType): SchemaIs
       ];
     case "invalid_key": {
       const inner = issue.issues[0]?.message ?? issue.message;
-      return [{ path, message: `${fieldPath(path.slice(0, -1))}: key ${show(path[path.length - 1])} ${inner}` }];
+      return [{ path, at: "key", message: `${fieldPath(path.slice(0, -1))}: key ${show(path[path.length - 1])} ${inner}` }];
     }
     default:
-      return [{ path, message: `${fieldPath(path)}: ${issue.message}, found ${show(found)}` }];
+      return [{ path, at: "value", message: `${fieldPath(path)}: ${issue.message}, found ${show(found)}` }];
   }
 }
 

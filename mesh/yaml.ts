@@ -22,10 +22,10 @@ export interface SourceObject {
   /** Where the object starts (the document, or its entry under `items:`). */
   position: SourcePosition;
   /**
-   * Position of `path` inside the object (e.g. ["spec", "mtls", "mod"]): the key when the last
-   * segment is a mapping key, otherwise the deepest node of the path that exists.
+   * Position of `path` inside the object (e.g. ["spec", "mtls", "mod"]): the key of the last
+   * segment (or its value, with `"value"`), or the deepest part of the path that exists.
    */
-  locate(path: YamlPath): SourcePosition;
+  locate(path: YamlPath, target?: "key" | "value"): SourcePosition;
 }
 
 /** An input problem tied to a place in a file (or to a whole file when line is absent). */
@@ -92,8 +92,9 @@ const LIST_KIND = /List$/;
  */
 export function readYamlText(text: string, file: string): SourceObject[] {
   const lineCounter = new LineCounter();
-  // YAML 1.1 like Kubernetes' own reader (yes/no/on/off are booleans, `<<` merges).
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, version: "1.1" });
+  // YAML 1.2 core schema (only true/false are booleans, so `namespace: y` stays a string), with the
+  // `<<` merge keys that manifests written for Kubernetes' YAML 1.1 reader use.
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
   const pos = (offset: number): SourcePosition => ({ file, ...lineCounter.linePos(offset) });
   if (!Array.isArray(docs)) {
     // EmptyStream: only comments or directives. Its errors (bad directives) still count.
@@ -143,7 +144,7 @@ function collect(
   out.push({
     object: withDefaultNamespace(value as KubeObject),
     position: at,
-    locate: (path) => pos(locateOffset(doc, [...prefix, ...path]) ?? 0),
+    locate: (path, target = "key") => pos(locateOffset(doc, [...prefix, ...path], target) ?? 0),
   });
 }
 
@@ -193,15 +194,17 @@ function nodeAt(doc: Document, path: YamlPath): Node | undefined {
   return n !== null && typeof n === "object" && "range" in (n as object) ? (n as Node) : undefined;
 }
 
-/** Offset of `path`: the key node for a mapping entry, the item for a sequence index. */
-function locateOffset(doc: Document, path: YamlPath): number | undefined {
+/** Offset of `path`: the key node (or value node) of a mapping entry, the item for a sequence index. */
+function locateOffset(doc: Document, path: YamlPath, target: "key" | "value"): number | undefined {
   let node: unknown = doc.contents;
   let offset = (node as Node | null)?.range?.[0];
-  for (const seg of path) {
+  for (const [i, seg] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
       if (!pair) return offset;
-      offset = (pair.key as Node | null)?.range?.[0] ?? offset;
+      const last = i === path.length - 1;
+      const valueStart = (pair.value as Node | null)?.range?.[0];
+      offset = last && target === "value" && valueStart !== undefined ? valueStart : ((pair.key as Node | null)?.range?.[0] ?? offset);
       node = pair.value;
     } else if (isSeq(node) && typeof seg === "number") {
       const item = node.items[seg];
