@@ -119,3 +119,29 @@ test("SIMPLE and MUTUAL client TLS are not modelled and count as failures", (t) 
     t.regex(find(p, "sleep.foo", "httpbin.bar:8000").reason, new RegExp(mode));
   }
 });
+
+test("headless Service with an endpoint without sidecar: auto mTLS sends plaintext to every endpoint", (t) => {
+  const plain: KubeObject = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "plain", namespace: "foo" },
+    spec: { template: { metadata: { labels: { tier: "mixed", "sidecar.istio.io/inject": "false" } }, spec: { containers: [{ name: "c", image: "x" }] } } },
+  };
+  const meshed: KubeObject = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "meshed", namespace: "foo" },
+    spec: { template: { metadata: { labels: { tier: "mixed" } }, spec: { containers: [{ name: "c", image: "x" }] } } },
+  };
+  const svc = (clusterIP?: string): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "mixed", namespace: "foo" },
+    spec: { ...(clusterIP ? { clusterIP } : {}), selector: { tier: "mixed" }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
+  const strict = pa("foo", "default", { mtls: { mode: "STRICT" } });
+  const headless = run(plain, meshed, svc("None"), strict);
+  t.is(at(headless, "sleep.bar", "mixed.foo:80"), "503");
+  t.regex(find(headless, "sleep.bar", "mixed.foo:80").reason, /^endpoints differ, meshed\.foo: .*headless Service/);
+  t.is(at(run(plain, meshed, svc(), strict), "sleep.bar", "mixed.foo:80"), "200", "a ClusterIP Service decides per endpoint");
+});
