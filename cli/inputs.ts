@@ -50,9 +50,9 @@ function isRead(o: KubeObject): boolean {
 /** Why the model cannot read an object of an outcome-changing group. */
 function unreadReason(o: KubeObject): string {
   const versions = (MODEL_API_VERSIONS as Readonly<Record<string, readonly string[] | undefined>>)[o.kind];
-  if (versions) return `apiVersion ${o.apiVersion} is not one the model reads for ${o.kind} (allowed: ${versions.join(", ")})`;
+  if (versions) return `the model reads ${o.kind} as ${versions.join(" or ")}, not ${o.apiVersion}`;
   const read = MODEL_KINDS.filter((k) => OUTCOME_GROUPS.has(groupOf(MODEL_API_VERSIONS[k][0]!)));
-  return `kind ${o.kind} (${o.apiVersion}) can change request outcomes but the model does not read it (it reads ${read.join(", ")})`;
+  return `the model does not read ${o.kind} (${o.apiVersion}), which can change request outcomes (it reads ${read.join(", ")})`;
 }
 
 /**
@@ -73,7 +73,7 @@ export function loadInput(paths: readonly string[], options: LoadOptions = {}): 
     }
     if (OUTCOME_GROUPS.has(groupOf(o.apiVersion))) {
       if (options.ignoreUnknownKinds) {
-        notices.push(`${fmt(so)}: skipped ${objectRef(o)}: ${unreadReason(o)}`);
+        notices.push(`${fmt(so)}: skipped ${objectRef(o)} (${o.apiVersion}): the prediction ignores it`);
       } else {
         errors.push(SourceError.at(so.position, `${objectRef(o)}: ${unreadReason(o)}; remove it or pass --ignore-unknown-kinds to predict without it`));
       }
@@ -95,7 +95,11 @@ function fmt(so: SourceObject): string {
   return `${so.position.file}:${so.position.line}:${so.position.col}`;
 }
 
-/** Where the object named `Kind namespace/name` (as ModelInputError names it) came from. */
+/**
+ * Where the object named `Kind namespace/name` (as ModelInputError names it) came from; the last
+ * one of that name, since "appears twice" is about the second copy.
+ */
 export function findSource(objects: readonly SourceObject[], ref: string): SourceObject | undefined {
-  return objects.find((so) => objectRef(so.object) === ref);
+  for (let i = objects.length - 1; i >= 0; i--) if (objectRef(objects[i]!.object) === ref) return objects[i];
+  return undefined;
 }

@@ -142,7 +142,7 @@ export function runCli(argv: readonly string[], io: CliIO): number {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
     if (e instanceof SourceErrors) {
       for (const err of e.errors) io.stderr(`error: ${err.message}\n`);
-      io.stderr(`${e.errors.length} error${e.errors.length === 1 ? "" : "s"}; nothing predicted\n`);
+      if (e.errors.length > 1) io.stderr(`${e.errors.length} errors; nothing predicted\n`);
       return EXIT_INVALID;
     }
     if (e instanceof SourceError || e instanceof ModelInputError || e instanceof UsageError) {

@@ -1,0 +1,229 @@
+/**
+ * The command line run in-process (runCli with captured streams), on the seed scenarios' manifests
+ * and on broken inputs. Child-process runs of the real binary are in e2e.test.ts.
+ */
+import test from "ava";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { runCli } from "../../cli/program";
+
+const ROOT = join(__dirname, "..", "..");
+const SCENARIOS = join(ROOT, "test", "fixtures", "scenarios");
+const YAML = join(ROOT, "test", "fixtures", "yaml");
+const DEMO = join(SCENARIOS, "demo.yaml");
+const policies = (scenario: string) => join(SCENARIOS, scenario, "policies.yaml");
+const SLEEPS = "sleep.foo,sleep.bar,sleep.legacy";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(...argv: string[]): Run {
+  let stdout = "";
+  let stderr = "";
+  const code = runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), stdin: () => readFileSync(DEMO, "utf8") });
+  return { code, stdout, stderr };
+}
+
+/** The scenario's expected matrix as cell texts keyed "row col:8000". */
+function expectedCells(scenario: string): Map<string, string> {
+  const e = parse(readFileSync(join(SCENARIOS, scenario, "expected.yaml"), "utf8")) as { columns: string[]; matrix: Record<string, unknown[]> };
+  const cells = new Map<string, string>();
+  for (const [row, values] of Object.entries(e.matrix)) {
+    values.forEach((v, i) => cells.set(`${row} ${e.columns[i]}:8000`, String(v).replace("mtls", "mTLS")));
+  }
+  return cells;
+}
+
+test("predict --format json: seed 001 mesh STRICT, every sleep row as the seed scenario expects", (t) => {
+  const r = run("predict", "--format", "json", "--from", SLEEPS, DEMO, policies("001-mesh-strict"));
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, "");
+  const out = JSON.parse(r.stdout) as { probes: { from: string; to: string; code: number; mtls: boolean; reason: string }[] };
+  const want = expectedCells("001-mesh-strict");
+  const got = new Map(out.probes.map((p) => [`${p.from} ${p.to}`, `${String(p.code).padStart(3, "0")}${p.mtls ? " mTLS" : ""}`]));
+  const sorted = (m: Map<string, string>) => Object.fromEntries([...m].sort());
+  t.deepEqual(sorted(got), sorted(want));
+  for (const p of out.probes) t.deepEqual(Object.keys(p).slice(0, 5), ["from", "to", "code", "mtls", "reason"]);
+  t.true(out.probes.every((p) => p.reason.length > 0));
+});
+
+test("predict table: the seed's matrix with sleep rows and httpbin columns, legend entries for each number", (t) => {
+  const r = run("predict", "--from", "sleep.foo", "--from", "sleep.legacy", DEMO, policies("001-mesh-strict-dr-istio-mutual"));
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n");
+  t.deepEqual(
+    lines.slice(0, 3).map((l) => l.replace(/ \[\d+\]/g, "").split(/ {2,}/)),
+    [
+      ["from \\ to", "httpbin.bar:8000", "httpbin.foo:8000", "httpbin.legacy:8000"],
+      ["sleep.foo", "200 mTLS", "200 mTLS", "503"],
+      ["sleep.legacy", "000", "000", "200"],
+    ],
+  );
+  const numbers = new Set([...lines.slice(1, 3).join(" ").matchAll(/\[(\d+)\]/g)].map((m) => m[1]));
+  for (const n of numbers) t.true(lines.some((l) => l.startsWith(`[${n}] `)), `legend entry ${n}`);
+  t.regex(r.stdout, /\n6 probes: 2 × 000, 2 × 200 mTLS, 1 × 200, 1 × 503\n/);
+  t.regex(r.stdout, /ISTIO_MUTUAL/);
+});
+
+test("predict markdown: a GitHub table", (t) => {
+  const r = run("predict", "-f", "markdown", "--from", "sleep.legacy", DEMO);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(r.stdout.split("\n").slice(0, 3), [
+    "| from \\ to | httpbin.bar:8000 | httpbin.foo:8000 | httpbin.legacy:8000 |",
+    "| --- | --- | --- | --- |",
+    "| sleep.legacy | 200 [1] | 200 [1] | 200 [2] |",
+  ]);
+});
+
+test("predict reads a directory, and - reads standard input", (t) => {
+  const fromDir = run("predict", "-f", "json", "--from", SLEEPS, join(YAML, "strict-dir"), "-");
+  t.is(fromDir.code, 0, fromDir.stderr);
+  const fromFiles = run("predict", "-f", "json", "--from", SLEEPS, policies("001-mesh-strict"), DEMO);
+  t.is(fromDir.stdout, fromFiles.stdout);
+  t.true(fromDir.stdout.includes('"code": 0'));
+});
+
+test("without --from every client workload is a row (httpbin pods are clients too)", (t) => {
+  const r = run("predict", "-f", "json", DEMO);
+  const rows = [...new Set((JSON.parse(r.stdout) as { probes: { from: string }[] }).probes.map((p) => p.from))].sort();
+  t.deepEqual(rows, ["httpbin.bar", "httpbin.foo", "httpbin.legacy", "sleep.bar", "sleep.foo", "sleep.legacy"]);
+});
+
+test("--from naming no workload: exit 2 and the list of workloads", (t) => {
+  const r = run("predict", "--from", "sleep.baz", DEMO);
+  t.is(r.code, 2);
+  t.is(r.stdout, "");
+  t.is(r.stderr, 'error: --from "sleep.baz": no such client workload in the input (workloads: httpbin.bar, sleep.bar, httpbin.foo, sleep.foo, httpbin.legacy, sleep.legacy)\n');
+});
+
+test("diff: only the changed cells with both reasons, exit 0; --exit-code makes it 1", (t) => {
+  const args = ["diff", "--common", DEMO, "--from", SLEEPS, policies("001-mesh-strict"), policies("001-mesh-strict-dr-istio-mutual")];
+  const r = run(...args);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n");
+  t.regex(lines[0]!, /^2 of 9 cells change; \d+ unchanged cells now decided by another reason$/);
+  const heads = lines.filter((l) => l.startsWith("sleep."));
+  t.deepEqual(heads.map((l) => l.split(/ {2,}/)), [
+    ["sleep.bar", "→ httpbin.legacy:8000", "200", "→ 503"],
+    ["sleep.foo", "→ httpbin.legacy:8000", "200", "→ 503"],
+  ]);
+  t.is(lines.filter((l) => l.startsWith("  old: ")).length, 2);
+  t.true(lines.filter((l) => l.startsWith("  new: ")).every((l) => l.includes("ISTIO_MUTUAL")));
+  t.is(run(...args, "--exit-code").code, 1);
+});
+
+test("diff with no change says so and exits 0, also with --exit-code", (t) => {
+  const r = run("diff", "--exit-code", "-f", "json", DEMO, DEMO);
+  t.is(r.code, 0);
+  t.deepEqual(JSON.parse(r.stdout).changes, []);
+  t.regex(run("diff", DEMO, DEMO).stdout, /^no change: all 18 cells keep their outcome\n$/);
+});
+
+test("diff markdown: no policy → mesh STRICT (a directory) refuses the plaintext client", (t) => {
+  const r = run("diff", "-f", "markdown", "--from", "sleep.legacy", "--common", DEMO, join(SCENARIOS, "001-no-policy", "policies.yaml"), join(YAML, "strict-dir"));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(
+    r.stdout.split("\n").filter((l) => l.startsWith("| sleep.")).map((l) => l.split(" | ").slice(0, 4)),
+    [
+      ["| sleep.legacy", "httpbin.bar:8000", "200", "000"],
+      ["| sleep.legacy", "httpbin.foo:8000", "200", "000"],
+    ],
+  );
+});
+
+test("errors: unreadable file, exit 2, path and OS error on stderr", (t) => {
+  const missing = join(YAML, "missing.yaml");
+  const r = run("predict", missing);
+  t.is(r.code, 2);
+  t.is(r.stdout, "");
+  t.is(r.stderr, `error: ${missing}: cannot read: ENOENT: no such file or directory\n`);
+});
+
+test("errors: YAML syntax, unknown field, bad enum, not an object are all listed with file:line:col", (t) => {
+  const files = ["bad-syntax.yaml", "not-an-object.yaml"].map((f) => join(YAML, f));
+  const r = run("predict", ...files);
+  t.is(r.code, 2);
+  t.deepEqual(r.stderr.split("\n"), [
+    `error: ${files[0]}:10:3: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    `error: ${files[1]}:6:1: not a Kubernetes object: expected a mapping with apiVersion, kind and metadata, found a list`,
+    `error: ${files[1]}:9:1: not a Kubernetes object: metadata.name must be a non-empty string, found nothing`,
+    "3 errors; nothing predicted",
+    "",
+  ]);
+  const schema = run("predict", DEMO, join(YAML, "unknown-field.yaml"), join(YAML, "bad-enum.yaml"));
+  t.is(schema.code, 2);
+  t.deepEqual(schema.stderr.split("\n"), [
+    `error: ${join(YAML, "unknown-field.yaml")}:8:5: PeerAuthentication foo/default: unknown field "spec.mtls.mod" (allowed in spec.mtls: mode)`,
+    `error: ${join(YAML, "bad-enum.yaml")}:8:11: PeerAuthentication istio-system/default: spec.mtls.mode: "strict" is not one of UNSET, DISABLE, PERMISSIVE, STRICT`,
+    "2 errors; nothing predicted",
+    "",
+  ]);
+});
+
+test("Istio kinds the model does not read: an error by default, a skipped notice with --ignore-unknown-kinds", (t) => {
+  const vs = join(YAML, "virtual-service.yaml");
+  const r = run("predict", DEMO, vs);
+  t.is(r.code, 2);
+  t.is(
+    r.stderr,
+    `error: ${vs}:1:1: VirtualService foo/httpbin: the model does not read VirtualService (networking.istio.io/v1), which can change request outcomes (it reads PeerAuthentication, RequestAuthentication, AuthorizationPolicy, DestinationRule); remove it or pass --ignore-unknown-kinds to predict without it\n`,
+  );
+  const ignored = run("predict", "--ignore-unknown-kinds", "-f", "json", DEMO, vs);
+  t.is(ignored.code, 0);
+  t.is(ignored.stderr, `${vs}:1:1: skipped VirtualService foo/httpbin (networking.istio.io/v1): the prediction ignores it\n`);
+  t.is(ignored.stdout, run("predict", "-f", "json", DEMO).stdout);
+});
+
+test("an Istio kind in an apiVersion the model does not read is refused with the versions it reads", (t) => {
+  const r = run("predict", "-", join(YAML, "old-api.yaml"));
+  t.is(r.code, 2);
+  t.is(
+    r.stderr,
+    `error: ${join(YAML, "old-api.yaml")}:1:1: PeerAuthentication foo/default: the model reads PeerAuthentication as security.istio.io/v1 or security.istio.io/v1beta1, not security.istio.io/v1alpha1; remove it or pass --ignore-unknown-kinds to predict without it\n`,
+  );
+});
+
+test("other kinds of a cluster export: one notice line, the prediction unchanged", (t) => {
+  const r = run("predict", "-f", "json", DEMO, join(YAML, "cluster-extras.yaml"));
+  t.is(r.code, 0);
+  t.is(r.stderr, "skipped 4 objects of kinds the model does not read: 1 ReplicaSet (apps/v1), 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
+  t.is(r.stdout, run("predict", "-f", "json", DEMO).stdout);
+});
+
+test("objects the model refuses are named with the file:line they came from", (t) => {
+  const dup = join(YAML, "sleep-foo-again.yaml");
+  t.deepEqual(run("predict", DEMO, dup), {
+    code: 2,
+    stdout: "",
+    stderr: `error: ${dup}:2:1: Deployment foo/sleep: workload sleep.foo appears twice in the input\n`,
+  });
+  const mesh = join(YAML, "mesh-config-bad.yaml");
+  t.deepEqual(run("predict", DEMO, mesh), {
+    code: 2,
+    stdout: "",
+    stderr: `error: ${mesh}:1:1: ConfigMap istio-system/istio: mesh.enableAutoMtls must be true or false, found "sometimes"\n`,
+  });
+});
+
+test("usage errors exit 2: unknown format, unknown option, missing arguments, both sides on stdin", (t) => {
+  const format = run("predict", "-f", "xml", DEMO);
+  t.is(format.code, 2);
+  t.regex(format.stderr, /argument 'xml' is invalid\. Allowed choices are table, markdown, json\./);
+  t.is(run("predict", "--bogus", DEMO).code, 2);
+  t.is(run("predict").code, 2);
+  t.is(run("diff", DEMO).code, 2);
+  t.is(run().code, 2);
+  const stdin = run("diff", "-", "-");
+  t.deepEqual(stdin, { code: 2, stdout: "", stderr: "error: diff: OLD and NEW cannot both be - (standard input)\n" });
+});
+
+test("--help exits 0 and documents the commands", (t) => {
+  const r = run("predict", "--help");
+  t.is(r.code, 0);
+  for (const opt of ["--format", "--from", "--ignore-unknown-kinds", "<file-or-dir...>"]) t.true(r.stdout.includes(opt), opt);
+  t.true(run("diff", "--help").stdout.includes("--exit-code"));
+});
