@@ -8,7 +8,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { diffPredictions, formatDiff, formatPrediction, MATRIX_FORMATS, type MatrixFormat } from "../mesh/matrix";
 import { ModelInputError, predict } from "../mesh/predict";
-import type { Prediction, ProbeRequest } from "../mesh/prediction";
+import type { EndUserToken, Prediction, ProbeRequest } from "../mesh/prediction";
 import { SourceError, SourceErrors } from "../mesh/yaml";
 import { findSource, loadInput } from "./inputs";
 
@@ -36,6 +36,10 @@ interface InputOptions {
   ignoreUnknownKinds?: boolean;
   path?: string;
   method?: string;
+  jwtIssuer?: string;
+  jwtSubject?: string;
+  jwtAudience: string[];
+  invalidJwt?: boolean;
 }
 
 /** Repeatable and comma-separated: `--from sleep.foo --from sleep.bar` or `--from sleep.foo,sleep.bar`. */
@@ -52,11 +56,32 @@ function addInputOptions(cmd: Command): Command {
     .option("--from <workload>", "client workload <name>.<namespace> (repeatable or comma-separated; default: every workload)", collect, [])
     .option("--ignore-unknown-kinds", "skip Istio objects the model does not read (VirtualService, Sidecar, ...) instead of failing")
     .option("--path <path>", "request path of the probe", "/headers")
-    .option("--method <method>", "request method of the probe", "GET");
+    .option("--method <method>", "request method of the probe", "GET")
+    .option("--jwt-issuer <issuer>", "send an end-user token that verifies, with this iss claim (needs --jwt-subject)")
+    .option("--jwt-subject <subject>", "the token's sub claim (needs --jwt-issuer)")
+    .option("--jwt-audience <audience>", "the token's aud claim (repeatable or comma-separated)", collect, [])
+    .addOption(new Option("--invalid-jwt", "send a token that fails verification (bad signature, expired, unknown issuer)").conflicts(["jwtIssuer", "jwtSubject", "jwtAudience"]));
+}
+
+function token(opts: InputOptions): EndUserToken {
+  if (opts.invalidJwt) return { kind: "invalid" };
+  if (opts.jwtIssuer === undefined && opts.jwtSubject === undefined) {
+    if (opts.jwtAudience.length > 0) throw new UsageError("--jwt-audience needs --jwt-issuer and --jwt-subject");
+    return { kind: "none" };
+  }
+  if (!opts.jwtIssuer || !opts.jwtSubject) {
+    throw new UsageError(`--jwt-issuer and --jwt-subject go together; found only ${opts.jwtIssuer ? "--jwt-issuer" : "--jwt-subject"}`);
+  }
+  return {
+    kind: "valid",
+    issuer: opts.jwtIssuer,
+    subject: opts.jwtSubject,
+    ...(opts.jwtAudience.length > 0 ? { audiences: opts.jwtAudience } : {}),
+  };
 }
 
 function request(opts: InputOptions): ProbeRequest {
-  return { path: opts.path, method: opts.method };
+  return { path: opts.path, method: opts.method, token: token(opts) };
 }
 
 /** Predicts for one set of paths; errors name the file and line of the object at fault. */

@@ -227,3 +227,43 @@ test("--help exits 0 and documents the commands", (t) => {
   for (const opt of ["--format", "--from", "--ignore-unknown-kinds", "<file-or-dir...>"]) t.true(r.stdout.includes(opt), opt);
   t.true(run("diff", "--help").stdout.includes("--exit-code"));
 });
+
+test("end-user tokens: none → 403, invalid → 401, valid with the right audience → 200, wrong audience → 403", (t) => {
+  const jwt = join(YAML, "jwt.yaml");
+  const foo = (...opts: string[]): string => {
+    const r = run("predict", "-f", "json", "--from", "sleep.foo", DEMO, jwt, ...opts);
+    t.is(r.code, 0, r.stderr);
+    const cell = (JSON.parse(r.stdout) as { probes: { to: string; code: number; mtls: boolean }[] }).probes.find((p) => p.to === "httpbin.foo:8000")!;
+    return `${cell.code}${cell.mtls ? " mTLS" : ""}`;
+  };
+  const valid = ["--jwt-issuer", "testing@secure.istio.io", "--jwt-subject", "testing@secure.istio.io"];
+  t.is(foo(), "403 mTLS");
+  t.is(foo("--invalid-jwt"), "401 mTLS");
+  t.is(foo(...valid, "--jwt-audience", "httpbin"), "200 mTLS");
+  t.is(foo(...valid, "--jwt-audience", "other,more"), "403 mTLS");
+  t.is(foo("--jwt-issuer", "someone@else", "--jwt-subject", "x", "--jwt-audience", "httpbin"), "401 mTLS");
+});
+
+test("token options that do not make a token are usage errors", (t) => {
+  t.deepEqual(run("predict", "--jwt-issuer", "x", DEMO), {
+    code: 2,
+    stdout: "",
+    stderr: "error: --jwt-issuer and --jwt-subject go together; found only --jwt-issuer\n",
+  });
+  t.is(run("predict", "--jwt-audience", "a", DEMO).stderr, "error: --jwt-audience needs --jwt-issuer and --jwt-subject\n");
+  const both = run("predict", "--invalid-jwt", "--jwt-issuer", "x", DEMO);
+  t.is(both.code, 2);
+  t.regex(both.stderr, /option '--invalid-jwt' cannot be used with option '--jwt-issuer <issuer>'/);
+});
+
+test("--path and --method reach the model's authorization rules", (t) => {
+  const deny = join(YAML, "deny-post.yaml");
+  const cell = (...opts: string[]): number => {
+    const r = run("predict", "-f", "json", "--from", "sleep.foo", DEMO, deny, ...opts);
+    t.is(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { probes: { to: string; code: number }[] }).probes.find((p) => p.to === "httpbin.foo:8000")!.code;
+  };
+  t.is(cell(), 200);
+  t.is(cell("--method", "POST", "--path", "/post"), 403);
+  t.is(cell("--method", "POST", "--path", "/anything"), 200);
+});
