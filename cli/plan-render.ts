@@ -78,8 +78,28 @@ export async function renderInProcess(req: RenderRequest): Promise<RenderedResou
   return records;
 }
 
+/** Children at once: each loads Pulumi and the program, and the machines here have 2 cores. */
+const MAX_CHILDREN = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withSlot<T>(f: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CHILDREN) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    return await f();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
 /** In a child process (see the module comment). */
 export function renderStack(req: RenderRequest): Promise<RenderedResource[]> {
+  return withSlot(() => renderInChild(req));
+}
+
+function renderInChild(req: RenderRequest): Promise<RenderedResource[]> {
   const dir = mkdtempSync(join(tmpdir(), "istio-mtls-plan-"));
   const input = join(dir, "request.json");
   const output = join(dir, "resources.json");

@@ -10,7 +10,18 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { Command, Option } from "commander";
 import { parse } from "yaml";
-import type { Prediction, ProbeOutcome } from "../mesh/prediction";
+import {
+  alignColumns,
+  diffPredictions,
+  formatDiffJson,
+  formatDiffMarkdown,
+  formatDiffTable,
+  formatJson,
+  formatMarkdown,
+  formatTable,
+  type PredictionDiff,
+} from "../mesh/matrix";
+import type { Prediction } from "../mesh/prediction";
 import { analyzeStack } from "../policies/analysis";
 import { istioMtlsPolicies } from "../policies/pack";
 import { parseDay } from "../policies/mtls-exceptions";
@@ -141,37 +152,25 @@ export async function buildPlan(input: PlanInput): Promise<Plan> {
 
 // ---- formatting ------------------------------------------------------------------------------
 
-export function cellText(p: Pick<ProbeOutcome, "code" | "mtls">): string {
-  return `${p.code === 0 ? "000" : p.code}${p.mtls ? " mTLS" : ""}`;
-}
-
 function textTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  return alignColumns([header, header.map((h) => "-".repeat(h.length)), ...rows]).join("\n");
 }
 
 function markdownTable(header: string[], rows: string[][]): string {
   const esc = (s: string) => s.replace(/\|/g, "\\|");
-  return [`| ${header.map(esc).join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
+  return [`| ${header.map(esc).join(" | ")} |`, `|${header.map(() => " --- |").join("")}`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
 }
 
-/** Rows: clients; columns: Service ports; cells: curl's code, plus mTLS. */
-function matrixRows(prediction: Prediction): { header: string[]; rows: string[][] } {
-  const clients = [...new Set(prediction.probes.map((p) => p.from))];
-  const targets = [...new Set(prediction.probes.map((p) => p.to))];
-  const cells = new Map(prediction.probes.map((p) => [`${p.from}|${p.to}`, p]));
-  return {
-    header: ["from \\ to", ...targets],
-    rows: clients.map((c) => [c, ...targets.map((t) => { const p = cells.get(`${c}|${t}`); return p ? cellText(p) : "-"; })]),
-  };
+/** The probes exactly as `istio-mtls predict --format json` prints them. */
+function probesJson(prediction: Prediction): unknown[] {
+  return (JSON.parse(formatJson(prediction)) as { probes: unknown[] }).probes;
 }
 
 export function planJson(plan: Plan): string {
   return JSON.stringify(
     {
       resources: plan.resources.map(({ type, kind, namespace, name }) => ({ type, kind, namespace, name })),
-      probes: plan.prediction.probes,
+      probes: probesJson(plan.prediction),
       violations: plan.violations,
     },
     null,
@@ -179,42 +178,33 @@ export function planJson(plan: Plan): string {
   );
 }
 
+function findingLines(violations: readonly PlanViolation[], markdown: boolean): string[] {
+  if (violations.length === 0) return ["none"];
+  return violations.map((v) => (markdown ? `- **${v.level}** \`${v.policy}\`: ${v.message}` : `${v.level} ${v.policy}: ${v.message}`));
+}
+
 export function formatPlan(plan: Plan, format: PlanFormat): string {
   if (format === "json") return planJson(plan);
-  const table = format === "markdown" ? markdownTable : textTable;
-  const heading = (s: string) => (format === "markdown" ? `### ${s}` : `${s}:`);
+  const md = format === "markdown";
+  const table = md ? markdownTable : textTable;
+  const heading = (s: string) => (md ? `### ${s}` : `${s}:`);
   const out: string[] = [];
   out.push(heading(`Resources to create for stack ${plan.stack} (${plan.resources.length})`));
   out.push(table(["kind", "namespace", "name", "type"], plan.resources.map((r) => [r.kind, r.namespace || "-", r.name, r.type])));
   out.push("");
-  out.push(heading(`Predicted connectivity (${plan.prediction.probes.length} requests)`));
-  if (plan.modelError) out.push(`the model cannot read this stack: ${plan.modelError}`);
-  else if (plan.prediction.probes.length === 0) out.push("no client workload and Service port: nothing to predict");
-  else {
-    const m = matrixRows(plan.prediction);
-    out.push(table(m.header, m.rows));
-    out.push("");
-    out.push(table(["request", "result", "reason"], plan.prediction.probes.map((p) => [`${p.from} → ${p.to}`, cellText(p), p.reason])));
-  }
+  out.push(heading("Predicted connectivity"));
+  out.push(plan.modelError ? `the model cannot read this stack: ${plan.modelError}` : (md ? formatMarkdown(plan.prediction) : formatTable(plan.prediction)).trimEnd());
   out.push("");
   out.push(heading(`Policy findings (${plan.violations.length})`));
-  if (plan.violations.length === 0) out.push("none");
-  else for (const v of plan.violations) out.push(format === "markdown" ? `- ${v.level} \`${v.policy}\`: ${v.message}` : `${v.level} ${v.policy}: ${v.message}`);
+  out.push(...findingLines(plan.violations, md));
   return out.join("\n");
 }
 
 // ---- --against ------------------------------------------------------------------------------
 
-export interface CellChange {
-  from: string;
-  to: string;
-  before?: ProbeOutcome;
-  after?: ProbeOutcome;
-}
-
 export interface PlanDiff {
   stack: string;
-  cells: CellChange[];
+  cells: PredictionDiff;
   added: PlanResource[];
   removed: PlanResource[];
   changed: PlanResource[];
@@ -222,22 +212,11 @@ export interface PlanDiff {
 }
 
 export function diffPlans(base: Plan, head: Plan): PlanDiff {
-  const before = new Map(base.prediction.probes.map((p) => [`${p.from}|${p.to}`, p]));
-  const after = new Map(head.prediction.probes.map((p) => [`${p.from}|${p.to}`, p]));
-  const cells: CellChange[] = [];
-  for (const key of new Set([...before.keys(), ...after.keys()])) {
-    const b = before.get(key);
-    const a = after.get(key);
-    if (b && a && b.code === a.code && b.mtls === a.mtls) continue;
-    const [from, to] = key.split("|");
-    cells.push({ from, to, ...(b ? { before: b } : {}), ...(a ? { after: a } : {}) });
-  }
-  cells.sort((x, y) => x.from.localeCompare(y.from) || x.to.localeCompare(y.to));
   const baseKeys = new Set(base.resources.map(resourceKey));
   const headKeys = new Set(head.resources.map(resourceKey));
   return {
     stack: head.stack,
-    cells,
+    cells: diffPredictions(base.prediction, head.prediction),
     added: head.resources.filter((r) => !baseKeys.has(resourceKey(r))),
     removed: base.resources.filter((r) => !headKeys.has(resourceKey(r))),
     changed: head.resources.filter((r) => baseKeys.has(resourceKey(r)) && base.props.get(resourceKey(r)) !== head.props.get(resourceKey(r))),
@@ -245,20 +224,11 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   };
 }
 
-function resourceLine(sign: string, r: PlanResource): string {
-  return `${sign} ${resourceKey(r)}`;
-}
-
 export function formatPlanDiff(diff: PlanDiff, format: PlanFormat, against: string): string {
   if (format === "json") {
     return JSON.stringify(
       {
-        cells: diff.cells.map((c) => ({
-          from: c.from,
-          to: c.to,
-          before: c.before ? { code: c.before.code, mtls: c.before.mtls, reason: c.before.reason } : null,
-          after: c.after ? { code: c.after.code, mtls: c.after.mtls, reason: c.after.reason } : null,
-        })),
+        ...(JSON.parse(formatDiffJson(diff.cells)) as object),
         resources: { added: diff.added, removed: diff.removed, changed: diff.changed },
         violations: diff.violations,
       },
@@ -267,28 +237,17 @@ export function formatPlanDiff(diff: PlanDiff, format: PlanFormat, against: stri
     );
   }
   const md = format === "markdown";
-  const table = md ? markdownTable : textTable;
+  const lines = [...diff.added.map((r) => `+ ${resourceKey(r)}`), ...diff.removed.map((r) => `- ${resourceKey(r)}`), ...diff.changed.map((r) => `~ ${resourceKey(r)}`)];
   const out: string[] = [];
   out.push(md ? `### istio-mtls plan: stack \`${diff.stack}\` against \`${against}\`` : `stack ${diff.stack} against ${against}:`);
   out.push("");
-  if (diff.cells.length === 0) out.push("No connectivity change: every predicted request keeps its outcome.");
-  else {
-    out.push(`${diff.cells.length} request(s) change:`);
-    out.push("");
-    out.push(
-      table(
-        ["request", "before", "after", "why (after)"],
-        diff.cells.map((c) => [`${c.from} → ${c.to}`, c.before ? cellText(c.before) : "(none)", c.after ? cellText(c.after) : "(none)", c.after?.reason ?? c.before?.reason ?? ""]),
-      ),
-    );
-  }
-  const lines = [...diff.added.map((r) => resourceLine("+", r)), ...diff.removed.map((r) => resourceLine("-", r)), ...diff.changed.map((r) => resourceLine("~", r))];
+  out.push((md ? formatDiffMarkdown(diff.cells) : formatDiffTable(diff.cells)).trimEnd());
   out.push("");
   out.push(`Resources: ${diff.added.length} to create, ${diff.removed.length} to delete, ${diff.changed.length} to update.`);
   if (lines.length) out.push(md ? ["```diff", ...lines, "```"].join("\n") : lines.join("\n"));
   out.push("");
   out.push(md ? `**Policy findings (${diff.violations.length})**` : `Policy findings (${diff.violations.length}):`);
-  for (const v of diff.violations) out.push(`${md ? "- " : "  "}${v.level} ${md ? `\`${v.policy}\`` : v.policy}: ${v.message}`);
+  out.push(...findingLines(diff.violations, md));
   return out.join("\n");
 }
 
@@ -350,11 +309,22 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
   return { output: formatPlanDiff(diff, opts.format, opts.against), exitCode: exitCodeFor(head.violations, opts.failOn) };
 }
 
-/** Registers `plan` on the `istio-mtls` program (cli/main.ts). */
-export function registerPlanCommand(program: Command): Command {
+export interface PlanIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const PROCESS_IO: PlanIO = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
+/**
+ * Registers `plan` on the `istio-mtls` program (cli/program.ts). The action is asynchronous (it
+ * renders in child processes) and sets process.exitCode itself: 0, 1 for findings at the
+ * --fail-on level, 2 when the stack cannot be planned.
+ */
+export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO): Command {
   return program
     .command("plan")
-    .description("Run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings")
+    .description("run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings")
     .option("-s, --stack <name>", "stack whose Pulumi.<name>.yaml to read", "dev")
     .option("--config <file>", "stack config file (default: Pulumi.<stack>.yaml in the project)")
     .addOption(new Option("-f, --format <format>", "output format").choices(PLAN_FORMATS).default("table"))
@@ -363,9 +333,13 @@ export function registerPlanCommand(program: Command): Command {
     .option("--today <date>", "the date the exception policy checks expiry against (YYYY-MM-DD)")
     .addOption(new Option("--fail-on <level>", "exit 1 on findings at this level or above").choices(["mandatory", "advisory", "never"]).default("mandatory"))
     .action(async (opts: PlanCliOptions) => {
-      const { output, exitCode } = await runPlan(opts);
-      process.stdout.write(`${output}\n`);
-      process.exitCode = exitCode;
+      try {
+        const { output, exitCode } = await runPlan(opts);
+        io.stdout(`${output}\n`);
+        process.exitCode = exitCode;
+      } catch (e) {
+        io.stderr(`error: ${(e as Error).message}\n`);
+        process.exitCode = 2;
+      }
     });
 }
-

@@ -7,6 +7,7 @@ import test from "ava";
 import { join } from "node:path";
 import { exitCodeFor, formatPlan, runPlan, type Plan } from "../../cli/plan";
 import { buildPlan } from "../../cli/plan";
+import { formatJson } from "../../mesh/matrix";
 
 const project = join(__dirname, "fixtures", "project");
 const base = join(project, "Pulumi.base.yaml");
@@ -50,26 +51,29 @@ test("--format json has exactly resources, probes and violations", async (t) => 
   t.deepEqual(Object.keys(json), ["resources", "probes", "violations"]);
   t.deepEqual(Object.keys(json.resources[0] as object), ["type", "kind", "namespace", "name"]);
   t.deepEqual(Object.keys(json.violations[0] as object), ["policy", "level", "message"]);
-  t.deepEqual(json.probes, JSON.parse(JSON.stringify(plan.prediction.probes)));
+  // Exactly as `istio-mtls predict --format json` prints them: same objects, same key order.
+  t.is(JSON.stringify(json.probes), JSON.stringify((JSON.parse(formatJson(plan.prediction)) as { probes: unknown[] }).probes));
+  t.deepEqual(Object.keys(json.probes[0] as object).slice(0, 5), ["from", "to", "code", "mtls", "reason"]);
 });
 
-test("the table shows the matrix, one reason per request and the findings", async (t) => {
+test("the table shows the matrix with numbered reasons (as predict prints it) and the findings", async (t) => {
   const text = formatPlan(await devPlan(), "table");
   t.regex(text, /^Resources to create for stack dev \(22\):/);
-  t.regex(text, /sleep\.legacy\s+000\s+000\s+200/);
-  t.regex(text, /sleep\.foo → httpbin\.legacy:8000\s+503\s+sidecar client, mTLS \(DestinationRule foo\/legacy-mtls ISTIO_MUTUAL\)/);
+  t.regex(text, /sleep\.legacy\s+000 \[\d+\]\s+000 \[\d+\]\s+200 \[\d+\]/);
+  t.regex(text, /\[\d+\] sidecar client, mTLS \(DestinationRule foo\/legacy-mtls ISTIO_MUTUAL\) → httpbin\.legacy has no sidecar/);
   t.regex(text, /\nmandatory destination-rule-breaks-traffic: DestinationRule foo\/legacy-mtls/);
 });
 
 test("--against prints the cells that change and the resource changes, as markdown", async (t) => {
   const { output, exitCode } = await runPlan({ stack: "dev", format: "markdown", failOn: "never", against: base }, project);
   t.is(exitCode, 0);
-  t.regex(output, /4 request\(s\) change:/);
-  t.regex(output, /\| sleep\.legacy → httpbin\.bar:8000 \| 200 \| 000 \| plaintext client \(no sidecar\) → STRICT at port 8080 \(PeerAuthentication istio-system\/default\) \|/);
-  t.regex(output, /\| sleep\.foo → httpbin\.legacy:8000 \| 200 \| 503 \|/);
+  t.regex(output, /4 of 18 cells change/);
+  t.regex(output, /\| sleep\.legacy \| httpbin\.bar:8000 \| 200 \| 000 \| plaintext client \(no sidecar\) → PERMISSIVE[^|]*\| plaintext client \(no sidecar\) → STRICT at port 8080 \(PeerAuthentication istio-system\/default\) \|/);
+  t.regex(output, /\| sleep\.foo \| httpbin\.legacy:8000 \| 200 \| 503 \|/);
   // Unchanged cells are not listed.
-  t.notRegex(output, /sleep\.bar → httpbin\.foo:8000/);
+  t.notRegex(output, /\| sleep\.bar \| httpbin\.foo:8000 \|/);
   t.regex(output, /```diff\n\+ DestinationRule foo\/legacy-mtls\n\+ PeerAuthentication istio-system\/default\n- PeerAuthentication foo\/default\n~ ConfigMap istio-system\/istio-mtls-intent\n```/);
+  t.regex(output, /\*\*Policy findings \(2\)\*\*\n- \*\*mandatory\*\* `destination-rule-breaks-traffic`/);
 });
 
 test("a stack file that does not exist is named", async (t) => {

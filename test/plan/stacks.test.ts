@@ -1,0 +1,78 @@
+/**
+ * `istio-mtls plan` over the real stack program (index.ts) and stack files: what it lists and
+ * predicts agrees with the stack config through the builders, and the CLI registration works.
+ */
+import test from "ava";
+import { join } from "node:path";
+import { Command } from "commander";
+import { loadStackConfigFile } from "../../config";
+import { PROJECT_DIR, registerPlanCommand, runPlan } from "../../cli/plan";
+import { desiredMeshObjects } from "../../mesh/builders";
+import { predict } from "../../mesh/predict";
+
+interface PlanJson {
+  resources: { type: string; kind: string; namespace: string; name: string }[];
+  probes: { from: string; to: string; code: number; mtls: boolean }[];
+  violations: { policy: string; level: string; message: string }[];
+}
+/** One render per stack, through the command's own entry (default policy config included). */
+const plans = new Map<string, Promise<{ json: PlanJson; exitCode: number }>>();
+const planOf = (stack: string) => {
+  if (!plans.has(stack)) {
+    plans.set(stack, runPlan({ stack, format: "json", failOn: "mandatory" }).then((r) => ({ json: JSON.parse(r.output) as PlanJson, exitCode: r.exitCode })));
+  }
+  return plans.get(stack)!;
+};
+const cells = (probes: { from: string; to: string; code: number; mtls: boolean }[]) => probes.map((p) => `${p.from} → ${p.to}: ${p.code}${p.mtls ? " mTLS" : ""}`).sort();
+
+for (const stack of ["dev", "prod"]) {
+  test(`${stack}: the matrix predicted from the recorded resources is the one the stack's builders give`, async (t) => {
+    const { json } = await planOf(stack);
+    const fromBuilders = predict(desiredMeshObjects(loadStackConfigFile(join(PROJECT_DIR, `Pulumi.${stack}.yaml`))));
+    t.deepEqual(cells(json.probes), cells(fromBuilders.probes));
+  });
+}
+
+test("dev: Istio, the CA, the demo and its policies are planned", async (t) => {
+  const keys = (await planOf("dev")).json.resources.map((r) => `${r.kind} ${r.namespace}/${r.name}`);
+  for (const k of ["Release istio-system/istiod", "PeerAuthentication foo/default", "PeerAuthentication bar/httpbin", "DestinationRule legacy/httpbin-legacy", "Deployment legacy/sleep"]) {
+    t.true(keys.includes(k), `${k} in ${keys.join(", ")}`);
+  }
+  t.false(keys.some((k) => k.startsWith("istio-mtls:")), "components are not resources to create");
+});
+
+test("prod: mesh-wide STRICT and no demo workloads, so nothing to probe and nothing mandatory", async (t) => {
+  const { json, exitCode } = await planOf("prod");
+  t.true(json.resources.some((r) => r.kind === "PeerAuthentication" && r.namespace === "istio-system" && r.name === "default"));
+  t.is(json.probes.length, 0);
+  t.deepEqual(json.violations.filter((v) => v.level === "mandatory"), []);
+  t.is(exitCode, 0);
+});
+
+test("dev reads policies/config/dev.json: its exception finding is advisory, so plan exits 0", async (t) => {
+  const { json, exitCode } = await planOf("dev");
+  t.true(json.violations.length > 0);
+  t.true(json.violations.every((v) => v.level === "advisory"), JSON.stringify(json.violations));
+  t.is(exitCode, 0);
+});
+
+test("registerPlanCommand adds `plan` with its options to a commander program", (t) => {
+  const program = new Command("istio-mtls");
+  registerPlanCommand(program);
+  const plan = program.commands.find((c) => c.name() === "plan");
+  t.truthy(plan);
+  t.deepEqual(plan!.options.map((o) => o.long), ["--stack", "--config", "--format", "--against", "--policy-config", "--today", "--fail-on"]);
+});
+
+test("the command prints an error naming the stack file and exits 2", async (t) => {
+  const program = new Command("istio-mtls").exitOverride();
+  const out: string[] = [];
+  const err: string[] = [];
+  registerPlanCommand(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
+  const before = process.exitCode;
+  await program.parseAsync(["plan", "--stack", "missing"], { from: "user" });
+  t.regex(err.join(""), /^error: stack config .*Pulumi\.missing\.yaml does not exist/);
+  t.is(process.exitCode, 2);
+  process.exitCode = before;
+  t.deepEqual(out, []);
+});
