@@ -1,0 +1,42 @@
+/**
+ * The whole pack over the dev stack as index.ts registers it under Pulumi mocks (the stack
+ * engineer's recording helper), the way `pulumi preview -s dev --policy-pack policies` sees it.
+ */
+import test from "ava";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { PolicyPackConfig } from "@pulumi/policy";
+import { istioMtlsPolicies } from "../../policies/pack";
+import { runPolicies } from "../../policies/run";
+import { analyzeStack } from "../../policies/analysis";
+import { REPO_ROOT, runStackProgram } from "../helpers/program";
+
+const NOW = () => new Date("2026-06-01T00:00:00Z");
+
+async function devResources() {
+  const { recorder } = await runStackProgram("dev", { preview: true });
+  return recorder.registrations.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs }));
+}
+
+test("dev: the model reads the stack as deployed, and the pack finds only the unannotated port exception", async (t) => {
+  const resources = await devResources();
+  const a = analyzeStack(resources);
+  t.is(a.modelError, undefined);
+  t.is(a.prediction!.probes.length, 18);
+  const cell = (from: string, to: string) => a.prediction!.probes.find((p) => p.from === from && p.to === to)!;
+  t.like(cell("sleep.legacy", "httpbin.foo:8000"), { code: 0 });
+  t.like(cell("sleep.legacy", "httpbin.bar:8000"), { code: 200, mtls: false });
+
+  const findings = await runPolicies(istioMtlsPolicies({ now: NOW }), resources);
+  t.deepEqual(
+    findings.map((f) => `${f.level} ${f.policy}`),
+    ["mandatory mtls-exception-annotations", "mandatory mtls-exception-annotations"],
+  );
+  t.true(findings.every((f) => f.message.startsWith("PeerAuthentication bar/httpbin lets plaintext in (spec.portLevelMtls[8080].mode PERMISSIVE)")));
+  t.true(findings.every((f) => f.urn?.includes("PeerAuthentication")));
+
+  // dev's pack config (the one the workflows pass) makes that exception advisory.
+  const config = JSON.parse(readFileSync(join(REPO_ROOT, "policies", "config", "dev.json"), "utf8")) as PolicyPackConfig;
+  const withConfig = await runPolicies(istioMtlsPolicies({ now: NOW }), resources, config);
+  t.deepEqual([...new Set(withConfig.map((f) => f.level))], ["advisory"]);
+});
