@@ -267,3 +267,10 @@ test("--path and --method reach the model's authorization rules", (t) => {
   t.is(cell("--method", "POST", "--path", "/post"), 403);
   t.is(cell("--method", "POST", "--path", "/anything"), 200);
 });
+
+test("diff labels each side's notices OLD or NEW", (t) => {
+  const r = run("diff", "--common", DEMO, policies("001-no-policy"), join(YAML, "cluster-extras.yaml"));
+  t.is(r.code, 0);
+  t.is(r.stderr, "NEW: skipped 4 objects of kinds the model does not read: 1 ReplicaSet (apps/v1), 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
+  t.is(r.stdout, "no change: all 18 cells keep their outcome\n");
+});
