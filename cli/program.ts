@@ -1,9 +1,11 @@
 /**
  * The `istio-mtls` command: `predict` prints the connectivity matrix the model predicts for a set
- * of manifests, `diff` prints the cells that change between two sets.
+ * of manifests, `diff` prints the cells that change between two sets, `plan` (cli/plan.ts) renders
+ * the stack program.
  *
  * Exit codes: 0 success (also for `diff` with changes, unless --exit-code), 1 `diff --exit-code`
- * found changes, 2 invalid usage or input (the message on stderr says what and where).
+ * found changes (or `plan` findings at its --fail-on level), 2 invalid usage or input (the
+ * message on stderr says what and where).
  */
 import { Command, CommanderError, Option } from "commander";
 import { diffPredictions, formatDiff, formatPrediction, MATRIX_FORMATS, type MatrixFormat } from "../mesh/matrix";
@@ -115,7 +117,29 @@ function filterFrom(p: Prediction, from: readonly string[]): Prediction {
   return { probes: p.probes.filter((o) => wanted.has(o.from)) };
 }
 
-function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+/** Shown in `istio-mtls --help`; the real command (cli/plan.ts) is loaded only when `plan` runs. */
+const PLAN_SUMMARY = "run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings";
+
+/**
+ * `plan` renders the Pulumi program and runs the policy pack: its modules take about a second to
+ * load, which `predict` and `diff` should not pay. It sets process.exitCode itself; that code is
+ * taken over here and the global put back, so that in-process runs do not leak it.
+ */
+function addPlan(program: Command, argv: readonly string[], io: CliIO, setExit: (code: number) => void): void {
+  const runsPlan = argv[0] === "plan" || (argv[0] === "help" && argv[1] === "plan");
+  if (!runsPlan) {
+    program.command("plan").description(PLAN_SUMMARY);
+    return;
+  }
+  const { registerPlanCommand } = require("./plan") as typeof import("./plan");
+  const before = process.exitCode;
+  registerPlanCommand(program, io).hook("postAction", () => {
+    setExit(Number(process.exitCode ?? EXIT_OK));
+    process.exitCode = before;
+  });
+}
+
+function buildProgram(argv: readonly string[], io: CliIO, setExit: (code: number) => void): Command {
   const program = new Command("istio-mtls")
     .description("Predict the Istio mTLS connectivity matrix (sleep.X → httpbin.Y) of Kubernetes manifests")
     .exitOverride()
@@ -153,15 +177,16 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     setExit(opts.exitCode && d.changes.length > 0 ? EXIT_CHANGES : EXIT_OK);
   });
 
+  addPlan(program, argv, io, setExit);
   return program;
 }
 
-/** Runs the command line `argv` (without node and script); returns the exit code. */
-export function runCli(argv: readonly string[], io: CliIO): number {
+/** Runs the command line `argv` (without node and script); resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   let code = EXIT_OK;
-  const program = buildProgram(io, (c) => (code = c));
+  const program = buildProgram(argv, io, (c) => (code = c));
   try {
-    program.parse([...argv], { from: "user" });
+    await program.parseAsync([...argv], { from: "user" });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_INVALID;

@@ -21,10 +21,10 @@ interface Run {
   stderr: string;
 }
 
-function run(...argv: string[]): Run {
+async function run(...argv: string[]): Promise<Run> {
   let stdout = "";
   let stderr = "";
-  const code = runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), stdin: () => readFileSync(DEMO, "utf8") });
+  const code = await runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), stdin: () => readFileSync(DEMO, "utf8") });
   return { code, stdout, stderr };
 }
 
@@ -38,8 +38,8 @@ function expectedCells(scenario: string): Map<string, string> {
   return cells;
 }
 
-test("predict --format json: seed 001 mesh STRICT, every sleep row as the seed scenario expects", (t) => {
-  const r = run("predict", "--format", "json", "--from", SLEEPS, DEMO, policies("001-mesh-strict"));
+test("predict --format json: seed 001 mesh STRICT, every sleep row as the seed scenario expects", async (t) => {
+  const r = await run("predict", "--format", "json", "--from", SLEEPS, DEMO, policies("001-mesh-strict"));
   t.is(r.code, 0, r.stderr);
   t.is(r.stderr, "");
   const out = JSON.parse(r.stdout) as { probes: { from: string; to: string; code: number; mtls: boolean; reason: string }[] };
@@ -51,8 +51,8 @@ test("predict --format json: seed 001 mesh STRICT, every sleep row as the seed s
   t.true(out.probes.every((p) => p.reason.length > 0));
 });
 
-test("predict table: the seed's matrix with sleep rows and httpbin columns, legend entries for each number", (t) => {
-  const r = run("predict", "--from", "sleep.foo", "--from", "sleep.legacy", DEMO, policies("001-mesh-strict-dr-istio-mutual"));
+test("predict table: the seed's matrix with sleep rows and httpbin columns, legend entries for each number", async (t) => {
+  const r = await run("predict", "--from", "sleep.foo", "--from", "sleep.legacy", DEMO, policies("001-mesh-strict-dr-istio-mutual"));
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.split("\n");
   t.deepEqual(
@@ -69,8 +69,8 @@ test("predict table: the seed's matrix with sleep rows and httpbin columns, lege
   t.regex(r.stdout, /ISTIO_MUTUAL/);
 });
 
-test("predict markdown: a GitHub table", (t) => {
-  const r = run("predict", "-f", "markdown", "--from", "sleep.legacy", DEMO);
+test("predict markdown: a GitHub table", async (t) => {
+  const r = await run("predict", "-f", "markdown", "--from", "sleep.legacy", DEMO);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(r.stdout.split("\n").slice(0, 3), [
     "| from \\ to | httpbin.bar:8000 | httpbin.foo:8000 | httpbin.legacy:8000 |",
@@ -79,30 +79,30 @@ test("predict markdown: a GitHub table", (t) => {
   ]);
 });
 
-test("predict reads a directory, and - reads standard input", (t) => {
-  const fromDir = run("predict", "-f", "json", "--from", SLEEPS, join(YAML, "strict-dir"), "-");
+test("predict reads a directory, and - reads standard input", async (t) => {
+  const fromDir = await run("predict", "-f", "json", "--from", SLEEPS, join(YAML, "strict-dir"), "-");
   t.is(fromDir.code, 0, fromDir.stderr);
-  const fromFiles = run("predict", "-f", "json", "--from", SLEEPS, policies("001-mesh-strict"), DEMO);
+  const fromFiles = await run("predict", "-f", "json", "--from", SLEEPS, policies("001-mesh-strict"), DEMO);
   t.is(fromDir.stdout, fromFiles.stdout);
   t.true(fromDir.stdout.includes('"code": 0'));
 });
 
-test("without --from every client workload is a row (httpbin pods are clients too)", (t) => {
-  const r = run("predict", "-f", "json", DEMO);
+test("without --from every client workload is a row (httpbin pods are clients too)", async (t) => {
+  const r = await run("predict", "-f", "json", DEMO);
   const rows = [...new Set((JSON.parse(r.stdout) as { probes: { from: string }[] }).probes.map((p) => p.from))].sort();
   t.deepEqual(rows, ["httpbin.bar", "httpbin.foo", "httpbin.legacy", "sleep.bar", "sleep.foo", "sleep.legacy"]);
 });
 
-test("--from naming no workload: exit 2 and the list of workloads", (t) => {
-  const r = run("predict", "--from", "sleep.baz", DEMO);
+test("--from naming no workload: exit 2 and the list of workloads", async (t) => {
+  const r = await run("predict", "--from", "sleep.baz", DEMO);
   t.is(r.code, 2);
   t.is(r.stdout, "");
   t.is(r.stderr, 'error: --from "sleep.baz": no such client workload in the input (workloads: httpbin.bar, sleep.bar, httpbin.foo, sleep.foo, httpbin.legacy, sleep.legacy)\n');
 });
 
-test("diff: only the changed cells with both reasons, exit 0; --exit-code makes it 1", (t) => {
+test("diff: only the changed cells with both reasons, exit 0; --exit-code makes it 1", async (t) => {
   const args = ["diff", "--common", DEMO, "--from", SLEEPS, policies("001-mesh-strict"), policies("001-mesh-strict-dr-istio-mutual")];
-  const r = run(...args);
+  const r = await run(...args);
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.split("\n");
   t.regex(lines[0]!, /^2 of 9 cells change; \d+ unchanged cells now decided by another reason$/);
@@ -113,18 +113,18 @@ test("diff: only the changed cells with both reasons, exit 0; --exit-code makes 
   ]);
   t.is(lines.filter((l) => l.startsWith("  old: ")).length, 2);
   t.true(lines.filter((l) => l.startsWith("  new: ")).every((l) => l.includes("ISTIO_MUTUAL")));
-  t.is(run(...args, "--exit-code").code, 1);
+  t.is((await run(...args, "--exit-code")).code, 1);
 });
 
-test("diff with no change says so and exits 0, also with --exit-code", (t) => {
-  const r = run("diff", "--exit-code", "-f", "json", DEMO, DEMO);
+test("diff with no change says so and exits 0, also with --exit-code", async (t) => {
+  const r = await run("diff", "--exit-code", "-f", "json", DEMO, DEMO);
   t.is(r.code, 0);
   t.deepEqual(JSON.parse(r.stdout).changes, []);
-  t.regex(run("diff", DEMO, DEMO).stdout, /^no change: all 18 cells keep their outcome\n$/);
+  t.regex((await run("diff", DEMO, DEMO)).stdout, /^no change: all 18 cells keep their outcome\n$/);
 });
 
-test("diff markdown: no policy → mesh STRICT (a directory) refuses the plaintext client", (t) => {
-  const r = run("diff", "-f", "markdown", "--from", "sleep.legacy", "--common", DEMO, join(SCENARIOS, "001-no-policy", "policies.yaml"), join(YAML, "strict-dir"));
+test("diff markdown: no policy → mesh STRICT (a directory) refuses the plaintext client", async (t) => {
+  const r = await run("diff", "-f", "markdown", "--from", "sleep.legacy", "--common", DEMO, join(SCENARIOS, "001-no-policy", "policies.yaml"), join(YAML, "strict-dir"));
   t.is(r.code, 0, r.stderr);
   t.deepEqual(
     r.stdout.split("\n").filter((l) => l.startsWith("| sleep.")).map((l) => l.split(" | ").slice(0, 4)),
@@ -135,17 +135,17 @@ test("diff markdown: no policy → mesh STRICT (a directory) refuses the plainte
   );
 });
 
-test("errors: unreadable file, exit 2, path and OS error on stderr", (t) => {
+test("errors: unreadable file, exit 2, path and OS error on stderr", async (t) => {
   const missing = join(YAML, "missing.yaml");
-  const r = run("predict", missing);
+  const r = await run("predict", missing);
   t.is(r.code, 2);
   t.is(r.stdout, "");
   t.is(r.stderr, `error: ${missing}: cannot read: ENOENT: no such file or directory\n`);
 });
 
-test("errors: YAML syntax, unknown field, bad enum, not an object are all listed with file:line:col", (t) => {
+test("errors: YAML syntax, unknown field, bad enum, not an object are all listed with file:line:col", async (t) => {
   const files = ["bad-syntax.yaml", "not-an-object.yaml"].map((f) => join(YAML, f));
-  const r = run("predict", ...files);
+  const r = await run("predict", ...files);
   t.is(r.code, 2);
   t.deepEqual(r.stderr.split("\n"), [
     `error: ${files[0]}:10:3: Flow sequence in block collection must be sufficiently indented and end with a ]`,
@@ -154,7 +154,7 @@ test("errors: YAML syntax, unknown field, bad enum, not an object are all listed
     "3 errors; nothing predicted",
     "",
   ]);
-  const schema = run("predict", DEMO, join(YAML, "unknown-field.yaml"), join(YAML, "bad-enum.yaml"));
+  const schema = await run("predict", DEMO, join(YAML, "unknown-field.yaml"), join(YAML, "bad-enum.yaml"));
   t.is(schema.code, 2);
   t.deepEqual(schema.stderr.split("\n"), [
     `error: ${join(YAML, "unknown-field.yaml")}:8:5: PeerAuthentication foo/default: unknown field "spec.mtls.mod" (allowed in spec.mtls: mode)`,
@@ -164,22 +164,22 @@ test("errors: YAML syntax, unknown field, bad enum, not an object are all listed
   ]);
 });
 
-test("Istio kinds the model does not read: an error by default, a skipped notice with --ignore-unknown-kinds", (t) => {
+test("Istio kinds the model does not read: an error by default, a skipped notice with --ignore-unknown-kinds", async (t) => {
   const vs = join(YAML, "virtual-service.yaml");
-  const r = run("predict", DEMO, vs);
+  const r = await run("predict", DEMO, vs);
   t.is(r.code, 2);
   t.is(
     r.stderr,
     `error: ${vs}:1:1: VirtualService foo/httpbin: the model does not read VirtualService (networking.istio.io/v1), which can change request outcomes (it reads PeerAuthentication, RequestAuthentication, AuthorizationPolicy, DestinationRule); remove it or pass --ignore-unknown-kinds to predict without it\n`,
   );
-  const ignored = run("predict", "--ignore-unknown-kinds", "-f", "json", DEMO, vs);
+  const ignored = await run("predict", "--ignore-unknown-kinds", "-f", "json", DEMO, vs);
   t.is(ignored.code, 0);
   t.is(ignored.stderr, `${vs}:1:1: skipped VirtualService foo/httpbin (networking.istio.io/v1): the prediction ignores it\n`);
-  t.is(ignored.stdout, run("predict", "-f", "json", DEMO).stdout);
+  t.is(ignored.stdout, (await run("predict", "-f", "json", DEMO)).stdout);
 });
 
-test("an Istio kind in an apiVersion the model does not read is refused with the versions it reads", (t) => {
-  const r = run("predict", "-", join(YAML, "old-api.yaml"));
+test("an Istio kind in an apiVersion the model does not read is refused with the versions it reads", async (t) => {
+  const r = await run("predict", "-", join(YAML, "old-api.yaml"));
   t.is(r.code, 2);
   t.is(
     r.stderr,
@@ -187,90 +187,105 @@ test("an Istio kind in an apiVersion the model does not read is refused with the
   );
 });
 
-test("other kinds of a cluster export: one notice line, the prediction unchanged", (t) => {
-  const r = run("predict", "-f", "json", DEMO, join(YAML, "cluster-extras.yaml"));
+test("other kinds of a cluster export: one notice line, the prediction unchanged", async (t) => {
+  const r = await run("predict", "-f", "json", DEMO, join(YAML, "cluster-extras.yaml"));
   t.is(r.code, 0);
   t.is(r.stderr, "skipped 4 objects of kinds the model does not read: 1 ReplicaSet (apps/v1), 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
-  t.is(r.stdout, run("predict", "-f", "json", DEMO).stdout);
+  t.is(r.stdout, (await run("predict", "-f", "json", DEMO)).stdout);
 });
 
-test("objects the model refuses are named with the file:line they came from", (t) => {
+test("objects the model refuses are named with the file:line they came from", async (t) => {
   const dup = join(YAML, "sleep-foo-again.yaml");
-  t.deepEqual(run("predict", DEMO, dup), {
+  t.deepEqual(await run("predict", DEMO, dup), {
     code: 2,
     stdout: "",
     stderr: `error: ${dup}:2:1: Deployment foo/sleep: workload sleep.foo appears twice in the input\n`,
   });
   const mesh = join(YAML, "mesh-config-bad.yaml");
-  t.deepEqual(run("predict", DEMO, mesh), {
+  t.deepEqual(await run("predict", DEMO, mesh), {
     code: 2,
     stdout: "",
     stderr: `error: ${mesh}:1:1: ConfigMap istio-system/istio: mesh.enableAutoMtls must be true or false, found "sometimes"\n`,
   });
 });
 
-test("usage errors exit 2: unknown format, unknown option, missing arguments, both sides on stdin", (t) => {
-  const format = run("predict", "-f", "xml", DEMO);
+test("usage errors exit 2: unknown format, unknown option, missing arguments, both sides on stdin", async (t) => {
+  const format = await run("predict", "-f", "xml", DEMO);
   t.is(format.code, 2);
   t.regex(format.stderr, /argument 'xml' is invalid\. Allowed choices are table, markdown, json\./);
-  t.is(run("predict", "--bogus", DEMO).code, 2);
-  t.is(run("predict").code, 2);
-  t.is(run("diff", DEMO).code, 2);
-  t.is(run().code, 2);
-  const stdin = run("diff", "-", "-");
+  t.is((await run("predict", "--bogus", DEMO)).code, 2);
+  t.is((await run("predict")).code, 2);
+  t.is((await run("diff", DEMO)).code, 2);
+  t.is((await run()).code, 2);
+  const stdin = await run("diff", "-", "-");
   t.deepEqual(stdin, { code: 2, stdout: "", stderr: "error: diff: OLD and NEW cannot both be - (standard input)\n" });
 });
 
-test("--help exits 0 and documents the commands", (t) => {
-  const r = run("predict", "--help");
+test("--help exits 0 and documents the commands", async (t) => {
+  const r = await run("predict", "--help");
   t.is(r.code, 0);
   for (const opt of ["--format", "--from", "--ignore-unknown-kinds", "<file-or-dir...>"]) t.true(r.stdout.includes(opt), opt);
-  t.true(run("diff", "--help").stdout.includes("--exit-code"));
+  t.true((await run("diff", "--help")).stdout.includes("--exit-code"));
 });
 
-test("end-user tokens: none → 403, invalid → 401, valid with the right audience → 200, wrong audience → 403", (t) => {
+test("end-user tokens: none → 403, invalid → 401, valid with the right audience → 200, wrong audience → 403", async (t) => {
   const jwt = join(YAML, "jwt.yaml");
-  const foo = (...opts: string[]): string => {
-    const r = run("predict", "-f", "json", "--from", "sleep.foo", DEMO, jwt, ...opts);
+  const foo = async (...opts: string[]): Promise<string> => {
+    const r = await run("predict", "-f", "json", "--from", "sleep.foo", DEMO, jwt, ...opts);
     t.is(r.code, 0, r.stderr);
     const cell = (JSON.parse(r.stdout) as { probes: { to: string; code: number; mtls: boolean }[] }).probes.find((p) => p.to === "httpbin.foo:8000")!;
     return `${cell.code}${cell.mtls ? " mTLS" : ""}`;
   };
   const valid = ["--jwt-issuer", "testing@secure.istio.io", "--jwt-subject", "testing@secure.istio.io"];
-  t.is(foo(), "403 mTLS");
-  t.is(foo("--invalid-jwt"), "401 mTLS");
-  t.is(foo(...valid, "--jwt-audience", "httpbin"), "200 mTLS");
-  t.is(foo(...valid, "--jwt-audience", "other,more"), "403 mTLS");
-  t.is(foo("--jwt-issuer", "someone@else", "--jwt-subject", "x", "--jwt-audience", "httpbin"), "401 mTLS");
+  t.is(await foo(), "403 mTLS");
+  t.is(await foo("--invalid-jwt"), "401 mTLS");
+  t.is(await foo(...valid, "--jwt-audience", "httpbin"), "200 mTLS");
+  t.is(await foo(...valid, "--jwt-audience", "other,more"), "403 mTLS");
+  t.is(await foo("--jwt-issuer", "someone@else", "--jwt-subject", "x", "--jwt-audience", "httpbin"), "401 mTLS");
 });
 
-test("token options that do not make a token are usage errors", (t) => {
-  t.deepEqual(run("predict", "--jwt-issuer", "x", DEMO), {
+test("token options that do not make a token are usage errors", async (t) => {
+  t.deepEqual(await run("predict", "--jwt-issuer", "x", DEMO), {
     code: 2,
     stdout: "",
     stderr: "error: --jwt-issuer and --jwt-subject go together; found only --jwt-issuer\n",
   });
-  t.is(run("predict", "--jwt-audience", "a", DEMO).stderr, "error: --jwt-audience needs --jwt-issuer and --jwt-subject\n");
-  const both = run("predict", "--invalid-jwt", "--jwt-issuer", "x", DEMO);
+  t.is((await run("predict", "--jwt-audience", "a", DEMO)).stderr, "error: --jwt-audience needs --jwt-issuer and --jwt-subject\n");
+  const both = await run("predict", "--invalid-jwt", "--jwt-issuer", "x", DEMO);
   t.is(both.code, 2);
   t.regex(both.stderr, /option '--invalid-jwt' cannot be used with option '--jwt-issuer <issuer>'/);
 });
 
-test("--path and --method reach the model's authorization rules", (t) => {
+test("--path and --method reach the model's authorization rules", async (t) => {
   const deny = join(YAML, "deny-post.yaml");
-  const cell = (...opts: string[]): number => {
-    const r = run("predict", "-f", "json", "--from", "sleep.foo", DEMO, deny, ...opts);
+  const cell = async (...opts: string[]): Promise<number> => {
+    const r = await run("predict", "-f", "json", "--from", "sleep.foo", DEMO, deny, ...opts);
     t.is(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { probes: { to: string; code: number }[] }).probes.find((p) => p.to === "httpbin.foo:8000")!.code;
   };
-  t.is(cell(), 200);
-  t.is(cell("--method", "POST", "--path", "/post"), 403);
-  t.is(cell("--method", "POST", "--path", "/anything"), 200);
+  t.is(await cell(), 200);
+  t.is(await cell("--method", "POST", "--path", "/post"), 403);
+  t.is(await cell("--method", "POST", "--path", "/anything"), 200);
 });
 
-test("diff labels each side's notices OLD or NEW", (t) => {
-  const r = run("diff", "--common", DEMO, policies("001-no-policy"), join(YAML, "cluster-extras.yaml"));
+test("diff labels each side's notices OLD or NEW", async (t) => {
+  const r = await run("diff", "--common", DEMO, policies("001-no-policy"), join(YAML, "cluster-extras.yaml"));
   t.is(r.code, 0);
   t.is(r.stderr, "NEW: skipped 4 objects of kinds the model does not read: 1 ReplicaSet (apps/v1), 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
   t.is(r.stdout, "no change: all 18 cells keep their outcome\n");
+});
+
+test("plan: listed in the help, loaded when run, its exit code and messages come through runCli", async (t) => {
+  const help = await run("--help");
+  t.is(help.code, 0);
+  t.regex(help.stdout, /\n {2}plan\b.*Pulumi mocks/);
+  const before = process.exitCode;
+  const missing = await run("plan", "--stack", "missing");
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /^error: stack config .*Pulumi\.missing\.yaml does not exist/);
+  t.is(missing.stdout, "");
+  t.is(process.exitCode, before);
+  const planHelp = await run("plan", "--help");
+  t.is(planHelp.code, 0);
+  t.true(planHelp.stdout.includes("--fail-on"));
 });

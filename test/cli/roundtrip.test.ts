@@ -65,7 +65,7 @@ test("the builders' manifests read back unchanged and pass the Istio schemas", (
   t.deepEqual(validateSourceObjects(read).map((e) => e.message), []);
 });
 
-test("predict on the written manifests equals predict on the objects", (t) => {
+test("predict on the written manifests equals predict on the objects", async (t) => {
   const objects = desiredMeshObjects(input);
   const dir = mkdtempSync(join(tmpdir(), "istio-mtls-roundtrip-"));
   try {
@@ -73,7 +73,7 @@ test("predict on the written manifests equals predict on the objects", (t) => {
     writeFileSync(file, toYaml(objects));
     let stdout = "";
     let stderr = "";
-    const code = runCli(["predict", "-f", "json", file], { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+    const code = await runCli(["predict", "-f", "json", file], { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
     t.is(code, 0, stderr);
     t.deepEqual(JSON.parse(stdout), JSON.parse(JSON.stringify(predict(objects))));
   } finally {
