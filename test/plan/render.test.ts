@@ -1,0 +1,40 @@
+/**
+ * Rendering a Pulumi program under mocks in a child process: config reaches the program as
+ * Pulumi config, inputs that come from other resources' outputs are resolved, failures are named.
+ */
+import test from "ava";
+import { join } from "node:path";
+import { renderStack, toPulumiConfig } from "../../cli/plan-render";
+
+const program = join(__dirname, "fixtures", "program.ts");
+
+test("config values become Pulumi config strings: objects and lists as JSON", (t) => {
+  t.deepEqual(toPulumiConfig({ "istio-mtls:production": false, "istio-mtls:mtls": { mesh: "STRICT" }, "kubernetes:context": "kind-x" }), {
+    "istio-mtls:production": "false",
+    "istio-mtls:mtls": '{"mesh":"STRICT"}',
+    "kubernetes:context": "kind-x",
+  });
+  t.throws(() => toPulumiConfig({ mtls: {} }), { message: /config key "mtls" has no namespace; allowed: "<namespace>:<key>"/ });
+  t.throws(() => toPulumiConfig({ "istio-mtls:token": { secure: "v1:abc" } }), { message: /istio-mtls:token is an encrypted value/ });
+});
+
+test("every registration is recorded with its inputs; output-derived inputs are resolved", async (t) => {
+  const records = await renderStack({ program, project: "fixture", stack: "dev", config: { "istio-mtls:fooMode": "STRICT", "istio-mtls:namespaces": ["foo", "bar"] } });
+  // Registration order depends on output resolution; the set of resources does not.
+  t.deepEqual(records.map((r) => `${r.type}::${r.name}`).sort(), [
+    "kubernetes:core/v1:Namespace::bar",
+    "kubernetes:core/v1:Namespace::foo",
+    "kubernetes:security.istio.io/v1:PeerAuthentication::bar-default",
+    "kubernetes:security.istio.io/v1:PeerAuthentication::foo-default",
+  ]);
+  const pa = records.find((r) => r.name === "bar-default")!;
+  t.deepEqual(pa.props, { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "default", namespace: "bar" }, spec: { mtls: { mode: "STRICT" } } });
+  t.is(pa.urn, "urn:pulumi:dev::fixture::kubernetes:security.istio.io/v1:PeerAuthentication::bar-default");
+  t.true(records.every((r) => r.custom));
+});
+
+test("a program that fails (missing required config) is reported with Pulumi's message", async (t) => {
+  await t.throwsAsync(renderStack({ program, project: "fixture", stack: "dev", config: { "istio-mtls:namespaces": ["foo"] } }), {
+    message: /rendering .*program\.ts for stack dev failed: .*fooMode/s,
+  });
+});
