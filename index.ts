@@ -8,17 +8,43 @@ import { loadStackConfig, pulumiConfigGetter } from "./config";
 import { deployStack } from "./components/stack";
 import { desiredMeshObjects } from "./mesh/builders";
 import { predict } from "./mesh/predict";
+import { ConnectivityProbe } from "./components/connectivity-probe";
+import { policyRevision } from "./probe/inputs";
 
 const config = loadStackConfig(pulumiConfigGetter(new pulumi.Config("istio-mtls")), Object.keys(pulumi.runtime.allConfig()));
 const stack = deployStack(config);
+const meshObjects = desiredMeshObjects(config);
+// The demo's sleep pods are the clients (they carry curl; httpbin's image does not), as in the seed documents.
+const clients = config.demo.enabled ? config.namespaces.map((ns) => `sleep.${ns.name}`) : [];
+const prediction = predict(meshObjects, { from: clients });
 
-// ---- Connectivity probe (components/connectivity-probe.ts) ---------------------------------
-// Wired here: after stack.demo and every policy component (stack.mtls, stack.clientTls,
-// stack.endUserAuth, stack.authorization), comparing what it observes with `predictedMatrix`.
-// ---------------------------------------------------------------------------------------------
+// After the workloads and every policy it tests, the probe runs the predicted matrix in the
+// cluster (through the same kubeconfig/context as the Kubernetes provider) and fails the update
+// when the mesh disagrees. It runs again only when the deployed objects change.
+const kubernetes = new pulumi.Config("kubernetes");
+const probe =
+  config.probe.enabled && prediction.probes.length > 0
+    ? new ConnectivityProbe(
+        "connectivity",
+        {
+          prediction,
+          revision: policyRevision(meshObjects),
+          alwaysRun: config.probe.alwaysRun,
+          requestTimeoutSeconds: config.probe.requestTimeoutSeconds,
+          deadlineSeconds: config.probe.deadlineSeconds,
+          concurrency: config.probe.concurrency,
+          kubeconfig: kubernetes.getSecret("kubeconfig"),
+          context: kubernetes.get("context"),
+          expectedRootCertSecret: stack.ca.rootSecretName
+            ? { namespace: config.certManager.namespace, name: stack.ca.rootSecretName, key: "ca.crt" }
+            : undefined,
+        },
+        { dependsOn: [...stack.demo, stack.mtls, stack.clientTls, stack.endUserAuth, stack.authorization] },
+      )
+    : undefined;
 
 /** What the model says each `sleep.X → httpbin.Y` probe observes, cell by cell with reasons. */
-export const predictedMatrix = predict(desiredMeshObjects(config)).probes.map((p) => ({
+export const predictedMatrix = prediction.probes.map((p) => ({
   from: p.from,
   to: p.to,
   code: p.code,
@@ -30,3 +56,8 @@ export const istioNamespace = stack.istio.namespace;
 export const istioVersion = config.istio.version;
 /** Secret holding the mesh root CA (cert-manager's namespace); undefined with the istiod CA. */
 export const caRootSecretName = stack.ca.rootSecretName;
+/** The observed matrix, as the seed documents print it (after `pulumi up`; absent with probes off). */
+export const probeTable = probe?.table;
+/** How many rounds of probes it took the mesh to match the prediction, and how long. */
+export const probeAttempts = probe?.attempts;
+export const probeSecondsToConverge = probe?.secondsToConverge;

@@ -23,6 +23,12 @@ import { kubernetesTransport, type ExecTransport } from "../probe/transport";
 
 export const FAKE_TRANSPORT_ENV = "ISTIO_MTLS_PROBE_FAKE_TRANSPORT";
 
+export interface SecretKeyRef {
+  namespace: string;
+  name: string;
+  key: string;
+}
+
 export interface ConnectivityProbeArgs {
   /** The model's prediction; its cells are probed, grouped by client. Give this or `clients`. */
   prediction?: Prediction;
@@ -46,6 +52,11 @@ export interface ConnectivityProbeArgs {
   context?: pulumi.Input<string>;
   /** The stack CA's root certificate (PEM): istiod's istio-ca-root-cert must hold it. Omit when istiod's own CA is used. */
   expectedRootCertPem?: pulumi.Input<string>;
+  /**
+   * Where the stack CA's root certificate lives in the cluster (cert-manager's root Secret, key `ca.crt`):
+   * read at probe time so that no key material passes through Pulumi state. Alternative to expectedRootCertPem.
+   */
+  expectedRootCertSecret?: SecretKeyRef;
   /** Tests only; see the module comment. */
   transport?: { kind: "fake"; scenario: unknown };
 }
@@ -61,6 +72,7 @@ interface ProviderInputs {
   kubeconfig?: string;
   context?: string;
   expectedRootCertPem?: string;
+  expectedRootCertSecret?: SecretKeyRef;
   transport?: { kind: "fake"; scenario: unknown };
 }
 
@@ -93,14 +105,29 @@ function transportFor(inputs: ProviderInputs): ExecTransport {
   });
 }
 
+/** The root PEM the trust check expects: given inline, or read from the CA's Secret. */
+async function expectedRoot(inputs: ProviderInputs, transport: ExecTransport): Promise<string | undefined> {
+  if (inputs.expectedRootCertPem) return inputs.expectedRootCertPem;
+  const ref = inputs.expectedRootCertSecret;
+  if (!ref) return undefined;
+  const data = await transport.readSecret(ref.namespace, ref.name);
+  const pem = data?.[ref.key];
+  if (!pem) {
+    throw new Error(`trust check: Secret ${ref.namespace}/${ref.name} ${data ? `has no key ${ref.key}` : "does not exist"}; it should hold the mesh root CA that cert-manager issued`);
+  }
+  return pem;
+}
+
 async function probe(inputs: ProviderInputs): Promise<ProviderOutputs> {
   const cells = cellsFromClients(inputs.clients);
+  const transport = transportFor(inputs);
+  const rootPem = await expectedRoot(inputs, transport);
   const result = await runProbes(cells, {
-    transport: transportFor(inputs),
+    transport,
     requestTimeoutSeconds: inputs.requestTimeoutSeconds,
     deadlineSeconds: inputs.deadlineSeconds,
     concurrency: inputs.concurrency,
-    ...(inputs.expectedRootCertPem ? { expectedRootCertPem: inputs.expectedRootCertPem } : {}),
+    ...(rootPem ? { expectedRootCertPem: rootPem } : {}),
   });
   return {
     revision: inputs.revision,
@@ -194,6 +221,7 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
         kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
         context: args.context,
         expectedRootCertPem: args.expectedRootCertPem,
+        expectedRootCertSecret: args.expectedRootCertSecret,
         transport: args.transport,
         cells: undefined,
         table: undefined,

@@ -14,6 +14,7 @@ import { Istio } from "./istio";
 import { MeshCa } from "./mesh-ca";
 import { MutualTlsPolicies } from "./mtls-policies";
 import { MeshNamespace } from "./namespace";
+import { StackIntent } from "./stack-intent";
 
 export interface DeployedStack {
   istio: Istio;
@@ -26,6 +27,7 @@ export interface DeployedStack {
   endUserAuth: EndUserAuth;
   authorization: PeerAuthorization;
   ingress: HttpbinIngress | undefined;
+  intent: StackIntent;
 }
 
 /** The namespace whose httpbin the ingress exposes: `foo` when the stack has it, else the first injected one. */
@@ -86,6 +88,12 @@ export function deployStack(config: StackConfig): DeployedStack {
   const endUserAuth = new EndUserAuth("end-user-auth", { policies: config.endUserAuth }, { dependsOn: policyDeps });
   const authorization = new PeerAuthorization("authorization", { policies: config.authorization }, { dependsOn: policyDeps });
 
+  const intent = new StackIntent(
+    "intent",
+    { rootNamespace: config.istio.mesh.rootNamespace, production: config.production, intent: config.intent },
+    { dependsOn: afterIstioNamespace },
+  );
+
   let ingress: HttpbinIngress | undefined;
   if (ingressNs !== undefined) {
     const served = demo[config.namespaces.findIndex((n) => n.name === ingressNs)];
@@ -102,5 +110,5 @@ export function deployStack(config: StackConfig): DeployedStack {
     );
   }
 
-  return { istio, ca, istioNamespace, namespaces, demo, mtls, clientTls, endUserAuth, authorization, ingress };
+  return { istio, ca, istioNamespace, namespaces, demo, mtls, clientTls, endUserAuth, authorization, ingress, intent };
 }

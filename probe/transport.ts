@@ -35,6 +35,8 @@ export interface ExecTransport {
   exec(namespace: string, pod: string, container: string, command: string[], timeoutMs: number): Promise<ExecResult>;
   /** A ConfigMap's data, or undefined when it does not exist. */
   readConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** A Secret's data, base64-decoded, or undefined when it does not exist. */
+  readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
 }
 
 export interface ClusterAccess {
@@ -136,6 +138,15 @@ export function kubernetesTransport(access: ClusterAccess): ExecTransport {
       try {
         const cm = await core.readNamespacedConfigMap({ namespace, name });
         return cm.data ?? {};
+      } catch (e) {
+        if ((e as { code?: number }).code === 404) return undefined;
+        throw e;
+      }
+    },
+    async readSecret(namespace, name) {
+      try {
+        const secret = await core.readNamespacedSecret({ namespace, name });
+        return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
       } catch (e) {
         if ((e as { code?: number }).code === 404) return undefined;
         throw e;

@@ -13,3 +13,4 @@ export * from "./mesh-ca";
 export * from "./ingress";
 export * from "./mesh-config";
 export * from "./desired";
+export * from "./intent";

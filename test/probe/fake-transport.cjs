@@ -68,6 +68,9 @@ function fakeTransport(scenario) {
     async readConfigMap(namespace, name) {
       return (scenario.configMaps || {})[`${namespace}/${name}`];
     },
+    async readSecret(namespace, name) {
+      return (scenario.secrets || {})[`${namespace}/${name}`];
+    },
   };
 }
 

@@ -81,7 +81,8 @@ test("dev: outputs: predicted matrix, namespaces, root secret, Istio version", (
   t.deepEqual(o.namespaces, ["foo", "bar", "legacy"]);
   t.is(o.caRootSecretName, "istio-mtls-root-ca");
   t.is(o.istioVersion, "1.28.1");
-  t.is(o.predictedMatrix.length, 18);
+  t.is(o.predictedMatrix.length, 9, "sleep.X → httpbin.Y: the demo clients are the sleep workloads");
+  t.true(o.predictedMatrix.every((c: any) => c.from.startsWith("sleep.")));
   const cell = (from: string, to: string) => o.predictedMatrix.find((c: any) => c.from === from && c.to === to);
   t.is(cell("sleep.legacy", "httpbin.foo:8000").code, 0);
   t.is(cell("sleep.legacy", "httpbin.bar:8000").code, 200);

@@ -1,0 +1,46 @@
+import test from "ava";
+import { parse } from "yaml";
+import { runStackProgram, type StackRun } from "../helpers/program";
+
+let run: StackRun;
+test.before(async () => {
+  run = await runStackProgram("dev");
+});
+
+const PROBE = "pulumi-nodejs:dynamic/probe:ConnectivityProbe";
+
+test("dev: the connectivity probe tests the nine predicted cells, grouped into three client pods", (t) => {
+  const probe = run.recorder.get(PROBE, "connectivity");
+  t.is(typeof probe.inputs.__provider, "string", "the provider is serialized into the inputs");
+  const clients = probe.inputs.clients as { namespace: string; name: string; targets: { expected: { code: number } }[] }[];
+  t.deepEqual(clients.map((c) => `${c.name}.${c.namespace}`).sort(), ["sleep.bar", "sleep.foo", "sleep.legacy"]);
+  t.is(clients.flatMap((c) => c.targets).length, 9);
+  t.is(probe.inputs.alwaysRun, false);
+  t.regex(probe.inputs.revision, /^[0-9a-f]{16,}$/);
+  t.deepEqual(probe.inputs.expectedRootCertSecret, { namespace: "cert-manager", name: "istio-mtls-root-ca", key: "ca.crt" });
+});
+
+test("dev: the probe runs after the demo workloads and every policy it tests", (t) => {
+  const r = run.recorder;
+  const probe = r.get(PROBE, "connectivity");
+  const must = [
+    ...r.ofType("kubernetes:apps/v1:Deployment"),
+    ...r.ofType("kubernetes:security.istio.io/v1:PeerAuthentication"),
+    ...r.ofType("kubernetes:networking.istio.io/v1:DestinationRule"),
+  ];
+  t.true(must.length >= 8);
+  for (const m of must) t.true(probe.dependencies.includes(m.urn), `probe waits for ${m.type} ${m.name}`);
+});
+
+test("dev: the declared intent is deployed as ConfigMap istio-system/istio-mtls-intent for the policy pack", (t) => {
+  const cm = run.recorder.get("kubernetes:core/v1:ConfigMap", "istio-system/istio-mtls-intent");
+  t.is(cm.inputs.data.production, "false");
+  const intent = parse(cm.inputs.data.intent) as { from: string; to: string; expect: string }[];
+  t.is(intent.length, 7);
+  t.deepEqual(intent.find((i) => i.from === "sleep.legacy" && i.to === "httpbin.foo:8000"), { from: "sleep.legacy", to: "httpbin.foo:8000", expect: "refused" });
+});
+
+test("probes off: no probe resource", async (t) => {
+  const off = await runStackProgram("dev", { overrides: { "istio-mtls:probe": { enabled: false } } });
+  t.is(off.recorder.ofType(PROBE).length, 0);
+});
