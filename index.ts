@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, pulumiConfigGetter } from "./config";
 import { deployStack } from "./components/stack";
-import { desiredMeshObjects } from "./mesh/builders";
+import { desiredMeshObjects, probeClients } from "./mesh/builders";
 import { predict } from "./mesh/predict";
 import { ConnectivityProbe } from "./components/connectivity-probe";
 import { policyRevision } from "./probe/inputs";
@@ -14,9 +14,7 @@ import { policyRevision } from "./probe/inputs";
 const config = loadStackConfig(pulumiConfigGetter(new pulumi.Config("istio-mtls")), Object.keys(pulumi.runtime.allConfig()));
 const stack = deployStack(config);
 const meshObjects = desiredMeshObjects(config);
-// The demo's sleep pods are the clients (they carry curl; httpbin's image does not), as in the seed documents.
-const clients = config.demo.enabled ? config.namespaces.map((ns) => `sleep.${ns.name}`) : [];
-const prediction = predict(meshObjects, { from: clients });
+const prediction = predict(meshObjects, { from: probeClients(config) });
 
 // After the workloads and every policy it tests, the probe runs the predicted matrix in the
 // cluster (through the same kubeconfig/context as the Kubernetes provider) and fails the update

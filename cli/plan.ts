@@ -127,6 +127,21 @@ function created(records: readonly RenderedResource[]): RenderedResource[] {
   return records.filter((r) => !COMPONENT_TYPE.test(r.type) && !r.type.startsWith("pulumi:"));
 }
 
+const PROBE_TYPE = "pulumi-nodejs:dynamic/probe:ConnectivityProbe";
+
+/**
+ * The cells the stack proves after apply: those of its connectivity probe's clients (the demo's
+ * sleep workloads), as the stack's `predictedMatrix` output has them. A stack without a probe
+ * shows every client workload's cells.
+ */
+function probedCells(prediction: Prediction, records: readonly RenderedResource[]): Prediction {
+  const probe = records.find((r) => r.type === PROBE_TYPE);
+  const clients = (probe?.props as { clients?: { name: string; namespace: string }[] } | undefined)?.clients;
+  if (!clients) return prediction;
+  const from = new Set(clients.map((c) => `${c.name}.${c.namespace}`));
+  return { probes: prediction.probes.filter((p) => from.has(p.from)) };
+}
+
 export async function buildPlan(input: PlanInput): Promise<Plan> {
   const project = projectName(input.projectDir);
   const records = await renderStack({
@@ -143,7 +158,7 @@ export async function buildPlan(input: PlanInput): Promise<Plan> {
   return {
     stack: input.stack,
     resources,
-    prediction: analysis.prediction ?? { probes: [] },
+    prediction: probedCells(analysis.prediction ?? { probes: [] }, kept),
     ...(analysis.modelError ? { modelError: analysis.modelError } : {}),
     violations: findings.map(({ policy, level, message }) => ({ policy, level, message })),
     props,

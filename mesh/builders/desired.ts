@@ -51,3 +51,11 @@ export function desiredMeshObjects(input: MeshStackInput): KubeObject[] {
     ...buildAuthorizationPolicies(input.authorization),
   ];
 }
+
+/**
+ * The client workloads whose cells the stack predicts and probes: the demo's sleep pods (they
+ * carry curl; httpbin's image does not), as in the seed documents' sleep.X → httpbin.Y matrix.
+ */
+export function probeClients(input: Pick<MeshStackInput, "namespaces" | "demo">): string[] {
+  return input.demo.enabled ? input.namespaces.map((ns) => `sleep.${ns.name}`) : [];
+}

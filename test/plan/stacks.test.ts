@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { loadStackConfigFile } from "../../config";
 import { PROJECT_DIR, registerPlanCommand, runPlan } from "../../cli/plan";
-import { desiredMeshObjects } from "../../mesh/builders";
+import { desiredMeshObjects, probeClients } from "../../mesh/builders";
 import { predict } from "../../mesh/predict";
 
 interface PlanJson {
@@ -28,7 +28,8 @@ const cells = (probes: { from: string; to: string; code: number; mtls: boolean }
 for (const stack of ["dev", "prod"]) {
   test(`${stack}: the matrix predicted from the recorded resources is the one the stack's builders give`, async (t) => {
     const { json } = await planOf(stack);
-    const fromBuilders = predict(desiredMeshObjects(loadStackConfigFile(join(PROJECT_DIR, `Pulumi.${stack}.yaml`))));
+    const config = loadStackConfigFile(join(PROJECT_DIR, `Pulumi.${stack}.yaml`));
+    const fromBuilders = predict(desiredMeshObjects(config), { from: probeClients(config) });
     t.deepEqual(cells(json.probes), cells(fromBuilders.probes));
   });
 }
