@@ -1,6 +1,6 @@
 /**
  * The mesh model: predicts what `curl http://<service>.<namespace>:<port><path>` from each client
- * workload observes, following /work/shared/istio-mtls-rules.md and Istio's source where they differ.
+ * workload observes, following the mesh rules document (istio-mtls-rules.md) and Istio's source where they differ.
  */
 import type { KubeObject } from "./types";
 import type { Prediction, ProbeOutcome, ProbeRequest } from "./prediction";

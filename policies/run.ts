@@ -22,7 +22,7 @@ export interface PolicyFinding {
   urn?: string;
 }
 
-class NotApplicable extends Error {}
+export class NotApplicable extends Error {}
 
 const OPTIONS = {
   protect: false,
@@ -47,7 +47,7 @@ function configOf(policyName: string, config: PolicyPackConfig): object {
   return rest;
 }
 
-function asPolicyResource(r: StackResource): PolicyResource {
+export function asPolicyResource(r: StackResource): PolicyResource {
   return {
     ...r,
     props: r.props as Record<string, any>,
@@ -59,7 +59,7 @@ function asPolicyResource(r: StackResource): PolicyResource {
   };
 }
 
-const notApplicable = (reason?: string): never => {
+export const notApplicable = (reason?: string): never => {
   throw new NotApplicable(reason);
 };
 

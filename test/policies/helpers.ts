@@ -2,17 +2,16 @@
  * Fake CrossGuard arguments for calling policies' validate functions directly, and a small demo
  * mesh (foo and bar with sidecars, legacy without; httpbin and sleep in each) as Pulumi resources.
  */
-import type { Policies, PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { KubeObject } from "../../mesh/types";
 import type { StackResource } from "../../policies/stack-objects";
+import { asPolicyResource, NotApplicable, notApplicable } from "../../policies/run";
 
 export interface Outcome {
   messages: string[];
   urns: (string | undefined)[];
   notApplicable?: string;
 }
-
-class NotApplicable extends Error {}
 
 /** `kubernetes:apps/v1:Deployment`, `kubernetes:core/v1:Service`, `kubernetes:security.istio.io/v1:PeerAuthentication`. */
 export function typeToken(o: KubeObject): string {
@@ -27,27 +26,11 @@ export function asResources(objects: readonly KubeObject[]): StackResource[] {
   });
 }
 
-function policyResource(r: StackResource): PolicyResource {
-  return {
-    ...r,
-    props: r.props as Record<string, any>,
-    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
-    dependencies: [],
-    propertyDependencies: {},
-    isType: () => false,
-    asType: () => undefined,
-  };
-}
-
-const notApplicable = (reason?: string): never => {
-  throw new NotApplicable(reason);
-};
-
 export async function validateStack(policy: StackValidationPolicy, objects: readonly KubeObject[], config: object = {}): Promise<Outcome> {
   const out: Outcome = { messages: [], urns: [] };
   try {
     await policy.validateStack(
-      { resources: asResources(objects).map(policyResource), stackTags: new Map(), getConfig: <T,>() => config as T, notApplicable },
+      { resources: asResources(objects).map(asPolicyResource), stackTags: new Map(), getConfig: <T,>() => config as T, notApplicable },
       (message, urn) => {
         out.messages.push(message);
         out.urns.push(urn);
@@ -71,7 +54,7 @@ export async function validateResource(policy: ResourceValidationPolicy, object:
         props: r.props as Record<string, any>,
         urn: r.urn,
         name: r.name,
-        opts: policyResource(r).opts,
+        opts: asPolicyResource(r).opts,
         stackTags: new Map(),
         isType: () => false,
         asType: () => undefined,
