@@ -11,7 +11,8 @@
 # Usage: tools/build.sh [--print-bin-dir] [--force]
 #   --print-bin-dir  print the bin folder for the current pins and exit
 #   --force          rebuild even when the cached binaries answer --version
-# The last line printed is always the bin folder.
+# The last line printed is always the bin folder; ../versions.txt beside it
+# lists each binary's version (`pulumi plugin install` needs the provider's).
 set -euo pipefail
 
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,7 +67,9 @@ healthy() {
     && [ -x "$BIN/istioctl" ] && [ -x "$BIN/pulumi-resource-pulumi-nodejs" ] || return 1
   "$BIN/pulumi" version >/dev/null 2>&1 || return 1
   "$BIN/pulumi-language-nodejs" -version >/dev/null 2>&1 || return 1
-  "$BIN/pulumi-resource-kubernetes" --version >/dev/null 2>&1 || return 1
+  # The provider has no version flag (pulumi's provider.Main parses only
+  # -tracing); -h proves it starts. Its version is in versions.txt.
+  "$BIN/pulumi-resource-kubernetes" -h >/dev/null 2>&1 || return 1
   "$BIN/istioctl" version --remote=false >/dev/null 2>&1 || return 1
 }
 
@@ -170,6 +173,12 @@ step "istioctl ${ISTIO_MODULE_VERSION}" build_istioctl
 rm -rf "$TOOLCHAIN_DIR"
 mkdir -p "$TOOLCHAIN_DIR"
 mv "$STAGE/bin" "$BIN"
+cat >"$TOOLCHAIN_DIR/versions.txt" <<EOF
+pulumi ${PULUMI_VERSION#v}
+pulumi-language-nodejs ${PULUMI_VERSION#v}
+pulumi-resource-kubernetes ${K8S_VERSION}
+istioctl ${ISTIO_MODULE_VERSION}
+EOF
 if ! healthy; then
   echo "tools/build.sh: built binaries in $BIN do not answer --version" >&2
   exit 1

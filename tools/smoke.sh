@@ -21,8 +21,9 @@ export PULUMI_CONFIG_PASSPHRASE=smoke
 export PULUMI_SKIP_UPDATE_CHECK=1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
-# Render mode must never reach a cluster: point kubeconfig at nothing.
-export KUBECONFIG=/dev/null
+# The provider turns KUBECONFIG into its kubeconfig input, which
+# renderYamlToDirectory refuses; render mode needs no cluster anyway.
+unset KUBECONFIG
 mkdir -p "$WORK/state" "$WORK/program"
 
 step() { echo "== $*"; }
@@ -31,11 +32,11 @@ fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
 step "versions"
 pulumi version
 pulumi-language-nodejs -version
-pulumi-resource-kubernetes --version
+cat "$BIN/../versions.txt"
 istioctl version --remote=false
 
 step "pulumi plugin install resource kubernetes (from file, offline)"
-k8s_version="$(pulumi-resource-kubernetes --version | head -1)"
+k8s_version="$(awk '$1 == "pulumi-resource-kubernetes" {print $2}' "$BIN/../versions.txt")"
 pulumi plugin install resource kubernetes "$k8s_version" --file "$BIN/pulumi-resource-kubernetes"
 pulumi plugin ls | tee "$WORK/plugins.txt"
 grep -q "kubernetes" "$WORK/plugins.txt" || fail "pulumi plugin ls does not list kubernetes"

@@ -23,7 +23,9 @@ export PULUMI_BACKEND_URL="file://$WORK/state"
 export PULUMI_CONFIG_PASSPHRASE=engine-test
 export PULUMI_SKIP_UPDATE_CHECK=1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-export KUBECONFIG=/dev/null
+# The provider turns KUBECONFIG into its kubeconfig input, which
+# renderYamlToDirectory refuses; render mode needs no cluster anyway.
+unset KUBECONFIG
 mkdir -p "$WORK/state"
 
 STACK=engine-test
