@@ -55,7 +55,7 @@ export const istioVersion = config.istio.version;
 /** Secret holding the mesh root CA (cert-manager's namespace); undefined with the istiod CA. */
 export const caRootSecretName = stack.ca.rootSecretName;
 /** The observed matrix, as the seed documents print it (after `pulumi up`; absent with probes off). */
-export const probeTable = probe?.table;
+export const probeTable = probe?.table ?? null;
 /** How many rounds of probes it took the mesh to match the prediction, and how long. */
-export const probeAttempts = probe?.attempts;
-export const probeSecondsToConverge = probe?.secondsToConverge;
+export const probeAttempts = probe?.attempts ?? null;
+export const probeSecondsToConverge = probe?.secondsToConverge ?? null;

@@ -3,7 +3,8 @@
 // github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3) is not
 // served by the Go module proxy this project can reach, so this one implements
 // the part of the LanguageRuntime gRPC service that `pulumi preview`, `up`,
-// `refresh` and `destroy` use: GetPluginInfo, GetRequiredPackages and Run.
+// `refresh` and `destroy` use: GetPluginInfo, GetRequiredPackages and Run,
+// and RunPlugin for policy packs (`--policy-pack`).
 // Run starts `node @pulumi/pulumi/cmd/run` from the program's own node_modules
 // with the same flags and environment the upstream host passes.
 package main
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -265,3 +267,64 @@ func resolveModule(ctx context.Context, nodeBin, dir, module string) (string, er
 	}
 	return filepath.Clean(string(out)), nil
 }
+
+// RunPlugin runs a Node.js plugin directory for the engine. For a policy pack
+// (kind "analyzer", the only kind this project needs) that is
+// `node @pulumi/pulumi/cmd/run-policy-pack <engine> .` in the pack's folder,
+// as the retired `pulumi-analyzer-policy` script did; its output is streamed
+// back so the engine reads the analyzer's port from the first stdout line.
+func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.GetKind() != "analyzer" {
+		return fmt.Errorf("runtime nodejs: plugins of kind %q are not supported by this host; allowed: analyzer (policy packs)", req.GetKind())
+	}
+	dir := req.GetInfo().GetProgramDirectory()
+	if dir == "" {
+		dir = req.GetProgram()
+	}
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("runtime nodejs: no `node` executable on PATH (%w)", err)
+	}
+	ctx := server.Context()
+	runner, err := resolveModule(ctx, nodeBin, dir, "@pulumi/pulumi/cmd/run-policy-pack")
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, nodeBin, append([]string{runner}, append(req.GetArgs(), ".")...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), req.GetEnv()...)
+	cmd.Stdout = streamWriter(func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
+	}, server)
+	cmd.Stderr = streamWriter(func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	}, server)
+	code := 0
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return fmt.Errorf("could not start %s: %w", nodeBin, err)
+		}
+		code = exitErr.ExitCode()
+	}
+	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(code)}})
+}
+
+type streamWriterFunc func(p []byte) (int, error)
+
+func (f streamWriterFunc) Write(p []byte) (int, error) { return f(p) }
+
+// streamWriter sends each write as one RunPluginResponse; the gRPC stream is
+// not safe for concurrent sends, so stdout and stderr share a lock.
+func streamWriter(wrap func([]byte) *pulumirpc.RunPluginResponse, server pulumirpc.LanguageRuntime_RunPluginServer) streamWriterFunc {
+	return func(p []byte) (int, error) {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		if err := server.Send(wrap(append([]byte(nil), p...))); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+}
+
+var sendMu sync.Mutex
