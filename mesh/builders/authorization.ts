@@ -4,7 +4,7 @@
  */
 import type { WorkloadAuthorizationPolicy } from "../intent";
 import type { AuthorizationPolicy, AuthorizationSource } from "../types";
-import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
+import { checkDnsLabel, checkWorkloadPolicyMeta, labels } from "./meta";
 
 const KEY = "istio-mtls:authorization";
 
@@ -12,11 +12,7 @@ export function validateAuthorizationPolicies(policies: readonly WorkloadAuthori
   const ids = new Set<string>();
   policies.forEach((p, i) => {
     const at = `${KEY}[${i}]`;
-    checkDnsLabel(`${at}.namespace`, p.namespace);
-    checkDnsSubdomain(`${at}.name`, p.name);
-    if (!p.selector || Object.keys(p.selector).length === 0) {
-      throw new Error(`${at}.selector: empty; allowed: at least one label (an empty selector would lock down the whole namespace)`);
-    }
+    checkWorkloadPolicyMeta(at, p, "at least one label (an empty selector would lock down the whole namespace)");
     if ((p.principals ?? []).length === 0 && (p.namespaces ?? []).length === 0) {
       throw new Error(`${at}: neither principals nor namespaces is set; allowed: at least one, or the policy denies everything`);
     }

@@ -11,7 +11,7 @@
  */
 import type { EndUserAuthPolicy } from "../intent";
 import type { AuthorizationPolicy, AuthorizationRule, RequestAuthentication } from "../types";
-import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
+import { checkWorkloadPolicyMeta, labels } from "./meta";
 
 const KEY = "istio-mtls:endUserAuth";
 const API_VERSION = "security.istio.io/v1";
@@ -20,11 +20,7 @@ export function validateEndUserAuthPolicies(policies: readonly EndUserAuthPolicy
   const ids = new Set<string>();
   policies.forEach((p, i) => {
     const at = `${KEY}[${i}]`;
-    checkDnsLabel(`${at}.namespace`, p.namespace);
-    checkDnsSubdomain(`${at}.name`, p.name);
-    if (!p.selector || Object.keys(p.selector).length === 0) {
-      throw new Error(`${at}.selector: empty; allowed: at least one label naming the workloads that verify tokens`);
-    }
+    checkWorkloadPolicyMeta(at, p, "at least one label naming the workloads that verify tokens");
     if (typeof p.issuer !== "string" || p.issuer.trim() === "") throw new Error(`${at}.issuer: empty; allowed: the token issuer (iss claim)`);
     let url: URL | undefined;
     try {
