@@ -17,7 +17,8 @@
  *   delete what it created, and the model can only predict namespaces it knows.
  * - `istio-mtls:demo` {enabled false}: httpbin and sleep in every listed namespace.
  * - `istio-mtls:mtls` {mesh?: MODE, namespaces?: {<ns>: MODE}, workloads?: [{namespace, name,
- *   selector (non-empty), mode?, portLevelMtls?: {"<containerPort>": MODE}}]}, MODE one of
+ *   selector (non-empty), mode?, portLevelMtls?: {"<containerPort>": MODE},
+ *   exception?: {reason, expires: YYYY-MM-DD}}]}, MODE one of
  *   UNSET, DISABLE, PERMISSIVE, STRICT. The mesh policy lands in the mesh root namespace.
  * - `istio-mtls:destinationRules` [{namespace, name, host, mode?, portLevel?: [{port, mode?}], exportTo?}],
  *   modes DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL; ports are Service ports.

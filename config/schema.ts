@@ -201,6 +201,10 @@ export const mtlsSchema = object("mtls", {
       selector: selector("(that is a namespace policy: use mtls.namespaces)"),
       mode: mtlsMode.optional(),
       portLevelMtls: portLevelMtls.optional(),
+      exception: object("an mTLS exception", {
+        reason: str("a reason", "why plaintext is still accepted", (s) => s.trim() !== ""),
+        expires: str("a date", "YYYY-MM-DD, the last day the exception is allowed", (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`))),
+      }).optional(),
     }),
   ).default([]),
 }).prefault({});

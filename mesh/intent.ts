@@ -27,6 +27,15 @@ export interface WorkloadMtlsPolicy {
   mode?: MtlsMode;
   /** Keyed by container port (1..65535), not Service port. */
   portLevelMtls?: Record<number, MtlsMode>;
+  /** Why plaintext is still let in (PERMISSIVE or DISABLE somewhere) and until when: written as annotations the policy pack checks. */
+  exception?: MtlsException;
+}
+
+/** A reviewed, expiring exception to STRICT. */
+export interface MtlsException {
+  reason: string;
+  /** The last day it is allowed, YYYY-MM-DD. */
+  expires: string;
 }
 
 export interface MtlsPolicies {

@@ -4,11 +4,11 @@
  * passed, so that exceptions are reviewed instead of forgotten.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { EXCEPTION_EXPIRES_ANNOTATION, EXCEPTION_REASON_ANNOTATION } from "../mesh/builders/peer-authentication";
 import type { PolicyClock } from "./options";
 
 export const MTLS_EXCEPTIONS = "mtls-exception-annotations";
-export const EXCEPTION_REASON_ANNOTATION = "istio-mtls.dev/exception-reason";
-export const EXCEPTION_EXPIRES_ANNOTATION = "istio-mtls.dev/exception-expires";
+export { EXCEPTION_EXPIRES_ANNOTATION, EXCEPTION_REASON_ANNOTATION };
 export const DEFAULT_MAX_EXCEPTION_DAYS = 90;
 
 const PEER_AUTHENTICATION_TYPES = new Set([

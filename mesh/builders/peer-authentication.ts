@@ -2,7 +2,7 @@
  * PeerAuthentication at mesh, namespace and workload level (istio-mtls-rules.md §A), and the
  * checks that refuse shapes Istio would reject or silently ignore.
  */
-import type { MeshMtlsPolicy, MtlsPolicies, NamespaceMtlsPolicy, WorkloadMtlsPolicy } from "../intent";
+import type { MeshMtlsPolicy, MtlsException, MtlsPolicies, NamespaceMtlsPolicy, WorkloadMtlsPolicy } from "../intent";
 import { MTLS_MODES, type MtlsMode, type PeerAuthentication } from "../types";
 import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
 
@@ -93,6 +93,18 @@ export function buildNamespacePeerAuthentication(p: NamespaceMtlsPolicy): PeerAu
   return peerAuthentication(p.namespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } });
 }
 
+/** Annotations of a reviewed exception to STRICT; the policy pack requires them on PERMISSIVE/DISABLE policies. */
+export const EXCEPTION_REASON_ANNOTATION = "istio-mtls.dev/exception-reason";
+export const EXCEPTION_EXPIRES_ANNOTATION = "istio-mtls.dev/exception-expires";
+
+function exceptionAnnotations(at: string, e: MtlsException): Record<string, string> {
+  if (typeof e.reason !== "string" || e.reason.trim() === "") throw new Error(`${at}.exception.reason: empty; allowed: why plaintext is still accepted`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(e.expires) || Number.isNaN(Date.parse(`${e.expires}T00:00:00Z`))) {
+    throw new Error(`${at}.exception.expires: ${JSON.stringify(e.expires)} is not a date; allowed: YYYY-MM-DD`);
+  }
+  return { [EXCEPTION_EXPIRES_ANNOTATION]: e.expires, [EXCEPTION_REASON_ANNOTATION]: e.reason };
+}
+
 export function buildWorkloadPeerAuthentication(p: WorkloadMtlsPolicy): PeerAuthentication {
   const spec: PeerAuthentication["spec"] = { selector: { matchLabels: labels(p.selector) } };
   if (p.mode !== undefined) spec.mtls = { mode: p.mode };
@@ -101,7 +113,9 @@ export function buildWorkloadPeerAuthentication(p: WorkloadMtlsPolicy): PeerAuth
     const ports = Object.keys(p.portLevelMtls).map(Number).sort((a, b) => a - b);
     spec.portLevelMtls = Object.fromEntries(ports.map((port) => [String(port), { mode: p.portLevelMtls![port] }]));
   }
-  return peerAuthentication(p.namespace, p.name, spec);
+  const pa = peerAuthentication(p.namespace, p.name, spec);
+  if (p.exception !== undefined) pa.metadata.annotations = exceptionAnnotations(`${KEY}.workloads.${p.namespace}/${p.name}`, p.exception);
+  return pa;
 }
 
 /** Every PeerAuthentication of the policies, mesh first, then namespaces and workloads as listed. */

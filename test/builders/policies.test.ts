@@ -1,6 +1,7 @@
 import test from "ava";
 import {
   buildAuthorizationPolicies,
+  buildWorkloadPeerAuthentication,
   buildDestinationRules,
   buildEndUserAuth,
   validateAuthorizationPolicies,
@@ -134,4 +135,20 @@ test("AuthorizationPolicy refused: nothing allowed, spiffe:// principal, empty s
     /principals\[0\]: "spiffe:\/\/cluster\.local\/ns\/a\/sa\/b"; allowed: .*without the spiffe:\/\/ prefix/,
   );
   t.regex(t.throws(() => validateAuthorizationPolicies([{ ...p, selector: {}, namespaces: ["x"] }]))!.message, /selector: empty/);
+});
+
+test("PeerAuthentication: a reviewed exception becomes the annotations the policy pack checks", (t) => {
+  const pa = buildWorkloadPeerAuthentication({
+    namespace: "bar",
+    name: "httpbin",
+    selector: { app: "httpbin" },
+    portLevelMtls: { 8080: "PERMISSIVE" },
+    exception: { reason: "legacy clients", expires: "2027-02-15" },
+  });
+  t.deepEqual(pa.metadata.annotations, { "istio-mtls.dev/exception-expires": "2027-02-15", "istio-mtls.dev/exception-reason": "legacy clients" });
+  t.is(buildWorkloadPeerAuthentication({ namespace: "bar", name: "h", selector: { app: "h" }, mode: "STRICT" }).metadata.annotations, undefined);
+  const bad = t.throws(() =>
+    buildWorkloadPeerAuthentication({ namespace: "bar", name: "h", selector: { app: "h" }, mode: "PERMISSIVE", exception: { reason: "x", expires: "2027-13-45" } }),
+  );
+  t.regex(bad!.message, /^istio-mtls:mtls\.workloads\.bar\/h\.exception\.expires: "2027-13-45" is not a date; allowed: YYYY-MM-DD$/);
 });

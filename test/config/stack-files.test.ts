@@ -29,7 +29,16 @@ test("Pulumi.dev.yaml: the foo/bar/legacy demo with its policies and intent", (t
     demo: { enabled: true },
     mtls: {
       namespaces: [{ namespace: "foo", mode: "STRICT" }],
-      workloads: [{ namespace: "bar", name: "httpbin", selector: { app: "httpbin" }, mode: "STRICT", portLevelMtls: { 8080: "PERMISSIVE" } }],
+      workloads: [
+        {
+          namespace: "bar",
+          name: "httpbin",
+          selector: { app: "httpbin" },
+          mode: "STRICT",
+          portLevelMtls: { 8080: "PERMISSIVE" },
+          exception: { reason: "sleep.legacy has no sidecar yet; the demo shows port-level PERMISSIVE", expires: "2027-02-15" },
+        },
+      ],
     },
     destinationRules: [{ namespace: "legacy", name: "httpbin-legacy", host: "httpbin.legacy.svc.cluster.local", mode: "DISABLE" }],
     endUserAuth: [],

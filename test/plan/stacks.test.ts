@@ -50,9 +50,8 @@ test("prod: mesh-wide STRICT and no demo workloads, so nothing to probe and noth
   t.is(exitCode, 0);
 });
 
-test("dev reads policies/config/dev.json: its exception finding is advisory, so plan exits 0", async (t) => {
+test("dev reads policies/config/dev.json: its exception findings are advisory, so plan exits 0", async (t) => {
   const { json, exitCode } = await planOf("dev");
-  t.true(json.violations.length > 0);
   t.true(json.violations.every((v) => v.level === "advisory"), JSON.stringify(json.violations));
   t.is(exitCode, 0);
 });

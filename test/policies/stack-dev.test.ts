@@ -11,14 +11,15 @@ import { runPolicies } from "../../policies/run";
 import { analyzeStack } from "../../policies/analysis";
 import { REPO_ROOT, runStackProgram } from "../helpers/program";
 
-const NOW = () => new Date("2026-06-01T00:00:00Z");
+const NOW = () => new Date("2026-12-01T00:00:00Z");
+const AFTER_EXPIRY = () => new Date("2027-02-16T00:00:00Z");
 
 async function devResources() {
   const { recorder } = await runStackProgram("dev", { preview: true });
   return recorder.registrations.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs }));
 }
 
-test("dev: the model reads the stack as deployed, and the pack finds only the unannotated port exception", async (t) => {
+test("dev: the model reads the stack as deployed; its port exception passes until it expires", async (t) => {
   const resources = await devResources();
   const a = analyzeStack(resources);
   t.is(a.modelError, undefined);
@@ -27,16 +28,14 @@ test("dev: the model reads the stack as deployed, and the pack finds only the un
   t.like(cell("sleep.legacy", "httpbin.foo:8000"), { code: 0 });
   t.like(cell("sleep.legacy", "httpbin.bar:8000"), { code: 200, mtls: false });
 
-  const findings = await runPolicies(istioMtlsPolicies({ now: NOW }), resources);
-  t.deepEqual(
-    findings.map((f) => `${f.level} ${f.policy}`),
-    ["mandatory mtls-exception-annotations", "mandatory mtls-exception-annotations"],
-  );
-  t.true(findings.every((f) => f.message.startsWith("PeerAuthentication bar/httpbin lets plaintext in (spec.portLevelMtls[8080].mode PERMISSIVE)")));
-  t.true(findings.every((f) => f.urn?.includes("PeerAuthentication")));
+  t.deepEqual(await runPolicies(istioMtlsPolicies({ now: NOW }), resources), []);
 
-  // dev's pack config (the one the workflows pass) makes that exception advisory.
+  const expired = await runPolicies(istioMtlsPolicies({ now: AFTER_EXPIRY }), resources);
+  t.deepEqual(expired.map((f) => `${f.level} ${f.policy}`), ["mandatory mtls-exception-annotations"]);
+  t.regex(expired[0].message, /^PeerAuthentication bar\/httpbin .*the exception expired on 2027-02-15/);
+
+  // dev's pack config (the one the workflows pass) makes an expired demo exception advisory.
   const config = JSON.parse(readFileSync(join(REPO_ROOT, "policies", "config", "dev.json"), "utf8")) as PolicyPackConfig;
-  const withConfig = await runPolicies(istioMtlsPolicies({ now: NOW }), resources, config);
+  const withConfig = await runPolicies(istioMtlsPolicies({ now: AFTER_EXPIRY }), resources, config);
   t.deepEqual([...new Set(withConfig.map((f) => f.level))], ["advisory"]);
 });
