@@ -38,48 +38,18 @@ import { readStackConfigFile, stackFileGetter } from "./config/file";
 import { checkRules, KEY_SIZES, rootNamespaceOf, type ParsedSections } from "./config/rules";
 import { CONFIG_KEYS, SECTION_SCHEMAS, type ConfigKey, type Sections } from "./config/schema";
 import type {
+  CaSettings,
+  CertManagerSettings,
   ClientTlsPolicy,
   EndUserAuthPolicy,
   IngressSettings,
+  IstioSettings,
   MtlsPolicies,
   WorkloadAuthorizationPolicy,
 } from "./mesh/intent";
-import type { MeshConfig, MtlsMode } from "./mesh/types";
+import type { MtlsMode } from "./mesh/types";
 
-export interface IstioSettings {
-  /** false: use an Istio that is already installed (managed meshes); nothing of Istio is deployed. */
-  install: boolean;
-  /** Helm chart version of base, istiod and gateway, e.g. "1.28.1". */
-  version: string;
-  /** Default: the official Istio chart repository. */
-  chartRepository: string;
-  /** Where istiod runs and `cacerts` lives. */
-  namespace: string;
-  /** Istio revision; omitted: the default revision. */
-  revision?: string;
-  mesh: MeshConfig;
-  ingressGateway: boolean;
-}
-
-export interface CertManagerSettings {
-  /** false: cert-manager is already installed (shared cert-manager); only issuers and certificates are created. */
-  install: boolean;
-  /** Chart version of cert-manager, e.g. "v1.19.1". */
-  version: string;
-  namespace: string;
-}
-
-export interface CaSettings {
-  /** "cert-manager": mesh root and intermediate from cert-manager into `cacerts`; "istiod": istiod's self-signed CA. */
-  type: "cert-manager" | "istiod";
-  keyAlgorithm: "ECDSA" | "RSA";
-  /** ECDSA 256 or 384; RSA 2048, 3072 or 4096. */
-  keySize: number;
-  /** Go durations as cert-manager takes them, e.g. "87600h". */
-  rootDuration: string;
-  intermediateDuration: string;
-  intermediateRenewBefore: string;
-}
+export type { CaSettings, CertManagerSettings, IstioSettings };
 
 export interface NamespaceSettings {
   name: string;

@@ -1,6 +1,6 @@
 /** AuthorizationPolicy ALLOW by peer principal or namespace (needs mTLS to match). */
 import * as pulumi from "@pulumi/pulumi";
-import { buildAuthorizationPolicies, validateAuthorizationPolicies } from "../mesh/builders";
+import { buildAuthorizationPolicies } from "../mesh/builders";
 import type { WorkloadAuthorizationPolicy } from "../mesh/intent";
 import { childOptions, createKubeObject } from "./kube-object";
 
@@ -13,7 +13,6 @@ export class PeerAuthorization extends pulumi.ComponentResource {
   declare public readonly resources: pulumi.CustomResource[];
 
   constructor(name: string, args: PeerAuthorizationArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateAuthorizationPolicies(args.policies);
     const manifests = buildAuthorizationPolicies(args.policies);
     super("istio-mtls:authorization:PeerAuthorization", name, {}, opts);
     this.resources = manifests.map((m) => createKubeObject(m, childOptions(this, opts)));

@@ -1,11 +1,11 @@
 /** DestinationRules that override the TLS a sidecar client originates (auto mTLS does the rest). */
 import * as pulumi from "@pulumi/pulumi";
-import { buildDestinationRules, validateClientTlsPolicies } from "../mesh/builders";
+import { buildDestinationRules } from "../mesh/builders";
 import type { ClientTlsPolicy } from "../mesh/intent";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface ClientTlsPoliciesArgs {
-  /** One DestinationRule each; validated here before anything is registered. */
+  /** One DestinationRule each; the builder validates them before anything is registered. */
   destinationRules: ClientTlsPolicy[];
 }
 
@@ -13,7 +13,6 @@ export class ClientTlsPolicies extends pulumi.ComponentResource {
   declare public readonly resources: pulumi.CustomResource[];
 
   constructor(name: string, args: ClientTlsPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateClientTlsPolicies(args.destinationRules);
     const manifests = buildDestinationRules(args.destinationRules);
     super("istio-mtls:client-tls:ClientTlsPolicies", name, {}, opts);
     this.resources = manifests.map((m) => createKubeObject(m, childOptions(this, opts)));

@@ -1,6 +1,6 @@
 /** End-user JWT: RequestAuthentication, plus the AuthorizationPolicy that requires a token when asked. */
 import * as pulumi from "@pulumi/pulumi";
-import { buildEndUserAuth, validateEndUserAuthPolicies } from "../mesh/builders";
+import { buildEndUserAuth } from "../mesh/builders";
 import type { EndUserAuthPolicy } from "../mesh/intent";
 import { childOptions, createKubeObject } from "./kube-object";
 
@@ -13,7 +13,6 @@ export class EndUserAuth extends pulumi.ComponentResource {
   declare public readonly resources: pulumi.CustomResource[];
 
   constructor(name: string, args: EndUserAuthArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateEndUserAuthPolicies(args.policies);
     const manifests = buildEndUserAuth(args.policies);
     super("istio-mtls:end-user-auth:EndUserAuth", name, {}, opts);
     this.resources = manifests.map((m) => createKubeObject(m, childOptions(this, opts)));

@@ -1,6 +1,6 @@
 /** httpbin's `/headers` through the Istio ingress gateway, optionally HTTPS-only. */
 import * as pulumi from "@pulumi/pulumi";
-import { buildIngress, validateIngress, type IngressInput } from "../mesh/builders";
+import { buildIngress, type IngressInput } from "../mesh/builders";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface HttpbinIngressArgs extends IngressInput {
@@ -14,7 +14,6 @@ export class HttpbinIngress extends pulumi.ComponentResource {
   declare public readonly host: string;
 
   constructor(name: string, args: HttpbinIngressArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateIngress(args);
     const objects = buildIngress(args);
     super("istio-mtls:ingress:HttpbinIngress", name, {}, opts);
     this.host = args.host;

@@ -6,24 +6,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { INGRESS_GATEWAY_RELEASE, meshConfigValues } from "../mesh/builders";
-import type { MeshConfig } from "../mesh/types";
+import type { IstioSettings } from "../mesh/intent";
 import { childOptions } from "./kube-object";
 
-export interface IstioArgs {
-  /** false: Istio is already installed; no release is registered. */
-  install: boolean;
-  /** Chart version of base, istiod and gateway (e.g. "1.28.1"). */
-  version: string;
-  /** Helm repository holding the charts. */
-  chartRepository: string;
-  /** istiod's namespace; it must exist (pass it in `dependsOn`). */
-  namespace: string;
-  /** Istio revision; omitted: the default revision. */
-  revision?: string;
-  /** rootNamespace, trustDomain and enableAutoMtls, written into istiod's `meshConfig` values. */
-  mesh: MeshConfig;
-  /** Install the `gateway` chart as `istio-ingressgateway` (pods labelled `istio: ingressgateway`). */
-  ingressGateway: boolean;
+/** The stack's `istio` settings (see mesh/intent.ts), plus what istiod waits for. */
+export interface IstioArgs extends IstioSettings {
   /** What istiod waits for before it starts: `cacerts` must exist, or istiod self-signs its own CA. */
   caReady?: pulumi.Resource[];
 }

@@ -5,7 +5,8 @@
  */
 import * as certmanager from "@pulumi/kubernetes-cert-manager";
 import * as pulumi from "@pulumi/pulumi";
-import { buildMeshCa, buildNamespace, CACERTS_SECRET, ROOT_CA_NAME, validateMeshCa, type MeshCaInput } from "../mesh/builders";
+import { buildMeshCa, buildNamespace, CACERTS_SECRET, ROOT_CA_NAME, type MeshCaInput } from "../mesh/builders";
+import type { CaSettings, CertManagerSettings } from "../mesh/intent";
 import type { KubeObject } from "../mesh/types";
 import { childOptions, createKubeObject } from "./kube-object";
 
@@ -16,23 +17,10 @@ import { childOptions, createKubeObject } from "./kube-object";
 export const WAIT_FOR_READY = { "pulumi.com/waitFor": "condition=Ready" } as const;
 
 export interface MeshCaArgs {
-  certManager: {
-    /** false: cert-manager is already installed; only the issuers and certificates are created. */
-    install: boolean;
-    /** cert-manager chart version, pinned (e.g. "v1.19.1"). */
-    version: string;
-    /** cert-manager's namespace: created here when installing; holds the root CA Secret. */
-    namespace: string;
-  };
-  ca: {
-    /** "cert-manager": build the chain into `cacerts`; "istiod": istiod's self-signed CA, no chain. */
-    type: "cert-manager" | "istiod";
-    keyAlgorithm: "ECDSA" | "RSA";
-    keySize: number;
-    rootDuration: string;
-    intermediateDuration: string;
-    intermediateRenewBefore: string;
-  };
+  /** cert-manager: installed here unless `install` is false; its namespace holds the root CA Secret. */
+  certManager: CertManagerSettings;
+  /** "cert-manager": build the chain into `cacerts`; "istiod": istiod's self-signed CA, no chain. */
+  ca: CaSettings;
   /** istiod's namespace, where `cacerts` is written; it must exist (pass it in `dependsOn`). */
   istioNamespace: string;
 }
@@ -69,7 +57,7 @@ export class MeshCa extends pulumi.ComponentResource {
     if (args.ca.type !== "cert-manager" && args.ca.type !== "istiod") {
       throw new Error(`istio-mtls:ca.type: ${JSON.stringify(args.ca.type)}; allowed: cert-manager, istiod`);
     }
-    const chain = args.ca.type === "cert-manager" ? (validateMeshCa(meshCaInput(args)), buildMeshCa(meshCaInput(args))) : undefined;
+    const chain = args.ca.type === "cert-manager" ? buildMeshCa(meshCaInput(args)) : undefined;
     super("istio-mtls:ca:MeshCa", name, {}, opts);
 
     let installed: pulumi.Resource[] = [];

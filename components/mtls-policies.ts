@@ -1,11 +1,11 @@
 /** PeerAuthentication at mesh, namespace and workload level (server-side mTLS modes). */
 import * as pulumi from "@pulumi/pulumi";
-import { buildPeerAuthentications, validateMtlsPolicies } from "../mesh/builders";
+import { buildPeerAuthentications } from "../mesh/builders";
 import type { MtlsPolicies } from "../mesh/intent";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface MutualTlsPoliciesArgs {
-  /** Mesh, namespace and workload policies; validated here before anything is registered. */
+  /** Mesh, namespace and workload policies; the builder validates them before anything is registered. */
   policies: MtlsPolicies;
   /** The mesh root namespace (MeshConfig `rootNamespace`): where the mesh-level policy lives. */
   rootNamespace: string;
@@ -19,7 +19,6 @@ export class MutualTlsPolicies extends pulumi.ComponentResource {
   declare public readonly resources: pulumi.CustomResource[];
 
   constructor(name: string, args: MutualTlsPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateMtlsPolicies(args.policies, args.rootNamespace);
     const manifests = buildPeerAuthentications(args.policies, args.rootNamespace);
     super("istio-mtls:mtls:MutualTlsPolicies", name, {}, opts);
     this.resources = manifests.map((m) => createKubeObject(m, childOptions(this, opts)));

@@ -57,16 +57,7 @@ export function deployStack(config: StackConfig): DeployedStack {
 
   const istio = new Istio(
     "istio",
-    {
-      install: config.istio.install,
-      version: config.istio.version,
-      chartRepository: config.istio.chartRepository,
-      namespace: config.istio.namespace,
-      revision: config.istio.revision,
-      mesh: config.istio.mesh,
-      ingressGateway: config.istio.ingressGateway,
-      caReady: ca.caReady,
-    },
+    { ...config.istio, caReady: ca.caReady },
     { dependsOn: afterIstioNamespace },
   );
 

@@ -4,7 +4,7 @@
  * reads the builders' output. Shapes that Istio rejects or ignores are not representable where
  * a type can prevent them (one mesh mode, one mode per namespace, selectors on workload policies).
  */
-import type { ClientTlsMode, Labels, MtlsMode } from "./types";
+import type { ClientTlsMode, Labels, MeshConfig, MtlsMode } from "./types";
 
 /** PeerAuthentication in the root namespace, no selector. At most one per mesh. */
 export interface MeshMtlsPolicy {
@@ -89,4 +89,41 @@ export interface IngressSettings {
   tls: boolean;
   /** The host the Gateway and VirtualService answer for; "*" for any. */
   host: string;
+}
+
+// ---- What the stack installs: Istio, cert-manager and the mesh CA ----------------------------
+
+export interface IstioSettings {
+  /** false: use an Istio that is already installed (managed meshes); nothing of Istio is deployed. */
+  install: boolean;
+  /** Helm chart version of base, istiod and gateway, e.g. "1.28.1". */
+  version: string;
+  /** Default: the official Istio chart repository. */
+  chartRepository: string;
+  /** Where istiod runs and `cacerts` lives. */
+  namespace: string;
+  /** Istio revision; omitted: the default revision. */
+  revision?: string;
+  mesh: MeshConfig;
+  ingressGateway: boolean;
+}
+
+export interface CertManagerSettings {
+  /** false: cert-manager is already installed (shared cert-manager); only issuers and certificates are created. */
+  install: boolean;
+  /** Chart version of cert-manager, e.g. "v1.19.1". */
+  version: string;
+  namespace: string;
+}
+
+export interface CaSettings {
+  /** "cert-manager": mesh root and intermediate from cert-manager into `cacerts`; "istiod": istiod's self-signed CA. */
+  type: "cert-manager" | "istiod";
+  keyAlgorithm: "ECDSA" | "RSA";
+  /** ECDSA 256 or 384; RSA 2048, 3072 or 4096. */
+  keySize: number;
+  /** Go durations as cert-manager takes them, e.g. "87600h". */
+  rootDuration: string;
+  intermediateDuration: string;
+  intermediateRenewBefore: string;
 }

@@ -4,7 +4,7 @@
  */
 import type { KubeObject } from "./types";
 import type { Prediction, ProbeOutcome, ProbeRequest } from "./prediction";
-import { buildModel } from "./model/index";
+import { buildModel, type MeshModel } from "./model/index";
 import { OutcomeEngine } from "./model/outcome";
 
 export { MODEL_KINDS, MODEL_API_VERSIONS } from "./model/kinds";
@@ -17,7 +17,11 @@ export interface PredictOptions {
 }
 
 export function predict(objects: readonly KubeObject[], options: PredictOptions = {}): Prediction {
-  const model = buildModel(objects);
+  return predictModel(buildModel(objects), options);
+}
+
+/** The same prediction from a model already built (callers that also query the model itself). */
+export function predictModel(model: MeshModel, options: PredictOptions = {}): Prediction {
   const req = options.request ?? {};
   const engine = new OutcomeEngine(model, {
     method: req.method ?? "GET",

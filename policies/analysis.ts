@@ -4,7 +4,7 @@
  */
 import { buildModel, type MeshModel } from "../mesh/model/index";
 import { readMeshConfig } from "../mesh/model/mesh-config";
-import { predict } from "../mesh/predict";
+import { predictModel } from "../mesh/predict";
 import type { Prediction, ProbeOutcome } from "../mesh/prediction";
 import type { KubeObject, MeshConfig } from "../mesh/types";
 import { findStackIntent, type StackIntent } from "./intent";
@@ -47,7 +47,7 @@ export function analyzeStack(resources: readonly StackResource[]): StackAnalysis
   if (!result.modelError) {
     try {
       result.model = buildModel(kubeObjects);
-      result.prediction = predict(kubeObjects);
+      result.prediction = predictModel(result.model);
     } catch (e) {
       result.model = undefined;
       result.modelError = (e as Error).message;

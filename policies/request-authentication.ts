@@ -5,7 +5,7 @@
  * JWKS must be fetched over https (istiod fetches them; http allows key substitution).
  */
 import type { ReportViolation, StackValidationPolicy } from "@pulumi/policy";
-import { predict } from "../mesh/predict";
+import { predictModel } from "../mesh/predict";
 import type { ProbeOutcome } from "../mesh/prediction";
 import type { JWTRule, KubeObject } from "../mesh/types";
 import { analyzeStack, listCells, modelErrorMessage, succeeded, type StackAnalysis } from "./analysis";
@@ -89,7 +89,7 @@ export function requestAuthentication(): StackValidationPolicy {
         const accepted: ProbeOutcome[] = [];
         for (const path of tokenPaths(a, ref)) {
           // The model's request carries no token unless asked; the default path is /headers.
-          const prediction = path === DEFAULT_PATH ? a.prediction : predict(a.kubeObjects, { request: { path } });
+          const prediction = path === DEFAULT_PATH ? a.prediction! : predictModel(model, { request: { path } });
           accepted.push(...prediction.probes.filter((p) => ports.has(p.to) && succeeded(p)).map((p) => ({ ...p, to: `${p.to}${path}` })));
         }
         if (accepted.length === 0) continue;

@@ -81,40 +81,47 @@ export interface MeshCaObjects {
   intermediateCertificate: Certificate;
 }
 
+/** A CA Certificate (isCA) whose Secret has the same name as the Certificate. */
+function caCertificate(
+  input: MeshCaInput,
+  at: { name: string; namespace: string; commonName: string; issuer: string; duration: string; renewBefore?: string },
+): Certificate {
+  return {
+    apiVersion: CERT_MANAGER_API_VERSION,
+    kind: "Certificate",
+    metadata: { name: at.name, namespace: at.namespace },
+    spec: {
+      commonName: at.commonName,
+      duration: at.duration,
+      isCA: true,
+      issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: at.issuer },
+      privateKey: privateKey(input),
+      ...(at.renewBefore !== undefined ? { renewBefore: at.renewBefore } : {}),
+      secretName: at.name,
+      subject: { organizations: [ORGANIZATION] },
+      usages: ["cert sign", "crl sign", "digital signature", "key encipherment"],
+    },
+  };
+}
+
 export function buildMeshCa(input: MeshCaInput): MeshCaObjects {
   validateMeshCa(input);
-  const usages = ["cert sign", "crl sign", "digital signature", "key encipherment"];
-  const rootCertificate: Certificate = {
-    apiVersion: CERT_MANAGER_API_VERSION,
-    kind: "Certificate",
-    metadata: { name: ROOT_CA_NAME, namespace: input.certManagerNamespace },
-    spec: {
-      commonName: "istio-mtls root CA",
-      duration: input.rootDuration,
-      isCA: true,
-      issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: SELF_SIGNED_ISSUER },
-      privateKey: privateKey(input),
-      secretName: ROOT_CA_NAME,
-      subject: { organizations: [ORGANIZATION] },
-      usages,
-    },
-  };
-  const intermediateCertificate: Certificate = {
-    apiVersion: CERT_MANAGER_API_VERSION,
-    kind: "Certificate",
-    metadata: { name: CACERTS_SECRET, namespace: input.istioNamespace },
-    spec: {
-      commonName: "istio-mtls intermediate CA",
-      duration: input.intermediateDuration,
-      isCA: true,
-      issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: ROOT_CA_NAME },
-      privateKey: privateKey(input),
-      renewBefore: input.intermediateRenewBefore,
-      secretName: CACERTS_SECRET,
-      subject: { organizations: [ORGANIZATION] },
-      usages,
-    },
-  };
+  const rootCertificate = caCertificate(input, {
+    name: ROOT_CA_NAME,
+    namespace: input.certManagerNamespace,
+    commonName: "istio-mtls root CA",
+    issuer: SELF_SIGNED_ISSUER,
+    duration: input.rootDuration,
+  });
+  // Written as Secret `cacerts` (tls.crt, tls.key, ca.crt), a layout istiod accepts.
+  const intermediateCertificate = caCertificate(input, {
+    name: CACERTS_SECRET,
+    namespace: input.istioNamespace,
+    commonName: "istio-mtls intermediate CA",
+    issuer: ROOT_CA_NAME,
+    duration: input.intermediateDuration,
+    renewBefore: input.intermediateRenewBefore,
+  });
   return {
     selfSignedIssuer: clusterIssuer(SELF_SIGNED_ISSUER, { selfSigned: {} }),
     rootCertificate,
