@@ -8,9 +8,12 @@
 #   pulumi-resource-kubernetes     github.com/pulumi/pulumi-kubernetes/provider/v4
 #   istioctl                       istio.io/istio istioctl/cmd/istioctl
 #
-# Usage: tools/build.sh [--print-bin-dir] [--force]
+# Usage: tools/build.sh [--print-bin-dir] [--force] [--resolve-only]
 #   --print-bin-dir  print the bin folder for the current pins and exit
 #   --force          rebuild even when the cached binaries answer --version
+#   --resolve-only   download the pinned modules and check the files the build
+#                    reads from them, then exit (CI runs it with an empty
+#                    GOMODCACHE to prove a new machine can build)
 # The last line printed is always the bin folder; ../versions.txt beside it
 # lists each binary's version (`pulumi plugin install` needs the provider's).
 set -euo pipefail
@@ -37,16 +40,20 @@ TOOLCHAIN_DIR="${CACHE_ROOT}/${KEY}"
 BIN="${TOOLCHAIN_DIR}/bin"
 
 force=0
+resolve_only=0
 for arg in "$@"; do
   case "$arg" in
     --print-bin-dir) echo "$BIN"; exit 0 ;;
     --force) force=1 ;;
-    *) echo "tools/build.sh: unknown argument '$arg' (allowed: --print-bin-dir, --force)" >&2; exit 2 ;;
+    --resolve-only) resolve_only=1 ;;
+    *) echo "tools/build.sh: unknown argument '$arg' (allowed: --print-bin-dir, --force, --resolve-only)" >&2; exit 2 ;;
   esac
 done
 
 mod_version() { (cd "$TOOLS_DIR/$1" && go list -m -f '{{.Version}}' "$2"); }
-mod_dir() { (cd "$TOOLS_DIR/$1" && go list -m -f '{{.Dir}}' "$2"); }
+# `go list -m` prints an empty Dir for a module not yet in GOMODCACHE (a new
+# machine): download it first, a no-op when it is cached.
+mod_dir() { (cd "$TOOLS_DIR/$1" && go mod download "$2" && go list -m -f '{{.Dir}}' "$2"); }
 npm_version() {
   node_path=$(command -v node || true)
   [ -n "$node_path" ] || { echo "?"; return; }
@@ -61,6 +68,18 @@ ISTIO_MODULE_VERSION="$(mod_version istioctl istio.io/istio)"
 # provider reports it as is, so state files say which commit made them.
 K8S_VERSION="${K8S_MODULE_VERSION#v}"
 ISTIO_REVISION="${ISTIO_MODULE_VERSION##*-}"
+
+# Where the build reads module files directly (not through `go build`), resolved
+# before anything is built so a module that cannot be had fails here, by name.
+K8S_PROVIDER_CMD="$(mod_dir kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
+ISTIO_DIR="$(mod_dir istioctl istio.io/istio)"
+for f in "$K8S_PROVIDER_CMD"/{main.go,generate.go,schema.json,terraform-mapping.json} "$ISTIO_DIR/VERSION"; do
+  [ -f "$f" ] || { echo "tools/build.sh: $f is missing from its module" >&2; exit 1; }
+done
+if [ "$resolve_only" = 1 ]; then
+  echo "modules resolved in $(go env GOMODCACHE): pulumi ${PULUMI_VERSION}, pulumi-kubernetes ${K8S_MODULE_VERSION}, istio ${ISTIO_MODULE_VERSION} ($(cat "$ISTIO_DIR/VERSION"))"
+  exit 0
+fi
 
 healthy() {
   [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && [ -x "$BIN/pulumi-resource-kubernetes" ] \
@@ -137,8 +156,7 @@ EOF
 # which upstream's Makefile generates and the module zip does not ship: copy
 # the command into a build folder of this module and run its own generator.
 build_kubernetes() {
-  local src build
-  src="$(mod_dir kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
+  local src="$K8S_PROVIDER_CMD" build
   build="$STAGE/src/pulumi-resource-kubernetes"
   mkdir -p "$build"
   # Same go.mod/go.sum as tools/kubernetes, so the same dependency graph.
@@ -152,10 +170,9 @@ build_kubernetes() {
 }
 
 build_istioctl() {
-  local dir version
-  dir="$(mod_dir istioctl istio.io/istio)"
   # As upstream's Makefile.core.mk: VERSION file plus -dev for untagged builds.
-  version="$(cat "$dir/VERSION")-dev"
+  local version
+  version="$(cat "$ISTIO_DIR/VERSION")-dev"
   local v=istio.io/istio/pkg/version
   (cd "$TOOLS_DIR/istioctl" && go build \
     -ldflags "${LDFLAGS_BASE} -X ${v}.buildVersion=${version} -X ${v}.buildGitRevision=${ISTIO_REVISION} \
