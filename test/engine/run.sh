@@ -41,6 +41,29 @@ cp "$REPO/Pulumi.dev.yaml" "$PROJECT/Pulumi.$STACK.yaml"
 p() { pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive "$@"; }
 cfg() { p config set "$@"; }
 
+# The README's walkthrough must work with this CLI: each `pulumi …` line is a command whose
+# help lists every option the line uses.
+echo "== the README's pulumi commands against this CLI's help"
+checked=0
+while IFS= read -r line; do
+  cmd="${line%%#*}"; cmd="${cmd%%&&*}"
+  read -ra words <<<"$cmd"
+  path=(); help=""
+  for w in "${words[@]:1}"; do
+    [[ "$w" =~ ^[a-z]+$ ]] || break
+    out="$(pulumi "${path[@]}" "$w" --help 2>&1)" || break
+    grep -q "^  pulumi ${path[*]:+${path[*]} }$w\b" <<<"$out" || break
+    path+=("$w"); help="$out"
+  done
+  [ "${#path[@]}" -gt 0 ] || fail "README: '$line' is not a pulumi command"
+  for flag in $(grep -o -- '--[a-z][a-z-]*' <<<"$cmd"); do
+    grep -q -- "$flag\b" <<<"$help" || fail "README: pulumi ${path[*]} has no option $flag ($line)"
+  done
+  checked=$((checked + 1))
+done < <(awk '/^```/ { inside = !inside; next } inside && /^pulumi / { print }' "$REPO/README.md")
+[ "$checked" -ge 5 ] || fail "found only $checked pulumi commands in README.md"
+echo "$checked commands checked"
+
 echo "== stack $STACK (state and project copy under $WORK)"
 pulumi --cwd "$PROJECT" --non-interactive stack init "$STACK"
 cfg kubernetes:renderYamlToDirectory "$RENDER"
