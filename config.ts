@@ -26,7 +26,7 @@
  *   requireToken (default true), paths?}].
  * - `istio-mtls:authorization` [{namespace, name, selector, principals?, namespaces?}], at least one
  *   source list; principals `<trustDomain>/ns/<ns>/sa/<sa>` or "*".
- * - `istio-mtls:ingress` {enabled false, tls false, host "*"}.
+ * - `istio-mtls:ingress` {enabled false, tls false, host "*", serviceType "LoadBalancer"}.
  * - `istio-mtls:probe` {enabled true, alwaysRun false, requestTimeoutSeconds 5, deadlineSeconds 180, concurrency 4}.
  * - `istio-mtls:intent` [{from: "sleep.foo", to: "httpbin.bar:8000", expect: mtls|allowed|refused}].
  *

@@ -17,6 +17,13 @@ export interface RenderedResource {
   custom: boolean;
   /** The resource's inputs, as the engine (and a policy pack in preview) would see them. */
   props: Record<string, unknown>;
+  /**
+   * URNs (as `urn` has them) of the resources it waits for: its parent, its `dependsOn` (a
+   * component expanded to its children, as Pulumi does) and those whose outputs its inputs use.
+   */
+  dependsOn: string[];
+  /** Paths of inputs unknown under mocks (other resources' outputs, known only at apply); `props` holds Pulumi's marker there. */
+  unknowns: (string | number)[][];
 }
 
 export interface RenderRequest {
@@ -41,18 +48,41 @@ export function toPulumiConfig(config: Record<string, unknown>): Record<string, 
   return out;
 }
 
+/** The parts of the mock monitor's RegisterResource request and of the monitor read here. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
+}
+interface MockMonitor {
+  registerResource(req: RegisterRequest, callback: (...args: unknown[]) => void): unknown;
+  newUrn(parent: string, type: string, name: string): string;
+}
+
+/** Paths in `value` where `isUnknown` holds. */
+function unknownPaths(value: unknown, isUnknown: (v: unknown) => boolean, at: (string | number)[] = []): (string | number)[][] {
+  if (isUnknown(value)) return [at];
+  if (Array.isArray(value)) return value.flatMap((v, i) => unknownPaths(v, isUnknown, [...at, i]));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => unknownPaths(v, isUnknown, [...at, k]));
+  return [];
+}
+
 /** In this process: only for the child entry below (and tests that own their process). */
 export async function renderInProcess(req: RenderRequest): Promise<RenderedResource[]> {
   const pulumi = await import("@pulumi/pulumi");
   const records: RenderedResource[] = [];
   const failures: unknown[] = [];
+  const recordUrn = (type: string, name: string) => `urn:pulumi:${req.stack}::${req.project}::${type}::${name}`;
   process.on("unhandledRejection", (e) => failures.push(e));
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        const urn = `urn:pulumi:${req.stack}::${req.project}::${args.type}::${args.name}`;
-        records.push({ type: args.type, name: args.name, urn, custom: args.custom ?? true, props: args.inputs ?? {} });
-        return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs ?? {} };
+        const inputs = (args.inputs ?? {}) as Record<string, unknown>;
+        const urn = recordUrn(args.type, args.name);
+        records.push({ type: args.type, name: args.name, urn, custom: args.custom ?? true, props: inputs, dependsOn: [], unknowns: unknownPaths(inputs, pulumi.isUnknown) });
+        return { id: args.custom === false ? undefined : `${args.name}-id`, state: inputs };
       },
       call: (args) => args.inputs ?? {},
     },
@@ -60,11 +90,26 @@ export async function renderInProcess(req: RenderRequest): Promise<RenderedResou
     req.stack,
     true,
   );
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void>; getMonitor(): MockMonitor };
+  // newResource is not shown what a resource waits for: read it from the request the monitor gets
+  // (URNs the monitor gave, parent types included), keyed by type and name as the records are.
+  const monitor = settings.getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  const waitsFor = new Map<string, string[]>();
+  const asRecorded = new Map<string, string>();
+  monitor.registerResource = (request, callback) => {
+    const [type, name, parent] = [request.getType(), request.getName(), request.getParent()];
+    asRecorded.set(monitor.newUrn(parent, type, name), recordUrn(type, name));
+    const urns = new Set([parent, ...request.getDependenciesList()]);
+    request.getPropertydependenciesMap().forEach((v) => v.getUrnsList().forEach((u) => urns.add(u)));
+    urns.delete("");
+    waitsFor.set(`${type}::${name}`, [...urns]);
+    return register(request, callback);
+  };
   pulumi.runtime.setAllConfig(toPulumiConfig(req.config));
   const loaded = require(req.program) as unknown;
   // A program may export an async function (Pulumi runs it) or a promise.
   if (typeof loaded === "function") await (loaded as () => unknown)();
-  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
   // Registrations chain through outputs: wait until a drained queue stays drained.
   for (let seen = -1; seen !== records.length; ) {
     seen = records.length;
@@ -74,6 +119,10 @@ export async function renderInProcess(req: RenderRequest): Promise<RenderedResou
   if (failures.length > 0) {
     const e = failures[0];
     throw new Error(`the program failed under mocks: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  for (const r of records) {
+    const urns = (waitsFor.get(`${r.type}::${r.name}`) ?? []).map((u) => asRecorded.get(u)).filter((u): u is string => u !== undefined);
+    r.dependsOn = [...new Set(urns)].sort();
   }
   return records;
 }

@@ -4,12 +4,13 @@
  * Pulumi CLI. The stack program (index.ts) runs under Pulumi's mock runtime with the stack's
  * config file; the pack's policies run in-process over the resources it registered.
  * `--against FILE` renders another config (e.g. the base branch's) and prints what changes.
+ * `--format yaml` prints instead every object the stack applies, in apply order, as `helm template` would.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { Command, Option } from "commander";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import {
   alignColumns,
   diffPredictions,
@@ -28,7 +29,7 @@ import { parseDay } from "../policies/mtls-exceptions";
 import { runPolicies, type PolicyFinding } from "../policies/run";
 import { renderStack, type RenderedResource } from "./plan-render";
 
-export const PLAN_FORMATS = ["table", "json", "markdown"] as const;
+export const PLAN_FORMATS = ["table", "json", "markdown", "yaml"] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
 
 export interface PlanResource {
@@ -53,6 +54,8 @@ export interface Plan {
   violations: PlanViolation[];
   /** Props per resource key, to tell changed resources apart in a diff. */
   props: Map<string, string>;
+  /** The resources to create in an order `pulumi up` could apply them in (see applyOrder). */
+  applied: RenderedResource[];
 }
 
 export interface PlanInput {
@@ -122,9 +125,56 @@ function compareResources(a: PlanResource, b: PlanResource): number {
   return a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.type.localeCompare(b.type);
 }
 
-/** Pulumi resources that `pulumi up` would create (providers and our components left out). */
+/** Whether `pulumi up` would create it: providers and our components create nothing themselves. */
+function isCreated(r: RenderedResource): boolean {
+  return !COMPONENT_TYPE.test(r.type) && !r.type.startsWith("pulumi:");
+}
+
 function created(records: readonly RenderedResource[]): RenderedResource[] {
-  return records.filter((r) => !COMPONENT_TYPE.test(r.type) && !r.type.startsWith("pulumi:"));
+  return records.filter(isCreated);
+}
+
+/**
+ * Helm's install order of kinds (helm.sh/helm/v3 pkg/releaseutil InstallOrder); other kinds (Istio
+ * and cert-manager ones, Helm releases) come after these.
+ */
+const INSTALL_ORDER = [
+  "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
+  "ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+  "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding", "ClusterRoleBindingList", "Role",
+  "RoleList", "RoleBinding", "RoleBindingList", "Service", "DaemonSet", "Pod", "ReplicationController", "ReplicaSet",
+  "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress", "APIService",
+];
+
+function installRank(kind: string): number {
+  const i = INSTALL_ORDER.indexOf(kind);
+  return i < 0 ? INSTALL_ORDER.length : i;
+}
+
+/**
+ * The records in an order `pulumi up` could create them in: each after everything it waits for
+ * (`dependsOn`: parent, explicit dependencies, outputs its inputs use). Pulumi creates resources
+ * that do not wait for each other in parallel; among those the order is Helm's by kind, then
+ * namespace and name, so that it is the same on every run and two plans diff cleanly.
+ */
+export function applyOrder(records: readonly RenderedResource[]): RenderedResource[] {
+  const byUrn = new Map<string, number[]>();
+  records.forEach((r, i) => byUrn.set(r.urn, [...(byUrn.get(r.urn) ?? []), i]));
+  const waiting = records.map((r) => new Set(r.dependsOn.flatMap((u) => byUrn.get(u) ?? []).filter((j) => records[j] !== r)));
+  const keys = records.map((r) => planResourceOf(r));
+  // Components apply nothing: taking them as soon as they are ready frees their children.
+  const rank = records.map((r, i) => (isCreated(r) ? installRank(keys[i].kind) : -1));
+  const before = (a: number, b: number) => rank[a] - rank[b] || compareResources(keys[a], keys[b]) || a - b;
+  const out: number[] = [];
+  const done = new Set<number>();
+  while (done.size < records.length) {
+    const ready = records.map((_, i) => i).filter((i) => !done.has(i) && [...waiting[i]].every((j) => done.has(j)));
+    // A cycle cannot be registered under Pulumi; should one show up, keep registration order.
+    const next = ready.length > 0 ? ready.sort(before)[0] : records.findIndex((_, i) => !done.has(i));
+    done.add(next);
+    out.push(next);
+  }
+  return out.map((i) => records[i]);
 }
 
 const PROBE_TYPE = "pulumi-nodejs:dynamic/probe:ConnectivityProbe";
@@ -150,7 +200,7 @@ export async function buildPlan(input: PlanInput): Promise<Plan> {
     stack: input.stack,
     config: readConfigMap(input.configFile),
   });
-  const kept = created(records);
+  const kept = created(applyOrder(records));
   const analysis = analyzeStack(kept);
   const findings: PolicyFinding[] = await runPolicies(istioMtlsPolicies({ now: input.now }), kept, input.policyConfig ?? {});
   const resources = kept.map(planResourceOf).sort(compareResources);
@@ -162,6 +212,7 @@ export async function buildPlan(input: PlanInput): Promise<Plan> {
     ...(analysis.modelError ? { modelError: analysis.modelError } : {}),
     violations: findings.map(({ policy, level, message }) => ({ policy, level, message })),
     props,
+    applied: kept,
   };
 }
 
@@ -198,8 +249,130 @@ function findingLines(violations: readonly PlanViolation[], markdown: boolean): 
   return violations.map((v) => (markdown ? `- **${v.level}** \`${v.policy}\`: ${v.message}` : `${v.level} ${v.policy}: ${v.message}`));
 }
 
+// ---- --format yaml ----------------------------------------------------------------------------
+
+const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+/** @pulumi/kubernetes-cert-manager's component: one Helm release of Jetstack's cert-manager chart. */
+const CERT_MANAGER_TYPE = "kubernetes-cert-manager:index:CertManager";
+/** How Pulumi marks a secret value in resource inputs (the `4dabf18…` signature key and value). */
+const SECRET_SIG = ["4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"] as const;
+export const UNKNOWN_VALUE = "<unknown until apply>";
+export const SECRET_VALUE = "<secret>";
+
+interface YamlDocument {
+  comments: string[];
+  object: Record<string, unknown>;
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? `${i ? "." : ""}${p}` : `[${JSON.stringify(p)}]`)).join("");
+}
+
+/** `props` with unknown inputs and secrets replaced by a marker, and the comments that name them. */
+function marked(r: RenderedResource): { props: Record<string, unknown>; comments: string[] } {
+  const props = structuredClone(r.props);
+  for (const path of r.unknowns.filter((p) => p.length > 0)) {
+    let at: Record<string | number, unknown> = props;
+    path.slice(0, -1).forEach((k) => (at = at[k] as Record<string | number, unknown>));
+    at[path[path.length - 1]] = UNKNOWN_VALUE;
+  }
+  const secrets: string[] = [];
+  const redact = (v: unknown, path: (string | number)[]): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => redact(x, [...path, i]));
+    if (v === null || typeof v !== "object") return v;
+    const o = v as Record<string, unknown>;
+    if (o[SECRET_SIG[0]] === SECRET_SIG[1]) {
+      secrets.push(formatPath(path));
+      return SECRET_VALUE;
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, redact(x, [...path, k])]));
+  };
+  const out = redact(props, []) as Record<string, unknown>;
+  const comments = [
+    ...(r.unknowns.length ? [`unknown under mocks, set at apply from other resources' outputs: ${r.unknowns.map(formatPath).join(", ")}`] : []),
+    ...(secrets.length ? [`secret, not shown: ${secrets.join(", ")}`] : []),
+  ];
+  return { props: out, comments };
+}
+
+/** A Kubernetes object as sent: apiVersion, kind and metadata first, as manifests are written. */
+function kubeDocument(props: Record<string, unknown>): Record<string, unknown> {
+  const { apiVersion, kind, metadata, ...rest } = props;
+  return { apiVersion, kind, metadata, ...rest };
+}
+
+/**
+ * A Helm release as what it asks Helm for, not the chart's manifests (Helm renders those at
+ * apply): `helm.sh/v3 Release` as Pulumi's type names it, which `kubectl apply` refuses.
+ */
+function releaseDocument(r: RenderedResource, props: Record<string, unknown>): YamlDocument {
+  if (r.type === CERT_MANAGER_TYPE) {
+    const { helmOptions, ...componentInputs } = props as { helmOptions?: Record<string, unknown> };
+    const { name, namespace, chart, version, values, ...rest } = helmOptions ?? {};
+    return {
+      comments: ["Helm release made by the @pulumi/kubernetes-cert-manager component; chart and repository are its defaults unless set here"],
+      object: {
+        apiVersion: "helm.sh/v3",
+        kind: "Release",
+        metadata: { name: name ?? r.name, ...(namespace !== undefined ? { namespace } : {}) },
+        spec: { chart: chart ?? "cert-manager", version, ...rest, values: values ?? {}, ...(Object.keys(componentInputs).length ? { componentInputs } : {}) },
+      },
+    };
+  }
+  // `compat` is the SDK's own input, not the user's.
+  const { name, namespace, chart, version, values, compat: _compat, ...rest } = props;
+  return {
+    comments: ["Helm release: Helm renders the chart at apply; shown are chart, version and values"],
+    object: {
+      apiVersion: "helm.sh/v3",
+      kind: "Release",
+      metadata: { name: name ?? r.name, ...(namespace !== undefined ? { namespace } : {}) },
+      spec: { chart, version, ...rest, values: values ?? {} },
+    },
+  };
+}
+
+function isKubeObject(r: RenderedResource): boolean {
+  return r.type.startsWith("kubernetes:") && r.type !== HELM_RELEASE_TYPE;
+}
+
+/**
+ * `--format yaml`: every object the stack applies, in apply order, as a multi-document stream
+ * (like `helm template`): Kubernetes objects as their inputs, Helm releases as chart, version and
+ * values. Resources that are not Kubernetes objects (the connectivity probe) are named only.
+ */
+export function planYaml(plan: Plan): string {
+  const docs: YamlDocument[] = [];
+  const notShown: string[] = [];
+  for (const r of plan.applied) {
+    const { props, comments } = marked(r);
+    const source = `Source: ${r.type} ${r.name}`;
+    if (isKubeObject(r)) {
+      docs.push({ comments: [source, ...comments], object: kubeDocument(props) });
+    } else if (r.type === HELM_RELEASE_TYPE || r.type === CERT_MANAGER_TYPE) {
+      const d = releaseDocument(r, props);
+      docs.push({ comments: [source, ...d.comments, ...comments], object: d.object });
+    } else {
+      notShown.push(`${r.type} ${r.name}`);
+    }
+  }
+  const header = [
+    `istio-mtls plan: stack ${plan.stack}, ${docs.length} objects in apply order (each after what it waits for).`,
+    "Kubernetes objects are the inputs the stack sends; Helm releases name chart, version and values.",
+    ...(notShown.length ? [`Not Kubernetes objects, not shown: ${notShown.join(", ")}.`] : []),
+    `Policy findings (${plan.violations.length}):${plan.violations.length ? "" : " none"}`,
+    ...plan.violations.map((v) => `  ${v.level} ${v.policy}: ${v.message}`),
+  ];
+  const comment = (lines: string[]) => lines.flatMap((l) => l.split("\n")).map((l) => `# ${l}`.trimEnd()).join("\n");
+  // Strings quoted as YAML 1.1 needs them too: kubectl's parser reads an unquoted yes or on as a boolean.
+  const yaml = (o: unknown) => stringify(o, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false });
+  const body = docs.map((d) => `${comment(d.comments)}\n${yaml(d.object)}`);
+  return `${comment(header)}\n${body.map((b, i) => (i === 0 ? b : `---\n${b}`)).join("")}`.trimEnd();
+}
+
 export function formatPlan(plan: Plan, format: PlanFormat): string {
   if (format === "json") return planJson(plan);
+  if (format === "yaml") return planYaml(plan);
   const md = format === "markdown";
   const table = md ? markdownTable : textTable;
   const heading = (s: string) => (md ? `### ${s}` : `${s}:`);
@@ -239,7 +412,7 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   };
 }
 
-export function formatPlanDiff(diff: PlanDiff, format: PlanFormat, against: string): string {
+export function formatPlanDiff(diff: PlanDiff, format: Exclude<PlanFormat, "yaml">, against: string): string {
   if (format === "json") {
     return JSON.stringify(
       {
@@ -315,6 +488,9 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
     const head = await buildPlan({ stack: opts.stack, configFile, projectDir, policyConfig, now });
     return { output: formatPlan(head, opts.format), exitCode: exitCodeFor(head.violations, opts.failOn) };
   }
+  if (opts.format === "yaml") {
+    throw new Error("--format yaml prints one stack's objects and cannot show a change; allowed with --against: table, markdown, json");
+  }
   // Two renders, two child processes: run them side by side.
   const [head, base] = await Promise.all([
     buildPlan({ stack: opts.stack, configFile, projectDir, policyConfig, now }),
@@ -339,10 +515,14 @@ const PROCESS_IO: PlanIO = { stdout: (t) => process.stdout.write(t), stderr: (t)
 export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO): Command {
   return program
     .command("plan")
-    .description("run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings")
+    .description("run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies")
     .option("-s, --stack <name>", "stack whose Pulumi.<name>.yaml to read", "dev")
     .option("--config <file>", "stack config file (default: Pulumi.<stack>.yaml in the project)")
-    .addOption(new Option("-f, --format <format>", "output format").choices(PLAN_FORMATS).default("table"))
+    .addOption(
+      new Option("-f, --format <format>", "output format; yaml: every object to apply, in apply order, as a multi-document stream (Helm releases as chart, version and values)")
+        .choices(PLAN_FORMATS)
+        .default("table"),
+    )
     .option("--against <file>", "another stack config file (e.g. the base branch's): print what changes")
     .option("--policy-config <file>", "policy pack config JSON (default: policies/config/<stack>.json when present)")
     .option("--today <date>", "the date the exception policy checks expiry against (YYYY-MM-DD)")

@@ -1,7 +1,7 @@
 /**
  * The `istio-mtls` command: `predict` prints the connectivity matrix the model predicts for a set
  * of manifests, `diff` prints the cells that change between two sets, `plan` (cli/plan.ts) renders
- * the stack program.
+ * the stack program (with `--format yaml`, the objects it applies, in apply order).
  *
  * Exit codes: 0 success (also for `diff` with changes, unless --exit-code), 1 `diff --exit-code`
  * found changes (or `plan` findings at its --fail-on level), 2 invalid usage or input (the
@@ -118,7 +118,7 @@ function filterFrom(p: Prediction, from: readonly string[]): Prediction {
 }
 
 /** Shown in `istio-mtls --help`; the real command (cli/plan.ts) is loaded only when `plan` runs. */
-const PLAN_SUMMARY = "run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings";
+const PLAN_SUMMARY = "run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies";
 
 /**
  * `plan` renders the Pulumi program and runs the policy pack: its modules take about a second to

@@ -5,7 +5,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { INGRESS_GATEWAY_RELEASE, meshConfigValues } from "../mesh/builders";
+import {
+  DEFAULT_GATEWAY_SERVICE_TYPE,
+  gatewayChartValues,
+  INGRESS_GATEWAY_RELEASE,
+  meshConfigValues,
+  validateGatewayServiceType,
+  type GatewayServiceType,
+} from "../mesh/builders";
 import type { IstioSettings } from "../mesh/intent";
 import { childOptions } from "./kube-object";
 
@@ -13,6 +20,8 @@ import { childOptions } from "./kube-object";
 export interface IstioArgs extends IstioSettings {
   /** What istiod waits for before it starts: `cacerts` must exist, or istiod self-signs its own CA. */
   caReady?: pulumi.Resource[];
+  /** The ingress gateway's Service type (`istio-mtls:ingress.serviceType`); default LoadBalancer. */
+  gatewayServiceType?: GatewayServiceType;
 }
 
 const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
@@ -28,6 +37,7 @@ export function validateIstioArgs(args: IstioArgs): void {
   if (!/^(https?|oci):\/\//.test(args.chartRepository)) {
     throw new Error(`istio-mtls:istio.chartRepository: ${JSON.stringify(args.chartRepository)}; allowed: an https:// or oci:// chart repository`);
   }
+  if (args.gatewayServiceType !== undefined) validateGatewayServiceType(args.gatewayServiceType);
 }
 
 export class Istio extends pulumi.ComponentResource {
@@ -98,7 +108,7 @@ export class Istio extends pulumi.ComponentResource {
           version: args.version,
           namespace: args.namespace,
           repositoryOpts,
-          values: args.revision ? { revision: args.revision } : {},
+          values: gatewayChartValues({ revision: args.revision, serviceType: args.gatewayServiceType ?? DEFAULT_GATEWAY_SERVICE_TYPE }),
         },
         childOptions(this, opts, [this.istiod]),
       );

@@ -57,7 +57,7 @@ export function deployStack(config: StackConfig): DeployedStack {
 
   const istio = new Istio(
     "istio",
-    { ...config.istio, caReady: ca.caReady },
+    { ...config.istio, caReady: ca.caReady, gatewayServiceType: config.ingress.serviceType },
     { dependsOn: afterIstioNamespace },
   );
 

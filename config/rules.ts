@@ -3,6 +3,7 @@
  * errors is left out here, so its mistakes are not reported twice). Each rule says why Istio,
  * cert-manager or the stack's ownership of its namespaces needs it.
  */
+import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/builders/ingress";
 import { issue, type ConfigIssue } from "./errors";
 import type { Sections } from "./schema";
 import { parseIntentFrom, parseIntentTo } from "./schema";
@@ -121,6 +122,12 @@ function checkIngress({ ingress, istio, ca }: ParsedSections): ConfigIssue[] {
   if (ingress.tls && ingress.host.includes("*")) {
     // The serving certificate names the host; the gateway cannot serve a wildcard from one.
     out.push(issue(["ingress", "host"], ingress.host, "is a wildcard while ingress.tls is true", "a DNS name without \"*\", which the serving certificate names"));
+  }
+  // Only a gateway the stack installs gets the Service type; anywhere else the setting is silently ignored.
+  const installsGateway = istio?.install && (istio.ingressGateway ?? ingress.enabled);
+  if (istio && !installsGateway && ingress.serviceType !== DEFAULT_GATEWAY_SERVICE_TYPE) {
+    out.push(issue(["ingress", "serviceType"], ingress.serviceType, "has no effect: this stack installs no ingress gateway",
+      `${DEFAULT_GATEWAY_SERVICE_TYPE} (the default), or ingress.enabled: true with istio.install: true`));
   }
   if (ingress.tls && ca && ca.type !== "cert-manager") {
     out.push(issue(["ingress", "tls"], true, `needs a cert-manager issuer but ca.type is "${ca.type}"`, 'false, or ca.type: "cert-manager"'));

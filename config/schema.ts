@@ -5,7 +5,9 @@
  * a number is expected. Relations between fields and keys are checked in `rules.ts`.
  */
 import { z } from "zod";
+import { DEFAULT_GATEWAY_SERVICE_TYPE, GATEWAY_SERVICE_TYPES } from "../mesh/builders/ingress";
 import { CLIENT_TLS_MODES, MTLS_MODES } from "../mesh/types";
+import { PROBE_DEFAULTS } from "../probe/inputs";
 import { allowedBy } from "./errors";
 import {
   DNS_LABEL_ALLOWED,
@@ -255,6 +257,10 @@ export const ingressSchema = object("ingress", {
   enabled: bool().default(false),
   tls: bool().default(false),
   host: str("an ingress host", `"*", a DNS name, or "*." followed by a DNS name`, isDestinationHost).default("*"),
+  /** The gateway chart's `service.type`; NodePort where nothing assigns LoadBalancer addresses (kind). */
+  serviceType: z
+    .enum(GATEWAY_SERVICE_TYPES, refused("a gateway Service type", GATEWAY_SERVICE_TYPES.join(", ")))
+    .default(DEFAULT_GATEWAY_SERVICE_TYPE),
 }).prefault({});
 
 const positive = (noun: string) => int(noun, "an integer of 1 or more", 1);
@@ -262,9 +268,9 @@ const positive = (noun: string) => int(noun, "an integer of 1 or more", 1);
 export const probeSchema = object("probe", {
   enabled: bool().default(true),
   alwaysRun: bool().default(false),
-  requestTimeoutSeconds: positive("a number of seconds").default(5),
-  deadlineSeconds: positive("a number of seconds").default(180),
-  concurrency: positive("a concurrency").default(4),
+  requestTimeoutSeconds: positive("a number of seconds").default(PROBE_DEFAULTS.requestTimeoutSeconds),
+  deadlineSeconds: positive("a number of seconds").default(PROBE_DEFAULTS.deadlineSeconds),
+  concurrency: positive("a concurrency").default(PROBE_DEFAULTS.concurrency),
 }).prefault({});
 
 /** `<workload>.<namespace>` and `<service>.<namespace>:<port>`, as ProbeOutcome names its cells. */

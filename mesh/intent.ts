@@ -4,6 +4,7 @@
  * reads the builders' output. Shapes that Istio rejects or ignores are not representable where
  * a type can prevent them (one mesh mode, one mode per namespace, selectors on workload policies).
  */
+import type { GatewayServiceType } from "./builders/ingress";
 import type { ClientTlsMode, Labels, MeshConfig, MtlsMode } from "./types";
 
 /** PeerAuthentication in the root namespace, no selector. At most one per mesh. */
@@ -89,6 +90,8 @@ export interface IngressSettings {
   tls: boolean;
   /** The host the Gateway and VirtualService answer for; "*" for any. */
   host: string;
+  /** The gateway Service's type: LoadBalancer, or NodePort/ClusterIP where no load balancer exists (kind). */
+  serviceType: GatewayServiceType;
 }
 
 // ---- What the stack installs: Istio, cert-manager and the mesh CA ----------------------------

@@ -2,7 +2,16 @@
 import type { Deployment, Service, ServiceAccount } from "./kinds";
 import { checkDnsLabel, labels } from "./meta";
 
-export const HTTPBIN_IMAGE = "docker.io/mccutchen/go-httpbin:v2.18.3";
+/**
+ * The image Istio's own samples/httpbin/httpbin.yaml runs, container port 8080 (istio.io/istio at
+ * the commit tools/istioctl/go.mod pins): a tag that is published and that Istio tests against.
+ */
+export const HTTPBIN_IMAGE = "docker.io/mccutchen/go-httpbin:v2.15.0";
+/**
+ * go-httpbin's Dockerfile has `CMD ["/bin/go-httpbin"]` and no ENTRYPOINT: `args` alone would
+ * replace that CMD and Kubernetes would run "-port" as the program. The command is set explicitly.
+ */
+export const HTTPBIN_COMMAND = ["/bin/go-httpbin"];
 export const HTTPBIN_SERVICE_PORT = 8000;
 export const HTTPBIN_CONTAINER_PORT = 8080;
 const NAME = "httpbin";
@@ -60,6 +69,7 @@ export function buildHttpbin(namespace: string): Required<DemoWorkloadObjects> {
             {
               name: NAME,
               image: HTTPBIN_IMAGE,
+              command: [...HTTPBIN_COMMAND],
               args: ["-port", String(HTTPBIN_CONTAINER_PORT)],
               ports: [{ containerPort: HTTPBIN_CONTAINER_PORT, name: "http", protocol: "TCP" }],
               readinessProbe: probe(2),

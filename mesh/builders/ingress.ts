@@ -17,6 +17,27 @@ export const INGRESS_GATEWAY_NAME = "httpbin-gateway";
 export const INGRESS_TLS_SECRET = "httpbin-ingress-tls";
 export const INGRESS_PATH = "/headers";
 
+/**
+ * Types of the gateway's Service (the `gateway` chart's `service.type`). LoadBalancer, the chart's
+ * default, needs something that assigns an address (a cloud, MetalLB, cloud-provider-kind):
+ * without one Helm's wait never ends. NodePort and ClusterIP need none (kind: NodePort).
+ */
+export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
+export type GatewayServiceType = (typeof GATEWAY_SERVICE_TYPES)[number];
+export const DEFAULT_GATEWAY_SERVICE_TYPE: GatewayServiceType = "LoadBalancer";
+
+export function validateGatewayServiceType(serviceType: unknown): asserts serviceType is GatewayServiceType {
+  if (!(GATEWAY_SERVICE_TYPES as readonly unknown[]).includes(serviceType)) {
+    throw new Error(`istio-mtls:ingress.serviceType: ${JSON.stringify(serviceType)} is not a gateway Service type; allowed: ${GATEWAY_SERVICE_TYPES.join(", ")}`);
+  }
+}
+
+/** Values of Istio's `gateway` chart: the revision whose istiod configures it, and its Service type. */
+export function gatewayChartValues(input: { revision?: string; serviceType: GatewayServiceType }): Record<string, unknown> {
+  validateGatewayServiceType(input.serviceType);
+  return { ...(input.revision ? { revision: input.revision } : {}), service: { type: input.serviceType } };
+}
+
 const HOSTNAME = /^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/;
 
 export interface IngressInput extends Pick<IngressSettings, "tls" | "host"> {

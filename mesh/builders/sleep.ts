@@ -3,6 +3,7 @@ import { RESTRICTED_CONTAINER_SECURITY } from "./httpbin";
 import type { Deployment, ServiceAccount } from "./kinds";
 import { checkDnsLabel, labels } from "./meta";
 
+/** The image Istio's own samples/curl/curl.yaml and samples/sleep/sleep.yaml run (same Istio commit as httpbin's). */
 export const SLEEP_IMAGE = "docker.io/curlimages/curl:8.16.0";
 const NAME = "sleep";
 
@@ -28,6 +29,7 @@ export function buildSleep(namespace: string): { serviceAccount: ServiceAccount;
               image: SLEEP_IMAGE,
               command: ["/bin/sleep", "infinity"],
               resources: { limits: { cpu: "100m", memory: "32Mi" }, requests: { cpu: "5m", memory: "8Mi" } },
+              // Read-only root and no writable volume: the probe script keeps everything in memory.
               securityContext: RESTRICTED_CONTAINER_SECURITY,
             },
           ],

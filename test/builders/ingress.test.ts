@@ -1,5 +1,5 @@
 import test from "ava";
-import { buildIngress } from "../../mesh/builders";
+import { buildIngress, gatewayChartValues } from "../../mesh/builders";
 
 test("plain HTTP ingress: Gateway port 80 and VirtualService for /headers only", (t) => {
   const o = buildIngress({ namespace: "foo", gatewayNamespace: "istio-system", host: "*", tls: false });
@@ -56,4 +56,12 @@ test("TLS with a wildcard host is refused", (t) => {
     t.throws(() => buildIngress({ namespace: "foo", gatewayNamespace: "istio-system", host: "Bad Host", tls: false }))!.message,
     /ingress\.host: "Bad Host" is not a host/,
   );
+});
+
+test("gateway chart values: the Service type as the chart's service.type, with the revision when set", (t) => {
+  t.deepEqual(gatewayChartValues({ serviceType: "LoadBalancer" }), { service: { type: "LoadBalancer" } });
+  t.deepEqual(gatewayChartValues({ serviceType: "NodePort", revision: "1-28" }), { revision: "1-28", service: { type: "NodePort" } });
+  t.throws(() => gatewayChartValues({ serviceType: "Headless" as never }), {
+    message: 'istio-mtls:ingress.serviceType: "Headless" is not a gateway Service type; allowed: LoadBalancer, NodePort, ClusterIP',
+  });
 });

@@ -51,7 +51,8 @@ test("httpbin: exact ServiceAccount, Service and Deployment", (t) => {
           containers: [
             {
               name: "httpbin",
-              image: "docker.io/mccutchen/go-httpbin:v2.18.3",
+              image: "docker.io/mccutchen/go-httpbin:v2.15.0",
+              command: ["/bin/go-httpbin"],
               args: ["-port", "8080"],
               ports: [{ containerPort: 8080, name: "http", protocol: "TCP" }],
               readinessProbe: probe(2),
@@ -94,6 +95,19 @@ test("sleep: exact ServiceAccount and Deployment, container named sleep, no Serv
       },
     },
   });
+});
+
+test("httpbin names its program: go-httpbin's image has only CMD, which args alone would replace", (t) => {
+  const [c] = buildHttpbin("foo").deployment.spec.template.spec.containers as { command?: string[]; args?: string[] }[];
+  // Without a command Kubernetes runs args[0] ("-port") as the program and the pod never starts.
+  t.deepEqual(c.command, ["/bin/go-httpbin"]);
+  t.deepEqual(c.args, ["-port", "8080"]);
+});
+
+test("images are the ones Istio's samples run (httpbin.yaml, curl.yaml/sleep.yaml)", (t) => {
+  const image = (d: { spec: { template: { spec: Record<string, unknown> } } }) => (d.spec.template.spec.containers as { image: string }[])[0].image;
+  t.is(image(buildHttpbin("a").deployment), "docker.io/mccutchen/go-httpbin:v2.15.0");
+  t.is(image(buildSleep("a").deployment), "docker.io/curlimages/curl:8.16.0");
 });
 
 test("images are pinned by tag, never latest", (t) => {

@@ -288,4 +288,9 @@ test("plan: listed in the help, loaded when run, its exit code and messages come
   const planHelp = await run("plan", "--help");
   t.is(planHelp.code, 0);
   t.true(planHelp.stdout.includes("--fail-on"));
+  // Commander wraps help to the terminal width.
+  t.regex(planHelp.stdout.replace(/\s+/g, " "), /--format <format> output format; yaml: every object to apply, in apply order.*choices: "table", "json", "markdown", "yaml"/);
+  const unknownFormat = await run("plan", "--format", "yml");
+  t.is(unknownFormat.code, 2);
+  t.regex(unknownFormat.stderr, /Allowed choices are table, json, markdown, yaml/);
 });

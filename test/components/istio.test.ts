@@ -58,7 +58,16 @@ test.serial("revision and ingress gateway: revisioned istiod, gateway release af
   t.is(istiod.inputs.values.revision, "canary");
   t.is(gateway.inputs.name, "istio-ingressgateway");
   t.is(gateway.inputs.chart, "gateway");
+  // The chart's service.type, explicit: LoadBalancer unless ingress.serviceType says otherwise.
+  t.deepEqual(gateway.inputs.values, { revision: "canary", service: { type: "LoadBalancer" } });
   t.deepEqual(gateway.dependencies, [istiod.urn]);
+});
+
+test.serial("ingress.serviceType NodePort reaches the gateway chart's service.type (kind has no load balancer)", async (t) => {
+  new Istio("h", args({ ingressGateway: true, namespace: "istio-h", gatewayServiceType: "NodePort" }));
+  await rec.settle();
+  const gateway = releases("h").find((r) => r.inputs.chart === "gateway")!;
+  t.deepEqual(gateway.inputs.values, { service: { type: "NodePort" } });
 });
 
 test.serial("install false: no release, still the namespace and version for dependents", async (t) => {
@@ -84,6 +93,9 @@ test.serial("invalid settings throw before anything is registered", async (t) =>
   t.throws(() => new Istio("e", args({ version: "latest" })), { message: /istio-mtls:istio\.version: "latest"; allowed: a pinned chart version/ });
   t.throws(() => new Istio("f", args({ revision: "Canary_1" })), { message: /istio-mtls:istio\.revision: "Canary_1"/ });
   t.throws(() => new Istio("g", args({ chartRepository: "ftp://x" })), { message: /chartRepository: "ftp:\/\/x"/ });
+  t.throws(() => new Istio("i", args({ ingressGateway: true, gatewayServiceType: "ExternalName" as never })), {
+    message: 'istio-mtls:ingress.serviceType: "ExternalName" is not a gateway Service type; allowed: LoadBalancer, NodePort, ClusterIP',
+  });
   await rec.settle();
   t.is(rec.registrations.length, before);
 });

@@ -43,6 +43,8 @@ test.serial("DemoWorkloads: typed ServiceAccounts, Service and Deployments, each
   const nsUrn = rec.get("kubernetes:core/v1:Namespace", "bar").urn;
   for (const k of kids) t.deepEqual(k.dependencies, [nsUrn]);
   t.is(rec.get("kubernetes:core/v1:Service", "bar/httpbin").inputs.spec.ports[0].targetPort, 8080);
+  // What reaches the cluster: httpbin's program named (its image has only a CMD).
+  t.deepEqual(rec.get("kubernetes:apps/v1:Deployment", "bar/httpbin").inputs.spec.template.spec.containers[0].command, ["/bin/go-httpbin"]);
 });
 
 test.serial("invalid namespace names throw before anything is registered", async (t) => {

@@ -2,6 +2,8 @@ import test from "ava";
 import { loadStackConfig, type StackConfig } from "../../config";
 import { DEMO_NAMESPACES, load } from "./load";
 
+/** ingress.serviceType defaults to the gateway chart's own LoadBalancer. */
+const INGRESS_DEFAULTS = { enabled: false, tls: false, host: "*", serviceType: "LoadBalancer" as const };
 const DEFAULTS: StackConfig = {
   production: false,
   istio: {
@@ -27,7 +29,7 @@ const DEFAULTS: StackConfig = {
   destinationRules: [],
   endUserAuth: [],
   authorization: [],
-  ingress: { enabled: false, tls: false, host: "*" },
+  ingress: INGRESS_DEFAULTS,
   probe: { enabled: true, alwaysRun: false, requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 },
   intent: [],
 };
@@ -66,6 +68,14 @@ test("istio.ingressGateway follows ingress.enabled unless set", (t) => {
   t.true(load({ istio: { ingressGateway: true } }).istio.ingressGateway);
   // With an Istio installed elsewhere, the gateway is theirs: an explicit false is fine.
   t.false(load({ istio: { install: false, ingressGateway: false }, ingress: { enabled: true } }).istio.ingressGateway);
+});
+
+test("ingress.serviceType: LoadBalancer unless set; NodePort and ClusterIP for clusters without load balancers (kind)", (t) => {
+  t.like(load({ ingress: { enabled: true } }).ingress, { serviceType: "LoadBalancer" });
+  t.like(load({ ingress: { enabled: true, serviceType: "NodePort" } }).ingress, { serviceType: "NodePort" });
+  t.like(load({ ingress: { enabled: true, serviceType: "ClusterIP" } }).ingress, { serviceType: "ClusterIP" });
+  // A gateway installed without the demo ingress (istio.ingressGateway: true) takes it too.
+  t.like(load({ istio: { ingressGateway: true }, ingress: { serviceType: "NodePort" } }).ingress, { serviceType: "NodePort" });
 });
 
 test("namespace injection defaults to true; end-user auth requires a token by default", (t) => {

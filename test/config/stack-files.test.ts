@@ -14,6 +14,8 @@ const ISTIO = {
   mesh: { rootNamespace: "istio-system", trustDomain: "cluster.local", enableAutoMtls: true },
   ingressGateway: false,
 };
+/** The ingress section both stack files leave at its defaults (the gateway Service a LoadBalancer). */
+const INGRESS_OFF = { enabled: false, tls: false, host: "*", serviceType: "LoadBalancer" as const };
 
 test("Pulumi.dev.yaml: the foo/bar/legacy demo with its policies and intent", (t) => {
   const expected: StackConfig = {
@@ -43,7 +45,7 @@ test("Pulumi.dev.yaml: the foo/bar/legacy demo with its policies and intent", (t
     destinationRules: [{ namespace: "legacy", name: "httpbin-legacy", host: "httpbin.legacy.svc.cluster.local", mode: "DISABLE" }],
     endUserAuth: [],
     authorization: [],
-    ingress: { enabled: false, tls: false, host: "*" },
+    ingress: INGRESS_OFF,
     probe: { enabled: true, alwaysRun: false, requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 },
     intent: [
       { from: "sleep.foo", to: "httpbin.foo:8000", expect: "mtls" },
@@ -70,7 +72,7 @@ test("Pulumi.prod.yaml: production, mesh-wide STRICT, no demo", (t) => {
     destinationRules: [],
     endUserAuth: [],
     authorization: [],
-    ingress: { enabled: false, tls: false, host: "*" },
+    ingress: INGRESS_OFF,
     probe: { enabled: false, alwaysRun: false, requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 },
     intent: [],
   };

@@ -31,6 +31,10 @@ test("every registration is recorded with its inputs; output-derived inputs are 
   t.deepEqual(pa.props, { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "default", namespace: "bar" }, spec: { mtls: { mode: "STRICT" } } });
   t.is(pa.urn, "urn:pulumi:dev::fixture::kubernetes:security.istio.io/v1:PeerAuthentication::bar-default");
   t.true(records.every((r) => r.custom));
+  // What each waits for: the PeerAuthentication's namespace is the Namespace's output.
+  t.deepEqual(pa.dependsOn, ["urn:pulumi:dev::fixture::kubernetes:core/v1:Namespace::bar"]);
+  t.deepEqual(records.find((r) => r.name === "bar")!.dependsOn, []);
+  t.true(records.every((r) => r.unknowns.length === 0));
 });
 
 test("a program that fails (missing required config) is reported with Pulumi's message", async (t) => {
