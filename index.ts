@@ -10,6 +10,12 @@ import { desiredMeshObjects, probeClients } from "./mesh/builders";
 import { predict } from "./mesh/predict";
 import { ConnectivityProbe } from "./components/connectivity-probe";
 import { policyRevision } from "./probe/inputs";
+import { nodeVersionProblem } from "./probe/transport";
+
+// Before any resource: on a Node too old for @kubernetes/client-node the probe would crash only
+// after the whole mesh is deployed. A RunError is reported without a stack trace.
+const nodeProblem = nodeVersionProblem(process.version);
+if (nodeProblem) throw new pulumi.RunError(nodeProblem);
 
 const config = loadStackConfig(pulumiConfigGetter(new pulumi.Config("istio-mtls")), Object.keys(pulumi.runtime.allConfig()));
 const stack = deployStack(config);
@@ -17,8 +23,10 @@ const meshObjects = desiredMeshObjects(config);
 const prediction = predict(meshObjects, { from: probeClients(config) });
 
 // After the workloads and every policy it tests, the probe runs the predicted matrix in the
-// cluster (through the same kubeconfig/context as the Kubernetes provider) and fails the update
-// when the mesh disagrees. It runs again only when the deployed objects change.
+// cluster (through the same kubeconfig/context as the Kubernetes provider; the kubeconfig may be
+// a path or the document, as for the provider) and fails the update when the mesh disagrees. It
+// runs again only when the deployed objects change. With the cert-manager CA it expects the root
+// recorded in the intermediate's CertificateRequest (public), never reading the root Secret.
 const kubernetes = new pulumi.Config("kubernetes");
 const probe =
   config.probe.enabled && prediction.probes.length > 0
@@ -33,9 +41,7 @@ const probe =
           concurrency: config.probe.concurrency,
           kubeconfig: kubernetes.getSecret("kubeconfig"),
           context: kubernetes.get("context"),
-          expectedRootCertSecret: stack.ca.rootSecretName
-            ? { namespace: config.certManager.namespace, name: stack.ca.rootSecretName, key: "ca.crt" }
-            : undefined,
+          expectedRootFromCertificate: stack.ca.intermediateCertificate,
         },
         { dependsOn: [...stack.demo, stack.mtls, stack.clientTls, stack.endUserAuth, stack.authorization] },
       )

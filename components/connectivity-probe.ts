@@ -14,20 +14,34 @@
  * Test-only transport: the input `transport: { kind: "fake", scenario }` is honoured only when
  * the environment variable ISTIO_MTLS_PROBE_FAKE_TRANSPORT names a module exporting
  * `fakeTransport(scenario)`; otherwise it is an error, so a stack cannot probe a fake by accident.
+ *
+ * Cluster access: the Kubernetes provider's `kubernetes:kubeconfig` (a path or the document) and
+ * `kubernetes:context`, or its default loading. It reads only public material (no Secret, so no
+ * private key can leak through the probe), and its identity needs exactly:
+ *   - pods: `list`, and pods/exec: `create` and `get`, in each client namespace (the sleep.X
+ *     pods). client-node execs over a WebSocket, a GET that the API server authorizes as `get`;
+ *     newer Kubernetes versions also require `create` for it (AuthorizePodWebsocketUpgradeCreatePermission).
+ *   - configmaps: `get` in each probed namespace (istiod's istio-ca-root-cert), with the cert-manager CA.
+ *   - certificaterequests.cert-manager.io: `list` in the intermediate CA Certificate's namespace
+ *     (istiod's, where `cacerts` is issued), with the cert-manager CA.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Prediction } from "../mesh/prediction";
-import { cellsFromClients, probeClientsFromPrediction, probesHash, validateProbeInputs, type OutcomeWithRequest, type ProbeClientInput } from "../probe/inputs";
+import { cellsFromClients, PROBE_DEFAULTS, probeClientsFromPrediction, probesHash, validateProbeInputs, type OutcomeWithRequest, type ProbeClientInput } from "../probe/inputs";
 import { formatMatrix, runProbes, type ObservedCell } from "../probe/runner";
-import { kubernetesTransport, type ExecTransport } from "../probe/transport";
+import { kubernetesTransport, type CertificateRequestInfo, type ExecTransport } from "../probe/transport";
 
 export const FAKE_TRANSPORT_ENV = "ISTIO_MTLS_PROBE_FAKE_TRANSPORT";
 
-export interface SecretKeyRef {
+/** A cert-manager Certificate. */
+export interface CertificateRef {
   namespace: string;
   name: string;
-  key: string;
 }
+
+/** What cert-manager (v1.x, 1.19 included) sets on every CertificateRequest it creates for a Certificate; annotations, not labels. */
+export const CERTIFICATE_NAME_ANNOTATION = "cert-manager.io/certificate-name";
+export const CERTIFICATE_REVISION_ANNOTATION = "cert-manager.io/certificate-revision";
 
 export interface ConnectivityProbeArgs {
   /** The model's prediction; its cells are probed, grouped by client. Give this or `clients`. */
@@ -40,23 +54,27 @@ export interface ConnectivityProbeArgs {
   revision: pulumi.Input<string>;
   /** Run on every `pulumi up`, even with nothing changed. Default false. */
   alwaysRun?: boolean;
-  /** Per-request curl timeout. Default 5. */
+  /** Per-request curl timeout. Default PROBE_DEFAULTS (probe/inputs.ts), as in the stack config. */
   requestTimeoutSeconds?: number;
-  /** Retry until the matrix converges or this many seconds pass. Default 120. */
+  /** Retry until the matrix converges or this many seconds pass. Default PROBE_DEFAULTS. */
   deadlineSeconds?: number;
-  /** Client pods exec'd at once. Default 4. */
+  /** Client pods exec'd at once. Default PROBE_DEFAULTS. */
   concurrency?: number;
-  /** Kubeconfig document (stored as a secret); omitted: default loading ($KUBECONFIG, ~/.kube/config, in-cluster). */
+  /**
+   * `kubernetes:kubeconfig` (stored as a secret): a kubeconfig file's path or the document, read as the
+   * Kubernetes provider reads it; omitted: default loading ($KUBECONFIG, ~/.kube/config, in-cluster).
+   */
   kubeconfig?: pulumi.Input<string>;
   /** Kubeconfig context; omitted: the current one. */
   context?: pulumi.Input<string>;
   /** The stack CA's root certificate (PEM): istiod's istio-ca-root-cert must hold it. Omit when istiod's own CA is used. */
   expectedRootCertPem?: pulumi.Input<string>;
   /**
-   * Where the stack CA's root certificate lives in the cluster (cert-manager's root Secret, key `ca.crt`):
-   * read at probe time so that no key material passes through Pulumi state. Alternative to expectedRootCertPem.
+   * The intermediate CA Certificate that the stack's root signs (istiod's `cacerts`): the expected root
+   * is `status.ca` of its newest CertificateRequest, read at probe time, so neither a key nor the root
+   * Secret is read or passes through Pulumi state. Alternative to expectedRootCertPem.
    */
-  expectedRootCertSecret?: SecretKeyRef;
+  expectedRootFromCertificate?: CertificateRef;
   /** Tests only; see the module comment. */
   transport?: { kind: "fake"; scenario: unknown };
 }
@@ -72,7 +90,7 @@ interface ProviderInputs {
   kubeconfig?: string;
   context?: string;
   expectedRootCertPem?: string;
-  expectedRootCertSecret?: SecretKeyRef;
+  expectedRootFromCertificate?: CertificateRef;
   transport?: { kind: "fake"; scenario: unknown };
 }
 
@@ -105,17 +123,53 @@ function transportFor(inputs: ProviderInputs): ExecTransport {
   });
 }
 
-/** The root PEM the trust check expects: given inline, or read from the CA's Secret. */
+/**
+ * The root that signed Certificate `cert`: status.ca (base64 PEM) of its newest CertificateRequest,
+ * which cert-manager's CA issuer fills with the top of its signing chain, i.e. the self-signed root.
+ * The newest revision must be Ready: an older request's CA may be a root since replaced. Anything
+ * short of a PEM certificate is an error, never a pass.
+ */
+export function expectedRootFromRequests(cert: CertificateRef, requests: CertificateRequestInfo[]): string {
+  const where = `Certificate ${cert.namespace}/${cert.name}`;
+  const mine = requests.filter((r) => r.annotations[CERTIFICATE_NAME_ANNOTATION] === cert.name);
+  if (mine.length === 0) {
+    throw new Error(
+      `trust check: no CertificateRequest of ${where} (annotation ${CERTIFICATE_NAME_ANNOTATION}=${cert.name}) in namespace ${cert.namespace}; ` +
+        `cert-manager creates one when it issues the intermediate CA, and its status.ca is the root the check expects. ` +
+        `See kubectl describe certificate ${cert.name} -n ${cert.namespace}`,
+    );
+  }
+  const revisioned = mine.map((r) => {
+    const raw = r.annotations[CERTIFICATE_REVISION_ANNOTATION];
+    if (raw === undefined || !/^\d+$/.test(raw)) {
+      throw new Error(
+        `trust check: CertificateRequest ${cert.namespace}/${r.name} has ${CERTIFICATE_REVISION_ANNOTATION} ${JSON.stringify(raw)}; allowed: the revision number cert-manager sets`,
+      );
+    }
+    return { request: r, revision: Number(raw) };
+  });
+  const { request, revision } = revisioned.sort((a, b) => b.revision - a.revision)[0]!;
+  const name = `CertificateRequest ${cert.namespace}/${request.name}`;
+  const ready = request.conditions.find((c) => c.type === "Ready");
+  if (ready?.status !== "True") {
+    const state = ready ? `Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ""}${ready.message ? `: ${ready.message}` : ""}` : "no Ready condition";
+    throw new Error(
+      `trust check: ${name} (revision ${revision}) is not Ready: ${state}; it is the newest request of ${where}, whose status.ca is the root the check expects. ` +
+        `Wait for cert-manager to issue it (kubectl describe certificaterequest ${request.name} -n ${cert.namespace}) and run the probe again`,
+    );
+  }
+  const pem = Buffer.from(request.ca ?? "", "base64").toString("utf8");
+  if (!pem.trim()) throw new Error(`trust check: ${name} has no status.ca (revision ${revision}, Ready); cert-manager's CA issuer records the root there`);
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new Error(`trust check: ${name} status.ca is not a PEM certificate`);
+  return pem;
+}
+
+/** The root PEM the trust check expects: given inline, or from the intermediate's CertificateRequest. */
 async function expectedRoot(inputs: ProviderInputs, transport: ExecTransport): Promise<string | undefined> {
   if (inputs.expectedRootCertPem) return inputs.expectedRootCertPem;
-  const ref = inputs.expectedRootCertSecret;
-  if (!ref) return undefined;
-  const data = await transport.readSecret(ref.namespace, ref.name);
-  const pem = data?.[ref.key];
-  if (!pem) {
-    throw new Error(`trust check: Secret ${ref.namespace}/${ref.name} ${data ? `has no key ${ref.key}` : "does not exist"}; it should hold the mesh root CA that cert-manager issued`);
-  }
-  return pem;
+  const cert = inputs.expectedRootFromCertificate;
+  if (!cert) return undefined;
+  return expectedRootFromRequests(cert, await transport.listCertificateRequests(cert.namespace));
 }
 
 async function probe(inputs: ProviderInputs): Promise<ProviderOutputs> {
@@ -193,12 +247,15 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ConnectivityProbeArgs, opts?: pulumi.CustomResourceOptions) {
     const settings = {
-      requestTimeoutSeconds: args.requestTimeoutSeconds ?? 5,
-      deadlineSeconds: args.deadlineSeconds ?? 120,
-      concurrency: args.concurrency ?? 4,
+      requestTimeoutSeconds: args.requestTimeoutSeconds ?? PROBE_DEFAULTS.requestTimeoutSeconds,
+      deadlineSeconds: args.deadlineSeconds ?? PROBE_DEFAULTS.deadlineSeconds,
+      concurrency: args.concurrency ?? PROBE_DEFAULTS.concurrency,
     };
     if ((args.prediction === undefined) === (args.clients === undefined)) {
       throw new Error(`ConnectivityProbe ${name}: give exactly one of prediction or clients`);
+    }
+    if (args.expectedRootCertPem !== undefined && args.expectedRootFromCertificate !== undefined) {
+      throw new Error(`ConnectivityProbe ${name}: give at most one of expectedRootCertPem or expectedRootFromCertificate`);
     }
     const clients =
       args.clients ??
@@ -221,7 +278,7 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
         kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
         context: args.context,
         expectedRootCertPem: args.expectedRootCertPem,
-        expectedRootCertSecret: args.expectedRootCertSecret,
+        expectedRootFromCertificate: args.expectedRootFromCertificate,
         transport: args.transport,
         cells: undefined,
         table: undefined,

@@ -48,6 +48,11 @@ export class MeshCa extends pulumi.ComponentResource {
   declare public readonly cacerts: pulumi.CustomResource | undefined;
   /** Name of the root CA Secret in cert-manager's namespace; undefined with the istiod CA. */
   declare public readonly rootSecretName: string | undefined;
+  /**
+   * The intermediate CA Certificate (`cacerts` in istiod's namespace); undefined with the istiod CA.
+   * Its CertificateRequests carry the root in status.ca: public, unlike the root Secret.
+   */
+  declare public readonly intermediateCertificate: { namespace: string; name: string } | undefined;
   /** What istiod must wait for: `cacerts` issued (nothing with the istiod CA). */
   declare public readonly caReady: pulumi.Resource[];
   /** What a Certificate from the mesh root ClusterIssuer must wait for. */
@@ -83,6 +88,7 @@ export class MeshCa extends pulumi.ComponentResource {
     if (!chain) {
       this.cacerts = undefined;
       this.rootSecretName = undefined;
+      this.intermediateCertificate = undefined;
       this.caReady = [];
       this.issuerReady = installed;
       this.registerOutputs({});
@@ -93,6 +99,7 @@ export class MeshCa extends pulumi.ComponentResource {
     const rootIssuer = createKubeObject(chain.rootIssuer, childOptions(this, opts, [root]));
     this.cacerts = createKubeObject(withAnnotations(chain.intermediateCertificate, WAIT_FOR_READY), childOptions(this, opts, [rootIssuer]));
     this.rootSecretName = ROOT_CA_NAME;
+    this.intermediateCertificate = { namespace: chain.intermediateCertificate.metadata.namespace ?? args.istioNamespace, name: chain.intermediateCertificate.metadata.name };
     this.caReady = [this.cacerts];
     this.issuerReady = [rootIssuer];
     this.registerOutputs({ cacertsSecret: CACERTS_SECRET, rootSecretName: this.rootSecretName });

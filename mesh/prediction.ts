@@ -55,6 +55,16 @@ export interface ProbeOutcome {
   mtls: boolean;
   /** Names the deciding objects, e.g. "plaintext client (no sidecar) → STRICT at port 8080 (PeerAuthentication foo/default)". */
   reason: string;
+  /**
+   * How a failed transport fails (set exactly when code is 0 or one of the client sidecar's 503s),
+   * which is what the connectivity probe must observe to confirm it:
+   * - "reset": the server side drops the connection (plaintext to STRICT, mTLS or client TLS to a
+   *   plaintext or DISABLE port). A client without sidecar sees curl exit 52 or 56; a client sidecar
+   *   answers 503 "upstream connect error or disconnect/reset before headers" (Envoy flags UC/UF/URX).
+   * - "no-endpoint": the Service has no endpoint. A client without sidecar is refused (curl exit 7);
+   *   a client sidecar answers 503 "no healthy upstream" (Envoy flag UH).
+   */
+  failure?: "reset" | "no-endpoint";
   /** The client's SPIFFE identity as the server sees it (mTLS only). */
   clientIdentity?: string;
   /** The server workload's SPIFFE identity. */

@@ -1,10 +1,11 @@
 /**
  * The probe's inputs as the stack passes them: cells grouped by client, built from the model's
- * Prediction. Validation and the change hash live here (no Pulumi), so both the component and
- * its serialized provider use the same code.
+ * Prediction, each with what the model expects, including how a predicted failure fails (the
+ * evidence the runner requires). Validation and the change hash live here (no Pulumi), so both
+ * the component and its serialized provider use the same code.
  */
 import type { ProbeOutcome, ProbeRequest, Prediction } from "../mesh/prediction";
-import type { ProbeCell } from "./runner";
+import { isProbeFailure, type ProbeCell } from "./runner";
 import { validateTarget } from "./script";
 
 export interface ProbeTargetInput {
@@ -17,7 +18,7 @@ export interface ProbeTargetInput {
   path?: string;
   /** A bearer token (the bytes); the component passes it as a secret. */
   token?: string;
-  expected: { code: number; mtls: boolean; clientIdentity?: string; reason: string };
+  expected: ProbeCell["expected"];
 }
 
 export interface ProbeClientInput {
@@ -67,6 +68,7 @@ export function probeClientsFromPrediction<T = string>(
         mtls: o.mtls,
         ...(o.clientIdentity !== undefined ? { clientIdentity: o.clientIdentity } : {}),
         reason: o.reason,
+        ...(o.failure !== undefined ? { failure: o.failure } : {}),
       },
     });
   }
@@ -94,6 +96,9 @@ export interface ProbeSettingsInput {
 }
 
 /** Every problem with the inputs, as (property, reason) pairs; empty when valid. */
+/** The probe's settings when none are given: the one home of these defaults, for the stack config and the component. */
+export const PROBE_DEFAULTS = { requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 } as const;
+
 export function validateProbeInputs(clients: unknown, settings: ProbeSettingsInput, revision: unknown): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   const add = (property: string, reason: string) => failures.push({ property, reason });
@@ -134,6 +139,9 @@ export function validateProbeInputs(clients: unknown, settings: ProbeSettingsInp
       else if (typeof e.mtls !== "boolean" || typeof e.reason !== "string") add(`${tat}.expected`, `${tat}: expected needs mtls (boolean) and reason (string)`);
       else if (e.clientIdentity !== undefined && !/^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(e.clientIdentity)) {
         add(`${tat}.expected.clientIdentity`, `${tat}: clientIdentity ${e.clientIdentity} is not spiffe://<trust domain>/ns/<ns>/sa/<sa>`);
+      } else if (e.failure !== undefined ? !isProbeFailure(e.failure) || (e.code !== 0 && e.code !== 503) : e.code === 0) {
+        // Without its kind a failure cannot be confirmed (see ProbeOutcome.failure), so 000 needs one.
+        add(`${tat}.expected.failure`, `${tat}: expected.failure is ${JSON.stringify(e.failure)} with code ${e.code}: allowed "reset" or "no-endpoint", with code 0 or 503 only, and required with code 0`);
       }
     });
   });

@@ -2,7 +2,7 @@
  * Strict reading of the probe script's output. A probe result is evidence, so anything short of
  * a complete, well-formed answer for exactly the expected targets is an error, never a code 0.
  */
-import { LINE_MARKER } from "./script";
+import { BODY_MAX, EVIDENCE_CHARS, LINE_MARKER, SERVER_MAX } from "./script";
 
 /** What one curl observed. */
 export interface ObservedResponse {
@@ -16,12 +16,19 @@ export interface ObservedResponse {
   xfcc: boolean;
   /** The `URI=` of that header: the client's SPIFFE identity as the server saw it. */
   peerIdentity?: string;
+  /** The response's Server header, sanitised ("envoy" when a sidecar answered); "" when none. */
+  server: string;
+  /** The body's first line, sanitised and cut short: tells Envoy's own 503s from the application's. */
+  body: string;
 }
 
 /** A plain Error with fields (see probeMismatchError in runner.ts for why not a subclass). */
 export type ProbeOutputError = Error & { name: "ProbeOutputError"; output: string };
 
-const LINE_KEYS = ["code", "exit", "id", "m", "time", "uri", "xfcc"];
+const LINE_KEYS = ["body", "code", "exit", "id", "m", "server", "time", "uri", "xfcc"];
+// What the script reduces these to (unknown characters become "?"); anything else was not printed by it.
+const SERVER_RE = new RegExp(`^[?${EVIDENCE_CHARS}]{0,${SERVER_MAX}}$`);
+const BODY_RE = new RegExp(`^[?${EVIDENCE_CHARS}]{0,${BODY_MAX}}$`);
 
 function fail(output: string, message: string): never {
   const shown = output.length > 2000 ? `${output.slice(0, 2000)}… (${output.length} bytes)` : output;
@@ -65,6 +72,8 @@ export function parseProbeOutput(stdout: string, expectedIds: readonly string[])
     if (typeof o.time !== "string" || !/^\d+(\.\d+)?$/.test(o.time)) fail(stdout, `${where}: time ${JSON.stringify(o.time)} is not a number`);
     if (typeof o.xfcc !== "boolean") fail(stdout, `${where}: xfcc ${JSON.stringify(o.xfcc)} is not a boolean`);
     if (typeof o.uri !== "string" || (o.uri !== "" && !o.uri.startsWith("spiffe://"))) fail(stdout, `${where}: uri ${JSON.stringify(o.uri)} is not a SPIFFE URI`);
+    if (typeof o.server !== "string" || !SERVER_RE.test(o.server)) fail(stdout, `${where}: server ${JSON.stringify(o.server)} is not a sanitised Server header`);
+    if (typeof o.body !== "string" || !BODY_RE.test(o.body)) fail(stdout, `${where}: body ${JSON.stringify(o.body)} is not a sanitised first body line`);
     const code = Number(o.code);
     const curlExit = o.exit as number;
     // curl reports 000 exactly when no HTTP response arrived; a status with a failed transfer
@@ -77,6 +86,8 @@ export function parseProbeOutput(stdout: string, expectedIds: readonly string[])
       timeSeconds: Number(o.time),
       xfcc: o.xfcc,
       ...(o.uri !== "" ? { peerIdentity: o.uri } : {}),
+      server: o.server,
+      body: o.body,
     });
   });
   if (done === undefined) fail(stdout, "the done line is missing: the output was cut off");

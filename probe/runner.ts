@@ -3,7 +3,12 @@
  * prediction. One exec per client pod (its script curls all of that client's targets), a bounded
  * number of execs at once, and retries with backoff until the matrix converges or the deadline
  * passes: Istio config takes seconds to reach the proxies after `pulumi up` applies it.
+ *
+ * A predicted failure is confirmed only by what Istio produces for it (FAILURE_EVIDENCE): a broken
+ * target or an application's own 503 fails in other ways, and must not pass for a policy at work.
  */
+import type { X509Certificate } from "node:crypto";
+import type { ProbeOutcome } from "../mesh/prediction";
 import { parseProbeOutput, type ObservedResponse } from "./parse";
 import { probeScript, type ScriptTarget } from "./script";
 import type { ExecTransport, PodInfo } from "./transport";
@@ -20,8 +25,11 @@ export interface ProbeCell {
   path?: string;
   /** Bearer token sent as `Authorization: Bearer …`. */
   token?: string;
-  expected: { code: number; mtls: boolean; clientIdentity?: string; reason: string };
+  expected: { code: number; mtls: boolean; clientIdentity?: string; reason: string; failure?: ProbeFailure };
 }
+
+/** How a predicted failure fails; see ProbeOutcome.failure. */
+export type ProbeFailure = NonNullable<ProbeOutcome["failure"]>;
 
 /** What one cell observed. */
 export interface ObservedCell {
@@ -33,6 +41,9 @@ export interface ObservedCell {
   /** Observed over mTLS (XFCC echoed); null when the response cannot show it (not a 200 from /headers). */
   mtls: boolean | null;
   peerIdentity?: string;
+  /** For an HTTP error status: who answered (the Server header) and the body's first line, sanitised. */
+  server?: string;
+  body?: string;
   timeSeconds: number;
 }
 
@@ -64,10 +75,28 @@ export interface RunResult {
 }
 
 /**
- * curl exits that mean "the server side refused the plaintext connection": refused, empty reply, reset.
- * An array, not a Set: module-level values are captured by the provider's serializer, which does not rebuild Sets.
+ * What proves each predicted failure: the curl exits a client without sidecar sees (for code 000),
+ * and the first body line of the 503 a client sidecar's Envoy answers itself (`server: envoy`).
+ * A refused connection (exit 7) or "no healthy upstream" means no endpoint, never a policy's reset.
+ * Arrays and plain objects: module-level values are captured by the provider's serializer, which does not rebuild Sets or Maps.
  */
-const REFUSED_EXITS: readonly number[] = [7, 52, 56];
+const FAILURE_EVIDENCE: Record<ProbeFailure, { curlExits: readonly number[]; envoyBody: RegExp; bare: string; sidecar: string }> = {
+  reset: {
+    curlExits: [52, 56],
+    // ". reset reason: connection termination", ". retried and the latest reset reason: remote connection failure, …"
+    envoyBody: /^upstream connect error or disconnect\/reset before headers\. (retried and the latest )?reset reason: ./,
+    bare: "a reset connection (curl exit 52 or 56)",
+    sidecar: `the client sidecar's 503 "upstream connect error or disconnect/reset before headers"`,
+  },
+  "no-endpoint": {
+    curlExits: [7],
+    envoyBody: /^no healthy upstream$/,
+    bare: "a refused connection (curl exit 7)",
+    sidecar: `the client sidecar's 503 "no healthy upstream"`,
+  },
+};
+/** The Server header of a response Envoy generated itself. */
+const ENVOY_SERVER = "envoy";
 const SLEEP_CONTAINER = "sleep";
 const PROXY_CONTAINER = "istio-proxy";
 const ROOT_CERT_CONFIGMAP = "istio-ca-root-cert";
@@ -101,6 +130,10 @@ function mtlsObservable(cell: ProbeCell, r: ObservedResponse): boolean {
   return r.code === 200 && cellPath(cell).startsWith("/headers");
 }
 
+export function isProbeFailure(value: unknown): value is ProbeFailure {
+  return typeof value === "string" && Object.prototype.hasOwnProperty.call(FAILURE_EVIDENCE, value);
+}
+
 export function toObserved(cell: ProbeCell, r: ObservedResponse): ObservedCell {
   const observable = mtlsObservable(cell, r);
   return {
@@ -111,6 +144,7 @@ export function toObserved(cell: ProbeCell, r: ObservedResponse): ObservedCell {
     curlExit: r.curlExit,
     mtls: observable ? r.xfcc : null,
     ...(observable && r.peerIdentity ? { peerIdentity: r.peerIdentity } : {}),
+    ...(r.code >= 400 ? { server: r.server, body: r.body } : {}),
     timeSeconds: r.timeSeconds,
   };
 }
@@ -119,15 +153,30 @@ export function toObserved(cell: ProbeCell, r: ObservedResponse): ObservedCell {
 export function compareCell(cell: ProbeCell, o: ObservedCell): string | undefined {
   const e = cell.expected;
   if (o.code !== e.code) return `status ${fmtCode(o.code)}, expected ${fmtCode(e.code)}`;
-  if (e.code === 0 && !REFUSED_EXITS.includes(o.curlExit)) {
-    return `curl exit ${o.curlExit} (${curlExitName(o.curlExit)}), expected a refused or reset connection (exit 7, 52 or 56)`;
-  }
-  if (e.code !== 0 && o.curlExit !== 0) return `curl exit ${o.curlExit} (${curlExitName(o.curlExit)}) after status ${o.code}`;
+  if (e.failure !== undefined) return failureProblem(e.failure, o);
+  if (e.code === 0) return "000 is expected, but the expectation names no failure kind (reset or no-endpoint) that an observation could confirm";
+  if (o.curlExit !== 0) return `curl exit ${o.curlExit} (${curlExitName(o.curlExit)}) after status ${o.code}`;
   if (o.mtls !== null && o.mtls !== e.mtls) return e.mtls ? "plaintext, expected mTLS" : "mTLS, expected plaintext";
   if (o.mtls === true && e.clientIdentity !== undefined && o.peerIdentity !== e.clientIdentity) {
     return `peer identity ${o.peerIdentity ?? "(none in X-Forwarded-Client-Cert)"}, expected ${e.clientIdentity}`;
   }
   return undefined;
+}
+
+/** Why `o` (with the expected status) is not the predicted failure, or undefined when it is. */
+function failureProblem(failure: ProbeFailure, o: ObservedCell): string | undefined {
+  const want = FAILURE_EVIDENCE[failure];
+  if (o.code === 0) {
+    return want.curlExits.includes(o.curlExit) ? undefined : `curl exit ${o.curlExit} (${curlExitName(o.curlExit)}), expected ${want.bare}`;
+  }
+  if (o.curlExit !== 0) return `curl exit ${o.curlExit} (${curlExitName(o.curlExit)}) after status ${o.code}, expected ${want.sidecar}`;
+  if (o.server === ENVOY_SERVER && want.envoyBody.test(o.body ?? "")) return undefined;
+  return `${o.code} from ${describeAnswer(o)}, expected ${want.sidecar}`;
+}
+
+/** `server envoy: "no healthy upstream"`: who answered an HTTP error, and its body's first line. */
+function describeAnswer(o: ObservedCell): string {
+  return `server ${o.server ? o.server : "(no Server header)"}: ${JSON.stringify(o.body ?? "")}`;
 }
 
 function fmtCode(code: number): string {
@@ -141,14 +190,15 @@ function curlExitName(exit: number): string {
 
 export function describeExpected(cell: ProbeCell): string {
   const e = cell.expected;
-  if (e.code === 0) return "000 refused";
+  if (e.failure !== undefined) return `${fmtCode(e.code)} ${e.failure}`;
   return e.code === 200 ? `200 ${e.mtls ? "mTLS" : "plaintext"}` : `${e.code}${e.mtls ? " (mTLS)" : ""}`;
 }
 
 export function describeObserved(o: ObservedCell): string {
   if (o.code === 0) return `000 (curl exit ${o.curlExit}: ${curlExitName(o.curlExit)})`;
   const transport = o.mtls === null ? "" : o.mtls ? ` mTLS${o.peerIdentity ? ` ${o.peerIdentity}` : ""}` : " plaintext";
-  return `${o.code}${transport}${o.curlExit !== 0 ? ` (curl exit ${o.curlExit})` : ""}`;
+  const answer = o.server !== undefined ? ` (${describeAnswer(o)})` : "";
+  return `${o.code}${transport}${answer}${o.curlExit !== 0 ? ` (curl exit ${o.curlExit})` : ""}`;
 }
 
 /** Readiness: Running, not terminating, `sleep` ready, and `istio-proxy` ready when the client has a sidecar. */
@@ -232,26 +282,50 @@ async function attempt(cells: ProbeCell[], opts: RunOptions): Promise<{ observed
   return { observed, execs };
 }
 
-/** istiod's distributed root must be the stack's CA root in every probed namespace. */
-async function checkTrust(cells: ProbeCell[], opts: RunOptions): Promise<void> {
-  const expected = normalizePem(opts.expectedRootCertPem!);
+/** The certificates of a PEM text; throws when one of them does not parse. */
+function pemCertificates(pem: string, what: string): X509Certificate[] {
+  const { X509Certificate } = require("node:crypto") as typeof import("node:crypto");
+  return (pem.match(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g) ?? []).map((block, i) => {
+    try {
+      return new X509Certificate(block);
+    } catch (e) {
+      throw new Error(`trust check: ${what}: certificate ${i + 1} does not parse (${(e as Error).message})`);
+    }
+  });
+}
+
+/**
+ * The stack's CA root, parsed: exactly one certificate. Anything else is a configuration error,
+ * raised before probing: an empty or unreadable root would otherwise prove nothing.
+ */
+export function parseExpectedRoot(pem: string): X509Certificate {
+  const what = "the expected root certificate (the stack CA's ca.crt)";
+  const certs = pemCertificates(pem, what);
+  if (certs.length !== 1) {
+    const found = pem.trim() === "" ? "it is empty" : `it holds ${certs.length} PEM certificates`;
+    throw new Error(`trust check: ${what}: ${found}, expected exactly one`);
+  }
+  return certs[0]!;
+}
+
+/** istiod's distributed roots must include the stack's CA root (same DER) in every probed namespace. */
+async function checkTrust(cells: ProbeCell[], opts: RunOptions, root: X509Certificate): Promise<void> {
   const namespaces = [...new Set(cells.flatMap((c) => [c.client.namespace, c.target.namespace]))].sort();
   for (const ns of namespaces) {
     const data = await opts.transport.readConfigMap(ns, ROOT_CERT_CONFIGMAP);
     if (!data) throw new Error(`trust check: ConfigMap ${ns}/${ROOT_CERT_CONFIGMAP} does not exist (istiod writes it to every namespace; is istiod running?)`);
     const found = data[ROOT_CERT_KEY];
     if (found === undefined) throw new Error(`trust check: ConfigMap ${ns}/${ROOT_CERT_CONFIGMAP} has no key ${ROOT_CERT_KEY}`);
-    if (!normalizePem(found).includes(expected)) {
+    const distributed = pemCertificates(found, `${ns}/${ROOT_CERT_CONFIGMAP} ${ROOT_CERT_KEY}`);
+    if (!distributed.some((c) => c.raw.equals(root.raw))) {
+      const held = distributed.map((c) => `${c.subject.replace(/\n/g, ", ")} (SHA-256 ${c.fingerprint256})`).join("; ") || "no certificate";
       throw new Error(
         `trust check: ${ns}/${ROOT_CERT_CONFIGMAP} ${ROOT_CERT_KEY} is not the stack's CA root: istiod is not using the cert-manager CA. ` +
+          `It holds ${held}; the stack's root is SHA-256 ${root.fingerprint256}. ` +
           `Check the Secret cacerts in istiod's namespace and restart istiod (kubectl rollout restart deploy/istiod -n istio-system).`,
       );
     }
   }
-}
-
-function normalizePem(pem: string): string {
-  return pem.replace(/\r/g, "").trim();
 }
 
 /** The deadline error: a table of differing cells and what to look at. */
@@ -303,10 +377,11 @@ export async function runProbes(cells: ProbeCell[], opts: RunOptions): Promise<R
   let backoff = opts.initialBackoffMs ?? 2000;
   const maxBackoff = opts.maxBackoffMs ?? 15000;
   let execs = 0;
+  const root = opts.expectedRootCertPem !== undefined ? parseExpectedRoot(opts.expectedRootCertPem) : undefined;
   for (let n = 1; ; n++) {
     let failure: Error;
     try {
-      if (opts.expectedRootCertPem !== undefined) await checkTrust(cells, opts);
+      if (root) await checkTrust(cells, opts, root);
       const result = await attempt(cells, opts);
       execs += result.execs;
       const diffs: Difference[] = [];

@@ -3,7 +3,11 @@
  * and prints one JSON line per target, then a `done` line so a cut-off output is detectable.
  *
  * It runs in the `sleep` container (curlimages/curl: busybox sh, curl, sed, grep, tr; no jq),
- * so it uses nothing else. Every value that comes from inputs is validated, then shell-quoted.
+ * so it uses nothing else, and it writes no file: the container's root filesystem is read-only,
+ * so curl's headers, body and `-w` trailer stay in a shell variable. curl runs without any
+ * config file (`-q`) or proxy, so the container's `.curlrc` or proxy variables cannot change
+ * what is sent. Every value that comes from inputs is validated, then shell-quoted; every value
+ * printed from a response is reduced to characters that need no JSON escaping.
  */
 
 /** One request the script sends. */
@@ -32,12 +36,23 @@ export interface ScriptOptions {
 /** First field of every line the script prints. */
 export const LINE_MARKER = "istio-mtls-probe";
 
+/**
+ * What the `server` header and the body's first line are reduced to (other characters become "?"),
+ * valid both in a sed bracket expression and in a JS character class, and needing no JSON escaping.
+ */
+export const EVIDENCE_CHARS = "A-Za-z0-9 ._:/,()=+|-";
+export const SERVER_MAX = 64;
+export const BODY_MAX = 120;
+
 const ID_RE = /^[A-Za-z0-9._:/#-]{1,200}$/;
 const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 // RFC 3986 path characters plus "?" and "&" for a query; no whitespace, quotes or control bytes.
 const PATH_RE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
 // RFC 6750 b64token: what a bearer token may hold.
 const TOKEN_RE = /^[A-Za-z0-9\-._~+/]+=*$/;
+// Separates curl's output from its -w trailer; the last occurrence counts, so a body holding it
+// changes nothing. No leading "@": `-w @x` reads the format from file x.
+const TRAILER_MARK = "#istio-mtls-probe-trailer#";
 
 /** Quotes a value as a single POSIX shell word: '…' with each ' written as '\''. */
 export function shellQuote(value: string): string {
@@ -47,6 +62,11 @@ export function shellQuote(value: string): string {
 /** A sed character class sequence matching `name` in any letter case (busybox sed has no I flag everywhere). */
 function caseless(name: string): string {
   return [...name].map((c) => (/[a-z]/i.test(c) ? `[${c.toUpperCase()}${c.toLowerCase()}]` : c)).join("");
+}
+
+/** sed commands that reduce the pattern space to EVIDENCE_CHARS and at most `max` characters. */
+function sanitize(max: number): string {
+  return `s#[^${EVIDENCE_CHARS}]#?#g;s#^\\(.\\{${max}\\}\\).*#\\1#`;
 }
 
 export function validateTarget(t: ScriptTarget): void {
@@ -66,8 +86,10 @@ export function validateTarget(t: ScriptTarget): void {
 
 /**
  * Builds the script. Output, one line per target, in target order, then a `done` line:
- *   {"m":"istio-mtls-probe","id":"…","code":"200","exit":0,"time":"0.004","xfcc":true,"uri":"spiffe://…"}
+ *   {"m":"istio-mtls-probe","id":"…","code":"503","exit":0,"time":"0.004","xfcc":false,"uri":"","server":"envoy","body":"no healthy upstream"}
  *   {"m":"istio-mtls-probe","done":3}
+ * `server` is the response's Server header and `body` the first line of its body (both sanitised,
+ * see EVIDENCE_CHARS): they tell the client sidecar's own 503s from the application's.
  */
 export function probeScript(targets: ScriptTarget[], options: ScriptOptions): string {
   const timeout = options.requestTimeoutSeconds;
@@ -84,34 +106,53 @@ export function probeScript(targets: ScriptTarget[], options: ScriptOptions): st
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([from, to]) => `--connect-to ${shellQuote(`${from}:${to}`)}`)
     .join(" ");
+  // -q first (it only works there): no .curlrc; --noproxy '*' with the proxy variables unset: straight to the service.
+  // -D - puts the headers on stdout before the body; the trailer follows the body.
+  const curl = `curl -q -s -D - -w '${TRAILER_MARK}%{http_code}:%{time_total}' --noproxy '*' --max-time ${timeout} ${connectArgs}`;
   const xfccKey = caseless("x-forwarded-client-cert");
   const lines = [
     "set -u",
+    // Byte-wise character ranges, the same in busybox and GNU sed: a non-ASCII byte becomes "?".
+    "LC_ALL=C; export LC_ALL",
+    "unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY",
     `m=${shellQuote(LINE_MARKER)}`,
-    'body=$(mktemp) || { echo "mktemp failed" >&2; exit 3; }',
-    "trap 'rm -f \"$body\"' EXIT",
-    // probe ID URL TOKEN: one request; the body goes to $body for the XFCC check.
+    `end=${shellQuote(TRAILER_MARK)}`,
+    "cr=$(printf '\\r')",
+    "nl='",
+    "'",
+    // probe ID URL TOKEN: one request, its response held in $out.
     "probe() {",
-    '  : > "$body"',
     '  if [ -n "$3" ]; then',
-    `    w=$(printf 'Authorization: Bearer %s\\n' "$3" | curl -s -o "$body" -w '%{http_code} %{time_total}' --max-time ${timeout} ${connectArgs} -H @- "$2" 2>/dev/null)`,
+    `    out=$(printf 'Authorization: Bearer %s\\n' "$3" | ${curl} -H @- "$2" 2>/dev/null)`,
     "  else",
-    `    w=$(curl -s -o "$body" -w '%{http_code} %{time_total}' --max-time ${timeout} ${connectArgs} "$2" 2>/dev/null)`,
+    `    out=$(${curl} "$2" 2>/dev/null)`,
     "  fi",
     "  rc=$?",
-    '  code=${w%% *}; t=${w#* }',
+    '  case $out in',
+    '    *"$end"*) w=${out##*"$end"}; resp=${out%"$end"*} ;;',
+    '    *) w=""; resp=$out ;;',
+    "  esac",
+    // Only curl's own digits may reach the output line; anything else fails the parser.
+    '  case $w in *[!0-9.:]*) w="" ;; esac',
+    '  code=${w%%:*}; t=${w#*:}',
     '  [ "$w" = "$code" ] && t=""',
+    '  case $resp in',
+    '    *"$cr$nl$cr$nl"*) head=${resp%%"$cr$nl$cr$nl"*}; body=${resp#*"$cr$nl$cr$nl"} ;;',
+    '    *) head=$resp; body="" ;;',
+    "  esac",
+    `  server=$(printf '%s\\n' "$head" | tr -d '\\r' | sed -n '/^${caseless("server")}:/{s/^[^:]*:[[:space:]]*//;s/[[:space:]]*$//;${sanitize(SERVER_MAX)};p;q;}')`,
+    `  first=$(printf '%s\\n' "$body" | tr -d '\\r' | sed -n '1{${sanitize(BODY_MAX)};p;q;}')`,
     // Flatten the body, keep what follows the last X-Forwarded-Client-Cert key, then its
     // (first) JSON string value: go-httpbin gives ["…"], classic httpbin gives "…".
-    "  flat=$(tr -d '\\r\\n' < \"$body\")",
+    "  flat=$(printf '%s' \"$body\" | tr -d '\\r\\n')",
     `  if printf '%s' "$flat" | grep -q '"${xfccKey}"'; then`,
     "    xfcc=true",
     `    v=$(printf '%s' "$flat" | sed -E 's/.*"${xfccKey}"[[:space:]]*:[[:space:]]*//; s/^\\[[[:space:]]*//; s/^"(([^"\\\\]|\\\\.)*)".*/\\1/')`,
-    "    uri=$(printf '%s' \"$v\" | grep -o 'URI=[A-Za-z0-9._~:/%@+=-]*' | tail -n 1 | sed 's/^URI=//')",
+    "    uri=$(printf '%s' \"$v\" | grep -o 'URI=[A-Za-z0-9._~:/%@+=-]*' | sed -n '$s/^URI=//p')",
     "  else",
     '    xfcc=false; uri=""',
     "  fi",
-    `  printf '{"m":"%s","id":"%s","code":"%s","exit":%d,"time":"%s","xfcc":%s,"uri":"%s"}\\n' "$m" "$1" "$code" "$rc" "$t" "$xfcc" "$uri"`,
+    `  printf '{"m":"%s","id":"%s","code":"%s","exit":%d,"time":"%s","xfcc":%s,"uri":"%s","server":"%s","body":"%s"}\\n' "$m" "$1" "$code" "$rc" "$t" "$xfcc" "$uri" "$server" "$first"`,
     "}",
   ];
   for (const t of targets) {

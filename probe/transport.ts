@@ -1,8 +1,9 @@
 /**
- * How the runner reaches the cluster: list pods, exec in a container, read a ConfigMap.
+ * How the runner reaches the cluster: list pods, exec in a container, read a ConfigMap, list
+ * cert-manager CertificateRequests. Only public material is read: no Secret, no private key.
  * The runner depends on the ExecTransport interface only, so it is tested with fakes; the real
- * implementation below is a thin layer over @kubernetes/client-node and needs a cluster to run
- * (none exists in unit tests), so it holds no logic worth testing on its own.
+ * implementation below is a thin layer over @kubernetes/client-node, tested against a local
+ * HTTP server (test/probe/cluster-access.test.ts).
  */
 import type * as k8s from "@kubernetes/client-node";
 
@@ -35,15 +36,156 @@ export interface ExecTransport {
   exec(namespace: string, pod: string, container: string, command: string[], timeoutMs: number): Promise<ExecResult>;
   /** A ConfigMap's data, or undefined when it does not exist. */
   readConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
-  /** A Secret's data, base64-decoded, or undefined when it does not exist. */
-  readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** Every cert-manager.io/v1 CertificateRequest of `namespace`, as the API returns them (status.ca still base64). */
+  listCertificateRequests(namespace: string): Promise<CertificateRequestInfo[]>;
+}
+
+/** The parts of a CertificateRequest the trust check reads; all public (no key material). */
+export interface CertificateRequestInfo {
+  name: string;
+  annotations: Record<string, string>;
+  conditions: { type: string; status: string; reason?: string; message?: string }[];
+  /** status.ca: base64 of the issuing CA's certificate (PEM); absent until issued. */
+  ca?: string;
 }
 
 export interface ClusterAccess {
-  /** A kubeconfig document; omitted: $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
+  /**
+   * `kubernetes:kubeconfig`, read as the Kubernetes provider reads it: the path of a kubeconfig
+   * file when one exists there (`~` expanded, relative to the working directory), else the
+   * kubeconfig document itself. Omitted or empty: $KUBECONFIG, ~/.kube/config or the in-cluster
+   * service account.
+   */
   kubeconfig?: string;
-  /** A context of that kubeconfig; omitted: its current context. */
+  /** `kubernetes:context`: a context of that kubeconfig; omitted: its current context. */
   context?: string;
+}
+
+/**
+ * The oldest Node.js the project runs on: @kubernetes/client-node 2.x loads undici, whose engines
+ * say >=22.19.0; older Nodes crash loading it (`reading 'bind'`), i.e. only at probe time, after
+ * the whole mesh is deployed. Equal to package.json "engines" (test/probe/node-version.test.ts).
+ */
+export const NODE_MINIMUM = "22.19.0";
+
+/** Why Node.js `version` ("v22.18.0" or "22.18.0") cannot run this project, or undefined when it can. */
+export function nodeVersionProblem(version: string, minimum: string = NODE_MINIMUM): string | undefined {
+  const parse = (v: string) => /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim())?.slice(1, 4).map(Number);
+  const found = parse(version);
+  const min = parse(minimum)!;
+  const diff = found?.map((n, i) => n - min[i]!).find((d) => d !== 0) ?? 0;
+  if (found && diff >= 0) return undefined;
+  return (
+    `Node.js ${JSON.stringify(version)} is too old for this project; allowed: Node.js >= ${minimum} ` +
+    `(@kubernetes/client-node, which the connectivity probe uses, requires it through undici). ` +
+    `Install Node.js ${minimum} or later (e.g. the current 22.x LTS) and put it first on PATH: ` +
+    `\`pulumi up\` runs the program and the probe's provider with the \`node\` found there (check with \`node --version\`).`
+  );
+}
+
+/** Throws nodeVersionProblem's message; called where the program starts and where a transport is made. */
+export function assertNodeVersion(version: string = process.version): void {
+  const problem = nodeVersionProblem(version);
+  if (problem) throw new Error(problem);
+}
+
+/** The kubeconfig a `kubernetes:kubeconfig` value stands for, with where it came from (for errors). */
+export interface KubeconfigText {
+  document: string;
+  /** "file /abs/path" or "document" (never the contents: a kubeconfig may hold credentials). */
+  source: string;
+}
+
+const KUBECONFIG_ALLOWED =
+  "the path of a kubeconfig file (absolute, relative to the working directory, or ~/…) or the kubeconfig document itself (YAML or JSON)";
+
+/**
+ * The Kubernetes provider's rule for `kubernetes:kubeconfig` (pulumi-kubernetes
+ * parseKubeconfigString): `~` and `~/…` expanded; an existing path is read as a file; anything
+ * else is the document. Unlike the provider, which reports an unusable value only as an
+ * unreachable cluster, a value that is neither is an error naming the key and the value.
+ */
+export function readKubeconfig(value: string, env: { home: string; cwd: string }): KubeconfigText {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const path = require("node:path") as typeof import("node:path");
+  const expanded = value === "~" ? env.home : value.startsWith("~/") ? path.join(env.home, value.slice(2)) : value;
+  const file = path.resolve(env.cwd, expanded);
+  let stat: import("node:fs").Stats | undefined;
+  try {
+    // A document is no file name (too long, or with newlines): stat fails and it is read as the document.
+    stat = fs.statSync(file);
+  } catch {
+    stat = undefined;
+  }
+  const shown = !value.includes("\n") && value.length <= 300 ? JSON.stringify(value) : `a ${value.split("\n").length}-line value`;
+  if (stat?.isDirectory()) throw new Error(`kubernetes:kubeconfig: ${shown} is a directory (${file}); allowed: ${KUBECONFIG_ALLOWED}`);
+  if (stat) {
+    try {
+      return { document: fs.readFileSync(file, "utf8"), source: `file ${file}` };
+    } catch (e) {
+      throw new Error(`kubernetes:kubeconfig: ${shown}: cannot read ${file}: ${(e as Error).message}; allowed: ${KUBECONFIG_ALLOWED}`);
+    }
+  }
+
+  const { parse } = require("yaml") as typeof import("yaml");
+  let doc: unknown;
+  let why = "";
+  try {
+    doc = parse(value);
+  } catch (e) {
+    // Only the position: the YAML error's excerpt would echo the value.
+    const at = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+    why = at ? ` (YAML error at line ${at.line}, column ${at.col})` : " (not YAML)";
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    const detail = value.includes("\n") ? why : ` (no file at ${file})`;
+    throw new Error(`kubernetes:kubeconfig: ${shown} is neither an existing file nor a kubeconfig document${detail}; allowed: ${KUBECONFIG_ALLOWED}`);
+  }
+  return { document: value, source: "document" };
+}
+
+/**
+ * A KubeConfig for `access`, its context checked: client-node itself accepts any context name and
+ * fails later with "No active cluster!", naming neither the setting nor the value.
+ */
+export function loadKubeConfig(lib: typeof k8s, access: ClusterAccess): k8s.KubeConfig {
+  const os = require("node:os") as typeof import("node:os");
+  const kc = new lib.KubeConfig();
+  let source: string;
+  if (access.kubeconfig) {
+    const text = readKubeconfig(access.kubeconfig, { home: os.homedir(), cwd: process.cwd() });
+    source = `the kubernetes:kubeconfig ${text.source}`;
+    try {
+      kc.loadFromString(text.document);
+    } catch (e) {
+      throw new Error(`kubernetes:kubeconfig: the ${text.source} is not a valid kubeconfig (${(e as Error).message}); allowed: ${KUBECONFIG_ALLOWED}`);
+    }
+  } else {
+    source = process.env.KUBECONFIG ? `$KUBECONFIG (${process.env.KUBECONFIG})` : "the default kubeconfig (~/.kube/config or the in-cluster service account)";
+    try {
+      kc.loadFromDefault();
+    } catch (e) {
+      throw new Error(`loading ${source} failed: ${(e as Error).message}; set kubernetes:kubeconfig to ${KUBECONFIG_ALLOWED}`);
+    }
+  }
+  const contexts = kc.getContexts().map((c) => c.name);
+  if (contexts.length === 0) throw new Error(`${source} defines no context; allowed: a kubeconfig with a context for the cluster`);
+  const allowed = contexts.join(", ");
+  if (access.context) {
+    if (!kc.getContextObject(access.context)) throw new Error(`kubernetes:context: ${JSON.stringify(access.context)} is not a context of ${source}; allowed: ${allowed}`);
+    kc.setCurrentContext(access.context);
+  } else if (!kc.getContextObject(kc.getCurrentContext())) {
+    const current = kc.getCurrentContext();
+    throw new Error(
+      `${source}: ${current ? `its current context ${JSON.stringify(current)} is not one of its contexts` : "it has no current context"}; ` +
+        `set kubernetes:context to one of: ${allowed}`,
+    );
+  }
+  const ctx = kc.getContextObject(kc.getCurrentContext())!;
+  if (!kc.getCurrentCluster()) {
+    throw new Error(`${source}: context ${JSON.stringify(ctx.name)} names cluster ${JSON.stringify(ctx.cluster)}, which it does not define`);
+  }
+  return kc;
 }
 
 export function labelSelector(labels: Record<string, string>): string {
@@ -65,13 +207,14 @@ export function exitCodeFromStatus(status: { status?: string; reason?: string; m
 export function kubernetesTransport(access: ClusterAccess): ExecTransport {
   // Required here, not at the top: client-node is ESM (Node 22 require(esm)) and heavy, and this
   // module is also captured by the dynamic provider's serializer, which must see no client object.
+  // Before loading client-node: on an older Node it crashes with a TypeError that names nothing.
+  // The dynamic provider runs in its own node process, which need not be the program's.
+  assertNodeVersion();
   const lib = require("@kubernetes/client-node") as typeof k8s;
   const { Writable } = require("node:stream") as typeof import("node:stream");
-  const kc = new lib.KubeConfig();
-  if (access.kubeconfig) kc.loadFromString(access.kubeconfig);
-  else kc.loadFromDefault();
-  if (access.context) kc.setCurrentContext(access.context);
+  const kc = loadKubeConfig(lib, access);
   const core = kc.makeApiClient(lib.CoreV1Api);
+  const custom = kc.makeApiClient(lib.CustomObjectsApi);
   const exec = new lib.Exec(kc);
 
   const sink = (chunks: Buffer[]) =>
@@ -143,14 +286,33 @@ export function kubernetesTransport(access: ClusterAccess): ExecTransport {
         throw e;
       }
     },
-    async readSecret(namespace, name) {
-      try {
-        const secret = await core.readNamespacedSecret({ namespace, name });
-        return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-      } catch (e) {
-        if ((e as { code?: number }).code === 404) return undefined;
-        throw e;
-      }
+    async listCertificateRequests(namespace) {
+      const items: CertificateRequestObject[] = [];
+      let next: string | undefined;
+      do {
+        let page: { items?: CertificateRequestObject[]; metadata?: { continue?: string } };
+        try {
+          page = await custom.listNamespacedCustomObject({ group: "cert-manager.io", version: "v1", namespace, plural: "certificaterequests", limit: 500, ...(next ? { _continue: next } : {}) });
+        } catch (e) {
+          const code = (e as { code?: number }).code;
+          const why = code === 404 ? "not served (is cert-manager installed?)" : code === 403 ? "forbidden: the probe's identity needs `list` on them" : (e as Error).message;
+          throw new Error(`listing certificaterequests.cert-manager.io in namespace ${namespace}: ${why}`);
+        }
+        items.push(...(page.items ?? []));
+        next = page.metadata?.continue || undefined;
+      } while (next);
+      return items.map((cr) => ({
+        name: cr.metadata?.name ?? "",
+        annotations: cr.metadata?.annotations ?? {},
+        conditions: cr.status?.conditions ?? [],
+        ...(cr.status?.ca !== undefined ? { ca: cr.status.ca } : {}),
+      }));
     },
   };
+}
+
+/** What the API returns for a CertificateRequest, as far as it is read. */
+interface CertificateRequestObject {
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  status?: { conditions?: CertificateRequestInfo["conditions"]; ca?: string };
 }

@@ -15,6 +15,7 @@ interface Verdict {
   code: number;
   mtls: boolean;
   reason: string;
+  failure: ProbeOutcome["failure"];
 }
 
 /** What a client without sidecar sends: whatever the app sends, plaintext for `curl http://`. */
@@ -103,12 +104,12 @@ export class OutcomeEngine {
     return r;
   }
 
-  private verdict(s: EndpointState, send: Send, key: HttpResult | string, code: number, mtls: boolean, extra: string): Verdict {
+  private verdict(s: EndpointState, send: Send, key: HttpResult | string, code: number, mtls: boolean, extra: string, failure?: "reset"): Verdict {
     let bySend = s.verdicts.get(send);
     if (!bySend) s.verdicts.set(send, (bySend = new Map()));
     let v = bySend.get(key);
     if (!v) {
-      v = { code, mtls, reason: `${send.clientPart} → ${s.server}${extra ? `; ${extra}` : ""}` };
+      v = { code, mtls, reason: `${send.clientPart} → ${s.server}${extra ? `; ${extra}` : ""}`, failure };
       bySend.set(key, v);
     }
     return v;
@@ -118,15 +119,15 @@ export class OutcomeEngine {
     const s = this.state(e);
     const sidecarClient = send !== PLAINTEXT_SEND;
     if (s.mode === "NONE") {
-      if (send.mtls) return this.verdict(s, send, MTLS_TO_PLAINTEXT_APP, 503, false, MTLS_TO_PLAINTEXT_APP);
-      if (send.userTls) return this.verdict(s, send, REFUSED, 503, false, `${send.userTls} TLS reaches a plaintext app`);
+      if (send.mtls) return this.verdict(s, send, MTLS_TO_PLAINTEXT_APP, 503, false, MTLS_TO_PLAINTEXT_APP, "reset");
+      if (send.userTls) return this.verdict(s, send, REFUSED, 503, false, `${send.userTls} TLS reaches a plaintext app`, "reset");
       return this.verdict(s, send, PASSED, 200, false, "");
     }
-    if (send.userTls) return this.verdict(s, send, REFUSED, 503, false, `${send.userTls} client TLS is not modelled; assumed to fail`);
-    if (send.mtls && s.mode === "DISABLE") return this.verdict(s, send, MTLS_TO_DISABLE, 503, false, MTLS_TO_DISABLE);
+    if (send.userTls) return this.verdict(s, send, REFUSED, 503, false, `${send.userTls} client TLS is not modelled; assumed to fail`, "reset");
+    if (send.mtls && s.mode === "DISABLE") return this.verdict(s, send, MTLS_TO_DISABLE, 503, false, MTLS_TO_DISABLE, "reset");
     if (!send.mtls && s.mode === "STRICT") {
       // A client sidecar turns the reset into 503; a bare client sees curl's 000 (exit 56).
-      return this.verdict(s, send, REFUSED, sidecarClient ? 503 : 0, false, "");
+      return this.verdict(s, send, REFUSED, sidecarClient ? 503 : 0, false, "", "reset");
     }
     const http = this.httpResult(s, send.mtls ? client : undefined);
     return this.verdict(s, send, http, http.code, send.mtls, http.why);
@@ -168,6 +169,7 @@ export class OutcomeEngine {
       code: v.code,
       mtls: v.mtls,
       reason: v.reason,
+      failure: v.failure,
       clientIdentity: v.mtls ? client.spiffe : undefined,
       serverIdentity: server?.sidecar ? server.spiffe : undefined,
       client: client.ref,
@@ -182,8 +184,8 @@ export class OutcomeEngine {
       if (!pair) {
         const why = `Service ${sp.namespace}/${sp.service} selects no running workload with port ${sp.targetPortSpec}`;
         pair = [
-          { code: 503, mtls: false, reason: `sidecar client → ${why} (no healthy upstream)` },
-          { code: 0, mtls: false, reason: `${PLAINTEXT_CLIENT} → ${why} (connection refused)` },
+          { code: 503, mtls: false, reason: `sidecar client → ${why} (no healthy upstream)`, failure: "no-endpoint" },
+          { code: 0, mtls: false, reason: `${PLAINTEXT_CLIENT} → ${why} (connection refused)`, failure: "no-endpoint" },
         ];
         this.noEndpoint.set(sp, pair);
       }
@@ -197,7 +199,7 @@ export class OutcomeEngine {
           // Load balancing makes the cell flaky; report the failing endpoint and say so.
           const bad = v.code !== 200 ? v : other;
           const badEp = v.code !== 200 ? sp.endpoints[0]! : sp.endpoints[i]!;
-          v = { code: bad.code, mtls: bad.mtls, reason: `endpoints differ, ${badEp.workload.id}: ${bad.reason}` };
+          v = { code: bad.code, mtls: bad.mtls, reason: `endpoints differ, ${badEp.workload.id}: ${bad.reason}`, failure: bad.failure };
           break;
         }
       }

@@ -25,6 +25,7 @@ export function demoPrediction(namespaces: string[]): Prediction {
         code: refused(from, to) ? 0 : 200,
         mtls,
         reason: refused(from, to) ? "plaintext client (no sidecar) → STRICT at port 8080 (PeerAuthentication foo/default)" : mtls ? "auto mTLS" : "plaintext",
+        ...(refused(from, to) ? { failure: "reset" as const } : {}),
         ...(mtls ? { clientIdentity: sleepId(from), serverIdentity: `spiffe://cluster.local/ns/${to}/sa/httpbin` } : {}),
         client: { namespace: from, name: "sleep", labels: { app: "sleep" }, serviceAccount: "sleep", sidecar: sidecar(from) },
         target: { namespace: to, service: "httpbin", port: 8000, targetPort: 8080 },

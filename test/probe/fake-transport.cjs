@@ -4,7 +4,8 @@
 // scenario = {
 //   pods: [{ namespace, name, labels, phase?, terminating?, containers: [{ name, ready }] }],
 //   responses: { "<client ns>|<host>:<port><path>": [resp, resp, ...] }  // nth exec of that client → nth resp (last repeats)
-//     resp = { code: 200, exit: 0, uri?: "spiffe://..." }  (uri present → XFCC echoed)
+//     resp = { code: 200, exit: 0, uri?: "spiffe://...", server?: "envoy", body?: "no healthy upstream" }
+//       (uri present → XFCC echoed; server and body: the Server header and the body's first line)
 //   execOverrides: { "<ns>/<pod>": [{ stdout?, stderr?, exitCode?, error? } | null, ...] }  // per exec number
 //   configMaps: { "<ns>/<name>": { key: value } },
 //   execLatencyMs?: number, listLatencyMs?: number
@@ -57,7 +58,9 @@ function fakeTransport(scenario) {
           if (!list) throw new Error(`fake cluster: no response for ${namespace}|${url}`);
           const r = list[Math.min(n, list.length) - 1];
           const code = String(r.code).padStart(3, "0");
-          lines.push(JSON.stringify({ m: "istio-mtls-probe", id, code, exit: r.exit || 0, time: "0.010", xfcc: !!r.uri, uri: r.uri || "" }));
+          lines.push(
+            JSON.stringify({ m: "istio-mtls-probe", id, code, exit: r.exit || 0, time: "0.010", xfcc: !!r.uri, uri: r.uri || "", server: r.server || "", body: r.body || "" }),
+          );
         }
         lines.push(JSON.stringify({ m: "istio-mtls-probe", done: count }));
         return { stdout: lines.join("\n") + "\n", stderr: "", exitCode: 0 };
@@ -68,8 +71,9 @@ function fakeTransport(scenario) {
     async readConfigMap(namespace, name) {
       return (scenario.configMaps || {})[`${namespace}/${name}`];
     },
-    async readSecret(namespace, name) {
-      return (scenario.secrets || {})[`${namespace}/${name}`];
+    // scenario.certificateRequests: { "<ns>": [{ name, annotations, conditions, ca? (base64) }] }, as the real transport returns them.
+    async listCertificateRequests(namespace) {
+      return (scenario.certificateRequests || {})[namespace] || [];
     },
   };
 }

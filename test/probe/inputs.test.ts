@@ -57,3 +57,33 @@ test("policyRevision: order-independent, changes with any policy field", (t) => 
   t.not(policyRevision(a), policyRevision([pa("foo", "STRICT"), pa("bar", "STRICT")]));
   t.not(policyRevision(a), policyRevision([pa("foo", "STRICT")]));
 });
+
+test("the model's failure kind reaches the probe cells, and the hash", (t) => {
+  const p = demoPrediction(["foo", "legacy"]);
+  const cells = cellsFromClients(probeClientsFromPrediction(p));
+  const refused = cells.find((c) => c.from === "sleep.legacy" && c.to === "httpbin.foo:8000")!;
+  t.deepEqual(refused.expected, { code: 0, mtls: false, reason: "plaintext client (no sidecar) → STRICT at port 8080 (PeerAuthentication foo/default)", failure: "reset" });
+  t.false("failure" in cells.find((c) => c.from === "sleep.foo" && c.to === "httpbin.foo:8000")!.expected);
+  const clients = probeClientsFromPrediction(p);
+  const changed = structuredClone(clients);
+  changed[1]!.targets[0]!.expected.failure = "no-endpoint";
+  t.not(probesHash(clients), probesHash(changed));
+});
+
+test("validation: a 000 needs a failure kind; a failure kind is reset or no-endpoint, for 000 or 503 only", (t) => {
+  const clients = probeClientsFromPrediction(demoPrediction(["foo", "legacy"]));
+  t.deepEqual(validateProbeInputs(clients, settings, "r1"), []);
+  const expect = (expected: Record<string, unknown>) => {
+    const bad = structuredClone(clients);
+    bad[1]!.targets[0]!.expected = { mtls: false, reason: "r", ...expected } as never;
+    return validateProbeInputs(bad, settings, "r1").map((f) => `${f.property}: ${f.reason}`);
+  };
+  const at = "clients[1].targets[0]";
+  t.deepEqual(expect({ code: 0 }), [`${at}.expected.failure: ${at}: expected.failure is undefined with code 0: allowed "reset" or "no-endpoint", with code 0 or 503 only, and required with code 0`]);
+  t.regex(expect({ code: 0, failure: "refused" })[0]!, /expected\.failure is "refused" with code 0/);
+  t.regex(expect({ code: 0, failure: "toString" })[0]!, /expected\.failure is "toString"/);
+  t.regex(expect({ code: 403, failure: "reset" })[0]!, /expected\.failure is "reset" with code 403/);
+  t.deepEqual(expect({ code: 503 }), []);
+  t.deepEqual(expect({ code: 503, failure: "no-endpoint" }), []);
+  t.deepEqual(expect({ code: 0, failure: "reset" }), []);
+});

@@ -2,6 +2,8 @@ import test from "ava";
 import * as pulumi from "@pulumi/pulumi";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { probeClientsFromPrediction } from "../../probe/inputs";
@@ -41,7 +43,12 @@ function registered(probe: pulumi.Resource): Promise<Registration> {
  * Runs the serialized provider text in a fresh Node process, loaded the way the engine's
  * dynamic-provider host loads it (require-from-string, cwd = the project), and calls its methods.
  */
-function runSerialized(providerText: string, steps: { method: string; args: unknown[] }[], env: Record<string, string> = {}): Promise<{ ok?: unknown; error?: string }[]> {
+function runSerialized(
+  providerText: string,
+  steps: { method: string; args: unknown[] }[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<{ ok?: unknown; error?: string }[]> {
   const dir = mkdtempSync(join(tmpdir(), "probe-provider-"));
   writeFileSync(join(dir, "provider.js"), providerText);
   writeFileSync(join(dir, "steps.json"), JSON.stringify(steps));
@@ -64,7 +71,7 @@ const provider = requireFromString(fs.readFileSync(${JSON.stringify(join(dir, "p
   // Plain node, no tsx: the serialized text must be self-contained JavaScript.
   delete childEnv.NODE_OPTIONS;
   return new Promise((res, rej) =>
-    execFile(process.execPath, [join(dir, "driver.cjs")], { cwd: ROOT, env: childEnv, timeout: 60000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [...nodeArgs, join(dir, "driver.cjs")], { cwd: ROOT, env: childEnv, timeout: 60000 }, (err, stdout, stderr) =>
       err ? rej(new Error(`${err.message}\n${stderr}`)) : res(JSON.parse(stdout)),
     ),
   );
@@ -180,7 +187,8 @@ test.serial("the serialized provider runs in a fresh node process: check, create
   t.is(updated!.error, undefined);
   t.is((updated!.ok as { outs: { revision: string } }).outs.revision, "rev-2");
   t.regex(failed!.error!, /1 of 9 cells differ from the prediction/);
-  t.regex(failed!.error!, /sleep\.legacy\s+httpbin\.foo:8000\/headers\s+000 refused\s+200 plaintext/);
+  // The expected cell's wording ("refused", "reset") belongs to the runner; the row is the point.
+  t.regex(failed!.error!, /sleep\.legacy\s+httpbin\.foo:8000\/headers\s+000 \w+\s+200 plaintext/);
 });
 
 test.serial("the fake transport is refused unless the environment names its module", async (t) => {
@@ -188,4 +196,45 @@ test.serial("the fake transport is refused unless the environment names its modu
   const text = (await registered(probe)).inputs.__provider as string;
   const [res] = await runSerialized(text, [{ method: "create", args: [baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } })] }]);
   t.regex(res!.error!, new RegExp(`is for tests only and needs ${FAKE_TRANSPORT_ENV} set`));
+});
+
+test.serial("the serialized provider reads kubernetes:kubeconfig as a path, as the Kubernetes provider does", async (t) => {
+  // A local "API server" with no sleep pods: reaching it (not "No active cluster!") is the point.
+  const server = createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(req.url?.includes("/pods") ? { kind: "PodList", apiVersion: "v1", metadata: {}, items: [] } : {}));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "probe-kubeconfig-"));
+    const file = join(dir, "config");
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${url}", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: ctx\n  context: {cluster: c, user: u}\ncurrent-context: ctx\n`,
+    );
+    const probe = new ConnectivityProbe("probe-path", { prediction: demoPrediction(NS), revision: "rev-1" });
+    const text = (await registered(probe)).inputs.__provider as string;
+    const [byPath, missing, badContext] = await runSerialized(text, [
+      { method: "create", args: [baseInputs({ kubeconfig: file })] },
+      { method: "create", args: [baseInputs({ kubeconfig: join(dir, "nope") })] },
+      { method: "create", args: [baseInputs({ kubeconfig: file, context: "kind-other" })] },
+    ]);
+    t.regex(byPath!.error!, /no ready pod for client sleep\.foo/);
+    t.regex(missing!.error!, /^kubernetes:kubeconfig: ".*nope" is neither an existing file/);
+    t.regex(badContext!.error!, /^kubernetes:context: "kind-other" is not a context of the kubernetes:kubeconfig file .*; allowed: ctx$/);
+  } finally {
+    server.close();
+  }
+});
+
+test.serial("the serialized provider refuses a Node.js older than the minimum before loading client-node", async (t) => {
+  const probe = new ConnectivityProbe("probe-node", { prediction: demoPrediction(NS), revision: "rev-1" });
+  const text = (await registered(probe)).inputs.__provider as string;
+  const dir = mkdtempSync(join(tmpdir(), "probe-node-"));
+  const preload = join(dir, "old-node.cjs");
+  writeFileSync(preload, `Object.defineProperty(process, "version", { value: "v22.18.0" });\n`);
+  const [res] = await runSerialized(text, [{ method: "create", args: [baseInputs({ kubeconfig: "apiVersion: v1\nkind: Config\n" })] }], {}, ["--require", preload]);
+  t.regex(res!.error!, /^Node\.js "v22\.18\.0" is too old for this project; allowed: Node\.js >= 22\.19\.0/);
+  t.notRegex(res!.error!, /reading 'bind'/);
 });

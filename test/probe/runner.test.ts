@@ -2,6 +2,7 @@ import test from "ava";
 import { parseProbeOutput } from "../../probe/parse";
 import { boundedAll, formatMatrix, isProbeMismatchError, podReady, runProbes, type ProbeMismatchError, type ProbeCell, type RunOptions } from "../../probe/runner";
 import type { ExecTransport } from "../../probe/transport";
+import { selfSignedRoot } from "./false-pass-certs";
 
 interface FakeStats {
   execs: number;
@@ -31,6 +32,7 @@ function cells(namespaces = NS): ProbeCell[] {
         code: expectedCode(from, to),
         mtls: sidecar(from) && sidecar(to),
         reason: expectedCode(from, to) === 0 ? "plaintext client (no sidecar) → STRICT (PeerAuthentication foo/default)" : "auto mTLS",
+        ...(expectedCode(from, to) === 0 ? { failure: "reset" as const } : {}),
         ...(sidecar(from) && sidecar(to) ? { clientIdentity: id(from) } : {}),
       },
     })),
@@ -147,7 +149,7 @@ test("at the deadline: a table of the differing cells with the model's reason an
   t.regex(msg, /^connectivity probe: 2 of 9 cells differ from the prediction after 4 attempt\(s\) over 10\.0 s:/);
   t.regex(msg, /from\s+to\s+expected\s+observed\s+model's reason/);
   t.regex(msg, /sleep\.bar\s+httpbin\.foo:8000\/headers\s+200 mTLS\s+200 plaintext\s+auto mTLS/);
-  t.regex(msg, /sleep\.legacy\s+httpbin\.foo:8000\/headers\s+000 refused\s+200 plaintext\s+plaintext client \(no sidecar\) → STRICT \(PeerAuthentication foo\/default\)/);
+  t.regex(msg, /sleep\.legacy\s+httpbin\.foo:8000\/headers\s+000 reset\s+200 plaintext\s+plaintext client \(no sidecar\) → STRICT \(PeerAuthentication foo\/default\)/);
   t.regex(msg, /sleep\.legacy to httpbin\.foo:8000: status 200, expected 000/);
   t.regex(msg, /kubectl get peerauthentication,destinationrule,requestauthentication,authorizationpolicy -A/);
   t.regex(msg, /istioctl x describe pod .* -n foo/);
@@ -158,7 +160,7 @@ test("at the deadline: a table of the differing cells with the model's reason an
 test("a timeout where a reset was expected is not a match", async (t) => {
   const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "legacy|httpbin.foo:8000/headers": [{ code: 0, exit: 28 }] }) });
   const err = await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 1 })));
-  t.regex(err!.message, /curl exit 28 \(timeout\), expected a refused or reset connection/);
+  t.regex(err!.message, /curl exit 28 \(timeout\), expected a reset connection \(curl exit 52 or 56\)/);
 });
 
 test("wrong peer identity over mTLS is a difference", async (t) => {
@@ -208,26 +210,55 @@ test("a failed exec, a non-zero exit and garbage output are errors; recovery con
   }
 });
 
-test("trust check: istiod's root must be the stack's CA root in every probed namespace", async (t) => {
-  const root = "-----BEGIN CERTIFICATE-----\nMIIBstackroot\n-----END CERTIFICATE-----\n";
-  const other = "-----BEGIN CERTIFICATE-----\nMIIBistiodselfsigned\n-----END CERTIFICATE-----\n";
-  const cms = (pem: (ns: string) => string) => Object.fromEntries(NS.map((ns) => [`${ns}/istio-ca-root-cert`, { "root-cert.pem": pem(ns) }]));
-  const ok = fakeTransport({ pods: pods(), responses: responses(), configMaps: cms(() => root.replace(/\n/g, "\r\n")) });
-  t.is((await runProbes(cells(), opts(ok, { expectedRootCertPem: root }))).attempts, 1);
+const STACK_ROOT = selfSignedRoot("stack root");
+const ISTIOD_ROOT = selfSignedRoot("istiod self-signed");
+const rootConfigMaps = (pem: (ns: string) => string) => Object.fromEntries(NS.map((ns) => [`${ns}/istio-ca-root-cert`, { "root-cert.pem": pem(ns) }]));
 
-  const bad = fakeTransport({ pods: pods(), responses: responses(), configMaps: cms((ns) => (ns === "legacy" ? other : root)) });
-  const err = await t.throwsAsync(runProbes(cells(), opts(bad, { expectedRootCertPem: root, deadlineSeconds: 0 })));
+test("trust check: istiod's roots must include the stack's CA root in every probed namespace", async (t) => {
+  const ok = fakeTransport({ pods: pods(), responses: responses(), configMaps: rootConfigMaps(() => STACK_ROOT.replace(/\n/g, "\r\n")) });
+  t.is((await runProbes(cells(), opts(ok, { expectedRootCertPem: STACK_ROOT }))).attempts, 1);
+  // During a root rotation istiod distributes both roots.
+  const rotating = fakeTransport({ pods: pods(), responses: responses(), configMaps: rootConfigMaps(() => ISTIOD_ROOT + STACK_ROOT) });
+  t.is((await runProbes(cells(), opts(rotating, { expectedRootCertPem: STACK_ROOT }))).attempts, 1);
+
+  const bad = fakeTransport({ pods: pods(), responses: responses(), configMaps: rootConfigMaps((ns) => (ns === "legacy" ? ISTIOD_ROOT : STACK_ROOT)) });
+  const err = await t.throwsAsync(runProbes(cells(), opts(bad, { expectedRootCertPem: STACK_ROOT, deadlineSeconds: 0 })));
   t.regex(err!.message, /trust check: legacy\/istio-ca-root-cert root-cert\.pem is not the stack's CA root/);
+  t.regex(err!.message, /It holds O=istio-mtls test, CN=istiod self-signed \(SHA-256 [0-9A-F:]{95}\); the stack's root is SHA-256 [0-9A-F:]{95}\./);
+
+  const garbled = fakeTransport({ pods: pods(), responses: responses(), configMaps: rootConfigMaps(() => "-----BEGIN CERTIFICATE-----\nMIIBistiod\n-----END CERTIFICATE-----\n") });
+  const err3 = await t.throwsAsync(runProbes(cells(), opts(garbled, { expectedRootCertPem: STACK_ROOT, deadlineSeconds: 0 })));
+  t.regex(err3!.message, /trust check: bar\/istio-ca-root-cert root-cert\.pem: certificate 1 does not parse/);
 
   const missing = fakeTransport({ pods: pods(), responses: responses(), configMaps: {} });
-  const err2 = await t.throwsAsync(runProbes(cells(), opts(missing, { expectedRootCertPem: root, deadlineSeconds: 0 })));
+  const err2 = await t.throwsAsync(runProbes(cells(), opts(missing, { expectedRootCertPem: STACK_ROOT, deadlineSeconds: 0 })));
   t.regex(err2!.message, /ConfigMap bar\/istio-ca-root-cert does not exist/);
 });
 
+test("false pass: an empty, blank, unparsable or ambiguous expected root is an error before any probe", async (t) => {
+  const cases: [string, RegExp][] = [
+    ["", /the expected root certificate \(the stack CA's ca\.crt\): it is empty, expected exactly one/],
+    [" \r\n\t", /it is empty, expected exactly one/],
+    ["not a certificate", /it holds 0 PEM certificates, expected exactly one/],
+    ["-----BEGIN CERTIFICATE-----\nMIIBstackroot\n-----END CERTIFICATE-----\n", /certificate 1 does not parse/],
+    [STACK_ROOT + ISTIOD_ROOT, /it holds 2 PEM certificates, expected exactly one/],
+  ];
+  for (const [pem, re] of cases) {
+    // istiod's ConfigMaps hold the very same text: a substring comparison would pass every one of these.
+    const fake = fakeTransport({ pods: pods(), responses: responses(), configMaps: rootConfigMaps(() => pem) });
+    const c = clock();
+    const err = await t.throwsAsync(runProbes(cells(), opts(fake, { expectedRootCertPem: pem, clock: c.clock, sleep: c.sleep })), undefined, JSON.stringify(pem));
+    t.regex(err!.message, re);
+    t.is(fake.stats.execs, 0, "nothing was probed");
+    t.deepEqual(c.slept, [], "a configuration error is not retried");
+  }
+});
+
 test("parser: never a false pass", (t) => {
-  const line = (o: Record<string, unknown>) => JSON.stringify({ m: "istio-mtls-probe", id: "c0", code: "200", exit: 0, time: "0.01", xfcc: false, uri: "", ...o });
+  const line = (o: Record<string, unknown>) => JSON.stringify({ m: "istio-mtls-probe", id: "c0", code: "200", exit: 0, time: "0.01", xfcc: false, uri: "", server: "", body: "", ...o });
   const done = (n: number) => JSON.stringify({ m: "istio-mtls-probe", done: n });
   t.is(parseProbeOutput(`${line({})}\n${done(1)}\n`, ["c0"]).get("c0")!.code, 200);
+  t.like(parseProbeOutput(`${line({ code: "503", server: "envoy", body: "no healthy upstream" })}\n${done(1)}\n`, ["c0"]).get("c0"), { code: 503, server: "envoy", body: "no healthy upstream" });
   const bad: [string, RegExp][] = [
     [`${done(1)}\n`, /no result for target\(s\) c0/],
     [`${line({})}\n`, /done line is missing/],
@@ -239,6 +270,12 @@ test("parser: never a false pass", (t) => {
     [`${line({ time: "" })}\n${done(1)}\n`, /time "" is not a number/],
     [`${line({ uri: "x" })}\n${done(1)}\n`, /not a SPIFFE URI/],
     [`${line({ extra: 1 })}\n${done(1)}\n`, /fields are/],
+    [`${line({ server: undefined })}\n${done(1)}\n`, /fields are/],
+    [`${line({ server: 'envoy"' })}\n${done(1)}\n`, /server "envoy\\"" is not a sanitised Server header/],
+    [`${line({ server: "x".repeat(65) })}\n${done(1)}\n`, /is not a sanitised Server header/],
+    [`${line({ body: "a\\b" })}\n${done(1)}\n`, /body "a\\\\b" is not a sanitised first body line/],
+    [`${line({ body: "x".repeat(121) })}\n${done(1)}\n`, /is not a sanitised first body line/],
+    [`${line({ body: 0 })}\n${done(1)}\n`, /body 0 is not/],
     [`${line({ m: "other" })}\n${done(1)}\n`, /marker m is "other"/],
     [`${line({})}\n${done(1)}\nmore\n`, /after the done line/],
     [`{"m":"istio-mtls-probe","id":"c0","code":"200","exit":0,"ti\n${done(1)}\n`, /line 1: not JSON/],

@@ -6,16 +6,15 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseProbeOutput } from "../../probe/parse";
-import { probeScript, shellQuote, type ScriptTarget } from "../../probe/script";
+import { BODY_MAX, probeScript, shellQuote, type ScriptTarget } from "../../probe/script";
+import { CAN_SANDBOX, listen, runScript, SHELLS, type Shell } from "./script-harness";
 
 // Local servers standing in for httpbin behind the mesh; the script reaches them through
-// curl --connect-to while its URLs keep the in-cluster service names.
+// curl --connect-to while its URLs keep the in-cluster service names. Each run sees only
+// curl, sed, grep and tr on its PATH (see script-harness.ts).
 const XFCC = 'By=spiffe://cluster.local/ns/foo/sa/httpbin;Hash=4a1b;Subject="";URI=spiffe://cluster.local/ns/foo/sa/sleep';
 const seen: { path?: string; authorization?: string } = {};
-
-function listen(server: net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
-}
+const ENVOY_RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
 
 const servers: net.Server[] = [];
 const ports: Record<string, number> = {};
@@ -37,6 +36,13 @@ test.before(async () => {
       res.statusCode = 503;
       res.end("no healthy upstream");
     }),
+    // What a client sidecar answers itself, and an application's 503 with a hostile Server header and body.
+    envoyReset: http.createServer((_req, res) => res.writeHead(503, { "content-type": "text/plain", server: "envoy" }).end(ENVOY_RESET)),
+    envoyNoUpstream: http.createServer((_req, res) => res.writeHead(503, { SERVER: "envoy" }).end("no healthy upstream")),
+    app503: http.createServer((_req, res) =>
+      res.writeHead(503, { server: 'gunicorn "19"\\x' }).end(`Service "down"\t\\ \u00e9 #istio-mtls-probe-trailer#200:0.1\r\n\r\nupstream connect error\n`),
+    ),
+    long: http.createServer((_req, res) => res.writeHead(500, { server: "s".repeat(100) }).end("x".repeat(300))),
     echo: http.createServer((req, res) => {
       seen.path = req.url;
       seen.authorization = req.headers.authorization;
@@ -58,20 +64,15 @@ test.after.always(() => {
   }
 });
 
-function run(targets: ScriptTarget[], timeout = 2, shell = ["/bin/sh"]): Promise<string> {
+function run(targets: ScriptTarget[], timeout = 2, shell?: Shell, readOnlyRoot = false): Promise<string> {
   const connectTo: Record<string, string> = {};
   for (const t of targets) connectTo[`${t.host}:${t.port}`] = `127.0.0.1:${ports[t.host.split(".")[0]!]}`;
-  const script = probeScript(targets, { requestTimeoutSeconds: timeout, connectTo });
-  return new Promise((resolve, reject) =>
-    execFile(shell[0]!, [...shell.slice(1), "-c", script], { encoding: "utf8", timeout: 20000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-    ),
-  );
+  return runScript(probeScript(targets, { requestTimeoutSeconds: timeout, connectTo }), { ...(shell ? { shell } : {}), readOnlyRoot });
 }
 
 const t = (name: string, extra: Partial<ScriptTarget> = {}): ScriptTarget => ({ id: `${name}.ns:8000`, host: `${name}.ns`, port: 8000, ...extra });
 
-for (const shell of [["/bin/sh"], ["bash", "--posix"]]) test(`real curl under ${shell.join(" ")}: XFCC present in go-httpbin (array) and classic (string) bodies, absent otherwise`, async (tt) => {
+for (const shell of SHELLS) test(`real curl under ${shell.name}: XFCC present in go-httpbin (array) and classic (string) bodies, absent otherwise`, async (tt) => {
   const targets = [t("goHttpbin"), t("classic"), t("plain"), t("decoy")];
   const out = parseProbeOutput(await run(targets, 2, shell), targets.map((x) => x.id));
   tt.like(out.get("goHttpbin.ns:8000"), { code: 200, curlExit: 0, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/foo/sa/sleep" });
@@ -83,13 +84,36 @@ for (const shell of [["/bin/sh"], ["bash", "--posix"]]) test(`real curl under ${
   tt.true(out.get("goHttpbin.ns:8000")!.timeSeconds >= 0);
 });
 
-test("real curl: reset → 000 exit 56; 503 kept; silent server → 000 exit 28", async (tt) => {
+for (const shell of SHELLS) test(`real curl under ${shell.name}: reset → 000 exit 56; 503 kept; silent server → 000 exit 28`, async (tt) => {
   const targets = [t("reset"), t("unavailable"), t("silent")];
-  const out = parseProbeOutput(await run(targets, 1), targets.map((x) => x.id));
-  tt.like(out.get("reset.ns:8000"), { code: 0, curlExit: 56, xfcc: false });
-  tt.like(out.get("unavailable.ns:8000"), { code: 503, curlExit: 0, xfcc: false });
+  const out = parseProbeOutput(await run(targets, 1, shell), targets.map((x) => x.id));
+  tt.like(out.get("reset.ns:8000"), { code: 0, curlExit: 56, xfcc: false, server: "", body: "" });
+  tt.like(out.get("unavailable.ns:8000"), { code: 503, curlExit: 0, xfcc: false, server: "", body: "no healthy upstream" });
   tt.like(out.get("silent.ns:8000"), { code: 0, curlExit: 28, xfcc: false });
   tt.true(out.get("silent.ns:8000")!.timeSeconds >= 0.9);
+});
+
+for (const shell of SHELLS) test(`real curl under ${shell.name}: the Server header and the body's first line tell Envoy's 503s from the application's`, async (tt) => {
+  const targets = [t("envoyReset"), t("envoyNoUpstream"), t("app503"), t("long"), t("goHttpbin")];
+  const out = parseProbeOutput(await run(targets, 2, shell), targets.map((x) => x.id));
+  tt.like(out.get("envoyReset.ns:8000"), { code: 503, curlExit: 0, server: "envoy", body: ENVOY_RESET });
+  tt.like(out.get("envoyNoUpstream.ns:8000"), { code: 503, server: "envoy", body: "no healthy upstream" });
+  // Quotes, backslashes, tabs and non-ASCII bytes become "?"; a trailer mark in the body changes nothing.
+  const app = out.get("app503.ns:8000")!;
+  tt.like(app, { code: 503, curlExit: 0, server: "gunicorn ?19??x" });
+  tt.regex(app.body, /^Service \?down\?\?\? \?+ \?istio-mtls-probe-trailer\?200:0\.1$/);
+  tt.like(out.get("long.ns:8000"), { code: 500, server: "s".repeat(64), body: "x".repeat(BODY_MAX) });
+  tt.like(out.get("goHttpbin.ns:8000"), { code: 200, server: "", body: "?", xfcc: true });
+});
+
+// The sleep container runs with readOnlyRootFilesystem and no volume: the script must need no file.
+for (const shell of SHELLS) (CAN_SANDBOX ? test : test.skip)(`real curl under ${shell.name} on a read-only root filesystem (needs root for a mount namespace)`, async (tt) => {
+  const targets = [t("goHttpbin"), t("envoyReset"), t("reset"), t("echo", { token: "abc.def" })];
+  const out = parseProbeOutput(await run(targets, 2, shell, true), targets.map((x) => x.id));
+  tt.like(out.get("goHttpbin.ns:8000"), { code: 200, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/foo/sa/sleep" });
+  tt.like(out.get("envoyReset.ns:8000"), { code: 503, server: "envoy", body: ENVOY_RESET });
+  tt.like(out.get("reset.ns:8000"), { code: 0, curlExit: 56 });
+  tt.like(out.get("echo.ns:8000"), { code: 200 });
 });
 
 test("real curl: hostile path characters reach the server literally and run nothing", async (tt) => {

@@ -17,7 +17,7 @@ test("dev: the connectivity probe tests the nine predicted cells, grouped into t
   t.is(clients.flatMap((c) => c.targets).length, 9);
   t.is(probe.inputs.alwaysRun, false);
   t.regex(probe.inputs.revision, /^[0-9a-f]{16,}$/);
-  t.deepEqual(probe.inputs.expectedRootCertSecret, { namespace: "cert-manager", name: "istio-mtls-root-ca", key: "ca.crt" });
+  t.deepEqual(probe.inputs.expectedRootFromCertificate, { namespace: "istio-system", name: "cacerts" });
 });
 
 test("dev: the probe runs after the demo workloads and every policy it tests", (t) => {
