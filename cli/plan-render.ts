@@ -48,8 +48,8 @@ export function toPulumiConfig(config: Record<string, unknown>): Record<string, 
   return out;
 }
 
-/** The parts of the mock monitor's RegisterResource request and of the monitor read here. */
-interface RegisterRequest {
+/** The parts of the mock monitor's RegisterResource request and of the monitor read here (also by test/helpers/mocks.ts). */
+export interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;

@@ -311,25 +311,19 @@ function releaseDocument(r: RenderedResource, props: Record<string, unknown>): Y
     const { name, namespace, chart, version, values, ...rest } = helmOptions ?? {};
     return {
       comments: ["Helm release made by the @pulumi/kubernetes-cert-manager component; chart and repository are its defaults unless set here"],
-      object: {
-        apiVersion: "helm.sh/v3",
-        kind: "Release",
-        metadata: { name: name ?? r.name, ...(namespace !== undefined ? { namespace } : {}) },
-        spec: { chart: chart ?? "cert-manager", version, ...rest, values: values ?? {}, ...(Object.keys(componentInputs).length ? { componentInputs } : {}) },
-      },
+      object: release(name ?? r.name, namespace, { chart: chart ?? "cert-manager", version, ...rest, values: values ?? {}, ...(Object.keys(componentInputs).length ? { componentInputs } : {}) }),
     };
   }
   // `compat` is the SDK's own input, not the user's.
   const { name, namespace, chart, version, values, compat: _compat, ...rest } = props;
   return {
     comments: ["Helm release: Helm renders the chart at apply; shown are chart, version and values"],
-    object: {
-      apiVersion: "helm.sh/v3",
-      kind: "Release",
-      metadata: { name: name ?? r.name, ...(namespace !== undefined ? { namespace } : {}) },
-      spec: { chart, version, ...rest, values: values ?? {} },
-    },
+    object: release(name ?? r.name, namespace, { chart, version, ...rest, values: values ?? {} }),
   };
+}
+
+function release(name: unknown, namespace: unknown, spec: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: "helm.sh/v3", kind: "Release", metadata: { name, ...(namespace !== undefined ? { namespace } : {}) }, spec };
 }
 
 function isKubeObject(r: RenderedResource): boolean {

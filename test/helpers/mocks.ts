@@ -13,6 +13,7 @@
  * per file, and use distinct resource names when a file registers several components.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { RegisterRequest } from "../../cli/plan-render";
 
 export interface Registration {
   type: string;
@@ -39,14 +40,6 @@ export interface Recorder {
   settle(): Promise<void>;
   /** Registrations' type/name/inputs/parent/dependencies as plain JSON text, for equality checks. */
   snapshot(): string;
-}
-
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
 }
 
 interface MonitorLike {
