@@ -102,7 +102,7 @@ test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a s
   t.is(reg.inputs.revision, "rev-1");
   t.is(reg.inputs.concurrency, 4);
   t.is(reg.inputs.requestTimeoutSeconds, 5);
-  t.is(reg.inputs.deadlineSeconds, 120);
+  t.is(reg.inputs.deadlineSeconds, 180);
   t.is(reg.inputs.alwaysRun, false);
   const clients = reg.inputs.clients as { from: string; targets: { to: string }[] }[];
   t.deepEqual(clients.map((c) => c.from), ["sleep.foo", "sleep.bar", "sleep.legacy"]);
