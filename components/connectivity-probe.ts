@@ -166,7 +166,8 @@ export function expectedRootFromRequests(cert: CertificateRef, requests: Certifi
 
 /** The root PEM the trust check expects: given inline, or from the intermediate's CertificateRequest. */
 async function expectedRoot(inputs: ProviderInputs, transport: ExecTransport): Promise<string | undefined> {
-  if (inputs.expectedRootCertPem) return inputs.expectedRootCertPem;
+  // Given, even empty: the runner rejects an empty root; dropping it would turn the check off.
+  if (inputs.expectedRootCertPem !== undefined) return inputs.expectedRootCertPem;
   const cert = inputs.expectedRootFromCertificate;
   if (!cert) return undefined;
   return expectedRootFromRequests(cert, await transport.listCertificateRequests(cert.namespace));
@@ -181,7 +182,7 @@ async function probe(inputs: ProviderInputs): Promise<ProviderOutputs> {
     requestTimeoutSeconds: inputs.requestTimeoutSeconds,
     deadlineSeconds: inputs.deadlineSeconds,
     concurrency: inputs.concurrency,
-    ...(rootPem ? { expectedRootCertPem: rootPem } : {}),
+    ...(rootPem !== undefined ? { expectedRootCertPem: rootPem } : {}),
   });
   return {
     revision: inputs.revision,

@@ -123,3 +123,11 @@ test("an inline expected root needs no cluster read; with neither input there is
   const inline = await t.throwsAsync(connectivityProbeProvider.create!({ ...plain, expectedRootCertPem: ROOT } as never));
   t.regex(inline!.message, /is not the stack's CA root/);
 });
+
+test("an inline expected root that is empty or blank is an error, never a trust check turned off", async (t) => {
+  for (const pem of ["", "  \n"]) {
+    const { expectedRootFromCertificate: _cert, ...rest } = inputs({ configMaps: rootConfigMaps(ROOT) });
+    const err = await t.throwsAsync(connectivityProbeProvider.create!({ ...rest, expectedRootCertPem: pem } as never));
+    t.regex(err!.message, /root/i, JSON.stringify(pem));
+  }
+});
