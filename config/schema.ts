@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { DEFAULT_GATEWAY_SERVICE_TYPE, GATEWAY_SERVICE_TYPES } from "../mesh/builders/ingress";
 import { CLIENT_TLS_MODES, MTLS_MODES } from "../mesh/types";
-import { PROBE_DEFAULTS } from "../probe/inputs";
+import { PROBE_DEFAULTS, PROBE_MAXIMA } from "../probe/inputs";
 import { allowedBy } from "./errors";
 import {
   DNS_LABEL_ALLOWED,
@@ -263,14 +263,14 @@ export const ingressSchema = object("ingress", {
     .default(DEFAULT_GATEWAY_SERVICE_TYPE),
 }).prefault({});
 
-const positive = (noun: string) => int(noun, "an integer of 1 or more", 1);
+const upTo = (noun: string, max: number) => int(noun, `an integer from 1 to ${max}`, 1, max);
 
 export const probeSchema = object("probe", {
   enabled: bool().default(true),
   alwaysRun: bool().default(false),
-  requestTimeoutSeconds: positive("a number of seconds").default(PROBE_DEFAULTS.requestTimeoutSeconds),
-  deadlineSeconds: positive("a number of seconds").default(PROBE_DEFAULTS.deadlineSeconds),
-  concurrency: positive("a concurrency").default(PROBE_DEFAULTS.concurrency),
+  requestTimeoutSeconds: upTo("a number of seconds", PROBE_MAXIMA.requestTimeoutSeconds).default(PROBE_DEFAULTS.requestTimeoutSeconds),
+  deadlineSeconds: upTo("a number of seconds", PROBE_MAXIMA.deadlineSeconds).default(PROBE_DEFAULTS.deadlineSeconds),
+  concurrency: upTo("a concurrency", PROBE_MAXIMA.concurrency).default(PROBE_DEFAULTS.concurrency),
 }).prefault({});
 
 /** `<workload>.<namespace>` and `<service>.<namespace>:<port>`, as ProbeOutcome names its cells. */

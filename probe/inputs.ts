@@ -98,15 +98,18 @@ export interface ProbeSettingsInput {
 /** Every problem with the inputs, as (property, reason) pairs; empty when valid. */
 /** The probe's settings when none are given: the one home of these defaults, for the stack config and the component. */
 export const PROBE_DEFAULTS = { requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 } as const;
+/** The largest settings the probe takes; the stack config rejects larger ones with the key, before anything is registered. */
+export const PROBE_MAXIMA = { requestTimeoutSeconds: 300, deadlineSeconds: 3600, concurrency: 100 } as const;
 
 export function validateProbeInputs(clients: unknown, settings: ProbeSettingsInput, revision: unknown): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   const add = (property: string, reason: string) => failures.push({ property, reason });
   if (typeof revision !== "string" || revision === "") add("revision", `revision is ${JSON.stringify(revision)}: expected a non-empty hash of the deployed policy objects`);
   const { requestTimeoutSeconds: rt, deadlineSeconds: dl, concurrency: cc } = settings;
-  if (typeof rt !== "number" || !(rt > 0 && rt <= 300)) add("requestTimeoutSeconds", `requestTimeoutSeconds is ${rt}: allowed a number in (0, 300]`);
-  if (typeof dl !== "number" || !(dl >= 0 && dl <= 3600)) add("deadlineSeconds", `deadlineSeconds is ${dl}: allowed a number in [0, 3600]`);
-  if (!Number.isInteger(cc) || cc < 1 || cc > 100) add("concurrency", `concurrency is ${cc}: allowed an integer in 1..100`);
+  const max = PROBE_MAXIMA;
+  if (typeof rt !== "number" || !(rt > 0 && rt <= max.requestTimeoutSeconds)) add("requestTimeoutSeconds", `requestTimeoutSeconds is ${rt}: allowed a number in (0, ${max.requestTimeoutSeconds}]`);
+  if (typeof dl !== "number" || !(dl >= 0 && dl <= max.deadlineSeconds)) add("deadlineSeconds", `deadlineSeconds is ${dl}: allowed a number in [0, ${max.deadlineSeconds}]`);
+  if (!Number.isInteger(cc) || cc < 1 || cc > max.concurrency) add("concurrency", `concurrency is ${cc}: allowed an integer in 1..${max.concurrency}`);
   if (!Array.isArray(clients)) {
     add("clients", `clients is ${typeof clients}: expected a list of probe clients`);
     return failures;

@@ -21,7 +21,7 @@ test("every problem across keys is reported in one ConfigError, one line each", 
     'istio-mtls:mtls.mesh: "STRICTER" is not an mTLS mode; allowed: UNSET, DISABLE, PERMISSIVE, STRICT',
     'istio-mtls:mtls.workloads[0].portLevelMtls.8080: "LAX" is not an mTLS mode; allowed: UNSET, DISABLE, PERMISSIVE, STRICT',
     "istio-mtls:mtls.workloads[0].portLevelMtls.80800: 80800 is not a port; allowed: 1..65535",
-    "istio-mtls:probe.concurrency: 0 is not a concurrency; allowed: an integer of 1 or more",
+    "istio-mtls:probe.concurrency: 0 is not a concurrency; allowed: an integer from 1 to 100",
     "istio-mtls:ca.keySize: 512 is not a key size for ECDSA; allowed: 256, 384",
     'istio-mtls:intent[0].to: "httpbin.qux:8000" is in namespace qux, which this stack does not manage; allowed: a namespace in istio-mtls:namespaces: foo, bar, legacy',
   ]);

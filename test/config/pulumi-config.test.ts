@@ -62,7 +62,7 @@ test("string scalars: only exact booleans and whole numbers are converted", (t) 
   })!;
   t.deepEqual(e.lines, [
     'istio-mtls:production: "True" is not a boolean; allowed: true or false',
-    'istio-mtls:probe.deadlineSeconds: "3m" is not a number of seconds; allowed: an integer of 1 or more',
-    'istio-mtls:probe.concurrency: "4.5" is not a concurrency; allowed: an integer of 1 or more',
+    'istio-mtls:probe.deadlineSeconds: "3m" is not a number of seconds; allowed: an integer from 1 to 3600',
+    'istio-mtls:probe.concurrency: "4.5" is not a concurrency; allowed: an integer from 1 to 100',
   ]);
 });
