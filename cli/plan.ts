@@ -25,7 +25,7 @@ import {
 import type { Prediction } from "../mesh/prediction";
 import { analyzeStack } from "../policies/analysis";
 import { istioMtlsPolicies } from "../policies/pack";
-import { parseDay } from "../policies/mtls-exceptions";
+import { parseDay } from "../mesh/day";
 import { runPolicies, type PolicyFinding } from "../policies/run";
 import { renderStack, type RenderedResource } from "./plan-render";
 

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_GATEWAY_SERVICE_TYPE, GATEWAY_SERVICE_TYPES } from "../mesh/builders/ingress";
+import { parseDay } from "../mesh/day";
 import { CLIENT_TLS_MODES, MTLS_MODES } from "../mesh/types";
 import { PROBE_DEFAULTS, PROBE_MAXIMA } from "../probe/inputs";
 import { allowedBy } from "./errors";
@@ -205,7 +206,7 @@ export const mtlsSchema = object("mtls", {
       portLevelMtls: portLevelMtls.optional(),
       exception: object("an mTLS exception", {
         reason: str("a reason", "why plaintext is still accepted", (s) => s.trim() !== ""),
-        expires: str("a date", "YYYY-MM-DD, the last day the exception is allowed", (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`))),
+        expires: str("a date", "YYYY-MM-DD, the last day the exception is allowed", (s) => parseDay(s) !== undefined),
       }).optional(),
     }),
   ).default([]),

@@ -5,6 +5,7 @@
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { EXCEPTION_EXPIRES_ANNOTATION, EXCEPTION_REASON_ANNOTATION } from "../mesh/builders/peer-authentication";
+import { parseDay } from "../mesh/day";
 import type { PolicyClock } from "./options";
 
 export const MTLS_EXCEPTIONS = "mtls-exception-annotations";
@@ -32,17 +33,6 @@ export function plaintextSettings(spec: Record<string, unknown> | undefined): st
     if (entry?.mode === "PERMISSIVE" || entry?.mode === "DISABLE") out.push(`spec.portLevelMtls[${port}].mode ${entry.mode}`);
   }
   return out;
-}
-
-/** A calendar date YYYY-MM-DD, as UTC midnight; undefined when it is not one. */
-export function parseDay(text: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (!m) return undefined;
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  const d = new Date(t);
-  // Rejects 2026-02-30 and friends, which Date.UTC rolls over.
-  if (d.getUTCFullYear() !== Number(m[1]) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) return undefined;
-  return t;
 }
 
 function today(now: Date): number {

@@ -1,6 +1,7 @@
 import test from "ava";
 import { istioMtlsPolicies } from "../../policies/pack";
-import { MTLS_EXCEPTIONS, parseDay, plaintextSettings } from "../../policies/mtls-exceptions";
+import { parseDay } from "../../mesh/day";
+import { MTLS_EXCEPTIONS, plaintextSettings } from "../../policies/mtls-exceptions";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { peerAuthentication, policyNamed, validateResource } from "./helpers";
 
