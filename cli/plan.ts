@@ -28,6 +28,7 @@ import { istioMtlsPolicies } from "../policies/pack";
 import { parseDay } from "../mesh/day";
 import { runPolicies, type PolicyFinding } from "../policies/run";
 import { renderStack, type RenderedResource } from "./plan-render";
+import { readStackConfigFile } from "../config/file";
 
 export const PLAN_FORMATS = ["table", "json", "markdown", "yaml"] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -90,12 +91,7 @@ export function projectName(projectDir: string): string {
 
 function readConfigMap(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new Error(`stack config ${file} does not exist; allowed: an existing Pulumi.<stack>.yaml (see --stack, --config)`);
-  const doc = parse(readFileSync(file, "utf8"), { schema: "core" }) as { config?: unknown } | null;
-  const config = doc?.config ?? {};
-  if (typeof config !== "object" || config === null || Array.isArray(config)) {
-    throw new Error(`${file}: "config:" must be a map of "<namespace>:<key>" to value`);
-  }
-  return config as Record<string, unknown>;
+  return readStackConfigFile(file);
 }
 
 export function planResourceOf(r: RenderedResource): PlanResource {
@@ -503,10 +499,10 @@ const PROCESS_IO: PlanIO = { stdout: (t) => process.stdout.write(t), stderr: (t)
 
 /**
  * Registers `plan` on the `istio-mtls` program (cli/program.ts). The action is asynchronous (it
- * renders in child processes) and sets process.exitCode itself: 0, 1 for findings at the
- * --fail-on level, 2 when the stack cannot be planned.
+ * renders in child processes) and reports its exit code through `setExit`: 0, 1 for findings at
+ * the --fail-on level, 2 when the stack cannot be planned.
  */
-export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO): Command {
+export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO, setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   return program
     .command("plan")
     .description("run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies")
@@ -525,10 +521,10 @@ export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO): 
       try {
         const { output, exitCode } = await runPlan(opts);
         io.stdout(`${output}\n`);
-        process.exitCode = exitCode;
+        setExit(exitCode);
       } catch (e) {
         io.stderr(`error: ${(e as Error).message}\n`);
-        process.exitCode = 2;
+        setExit(2);
       }
     });
 }

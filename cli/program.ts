@@ -122,8 +122,7 @@ const PLAN_SUMMARY = "run the stack program under Pulumi mocks: the resources it
 
 /**
  * `plan` renders the Pulumi program and runs the policy pack: its modules take about a second to
- * load, which `predict` and `diff` should not pay. It sets process.exitCode itself; that code is
- * taken over here and the global put back, so that in-process runs do not leak it.
+ * load, which `predict` and `diff` should not pay.
  */
 function addPlan(program: Command, argv: readonly string[], io: CliIO, setExit: (code: number) => void): void {
   const runsPlan = argv[0] === "plan" || (argv[0] === "help" && argv[1] === "plan");
@@ -132,11 +131,7 @@ function addPlan(program: Command, argv: readonly string[], io: CliIO, setExit: 
     return;
   }
   const { registerPlanCommand } = require("./plan") as typeof import("./plan");
-  const before = process.exitCode;
-  registerPlanCommand(program, io).hook("postAction", () => {
-    setExit(Number(process.exitCode ?? EXIT_OK));
-    process.exitCode = before;
-  });
+  registerPlanCommand(program, io, setExit);
 }
 
 function buildProgram(argv: readonly string[], io: CliIO, setExit: (code: number) => void): Command {

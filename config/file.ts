@@ -3,7 +3,7 @@
  * stack's config through the same validation as `pulumi up`.
  */
 import { readFileSync } from "node:fs";
-import { parse } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { CONFIG_NAMESPACE, ConfigError, issue } from "./errors";
 
 /**
@@ -12,13 +12,15 @@ import { CONFIG_NAMESPACE, ConfigError, issue } from "./errors";
  */
 export function readStackConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, "utf8");
-  let doc: unknown;
-  try {
-    // YAML 1.2 core schema, as Pulumi's Go YAML reader: only true/false are booleans.
-    doc = parse(text, { schema: "core", uniqueKeys: true });
-  } catch (e) {
-    throw new Error(`${path}: not valid YAML: ${(e as Error).message}`);
+  // YAML 1.2 core schema, as Pulumi's Go YAML reader: only true/false are booleans.
+  const lineCounter = new LineCounter();
+  const parsed = parseDocument(text, { schema: "core", uniqueKeys: true, prettyErrors: false, lineCounter });
+  if (parsed.errors.length > 0) {
+    // file:line:col per error: with `plan --against` two stack files are read.
+    const where = (offset: number) => `${path}:${lineCounter.linePos(offset).line}:${lineCounter.linePos(offset).col}`;
+    throw new Error(parsed.errors.map((e) => `${where(e.pos[0])}: not valid YAML: ${e.message.split("\n")[0]}`).join("\n"));
   }
+  const doc: unknown = parsed.toJS();
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== "object" || Array.isArray(doc)) {
     throw new Error(`${path}: expected a YAML map with a "config:" key, found ${Array.isArray(doc) ? "a list" : typeof doc}`);

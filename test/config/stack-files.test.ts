@@ -135,8 +135,8 @@ test("encrypted values are refused by the file loader, naming the key", (t) => {
 
 test("malformed stack files: the error names the file and what was expected", (t) => {
   const bad = stackFile("config:\n  a: [\n");
-  t.throws(() => readStackConfigFile(bad), { message: new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid YAML: `) });
+  t.throws(() => readStackConfigFile(bad), { message: new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3:1: not valid YAML: `) });
   t.throws(() => readStackConfigFile(stackFile("- a\n- b\n")), { message: /expected a YAML map with a "config:" key, found a list$/ });
   t.throws(() => readStackConfigFile(stackFile("config: [1]\n")), { message: /"config:" must be a map of "<namespace>:<key>" to value, found a list$/ });
-  t.throws(() => readStackConfigFile(stackFile("config:\n  istio-mtls:demo: {}\n  istio-mtls:demo: {}\n")), { message: /not valid YAML: .*unique/i });
+  t.throws(() => readStackConfigFile(stackFile("config:\n  istio-mtls:demo: {}\n  istio-mtls:demo: {}\n")), { message: /:3:3: not valid YAML: .*unique/i });
 });
