@@ -116,8 +116,20 @@ export function loadStackConfig(get: (key: string) => unknown, presentKeys?: Ite
   const issues: ConfigIssue[] = [];
   for (const full of presentKeys ?? []) {
     const colon = full.indexOf(":");
-    if (colon >= 0 && full.slice(0, colon) !== CONFIG_NAMESPACE) continue;
+    const namespace = colon >= 0 ? full.slice(0, colon) : CONFIG_NAMESPACE;
     const key = colon >= 0 ? full.slice(colon + 1) : full;
+    if (namespace !== CONFIG_NAMESPACE) {
+      // Another provider's key (kubernetes:context) is not ours to check; a near-miss of ours would be dropped silently.
+      if (didYouMean(namespace, [CONFIG_NAMESPACE])) {
+        issues.push({
+          namespace,
+          path: [key],
+          found: `namespace ${JSON.stringify(namespace)} is not ${CONFIG_NAMESPACE} (did you mean ${JSON.stringify(`${CONFIG_NAMESPACE}:${key}`)}?)`,
+          allowed: `${CONFIG_NAMESPACE}:<key>, or another provider's namespace (e.g. kubernetes:context)`,
+        });
+      }
+      continue;
+    }
     if (!(CONFIG_KEYS as string[]).includes(key)) {
       issues.push({ path: [key], found: `${JSON.stringify(key)} is not a config key${didYouMean(key, CONFIG_KEYS)}`, allowed: CONFIG_KEYS.join(", ") });
     }

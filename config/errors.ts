@@ -9,6 +9,8 @@ export const CONFIG_NAMESPACE = "istio-mtls";
 export type ConfigPath = readonly (string | number)[];
 
 export interface ConfigIssue {
+  /** The key's namespace when it is not `istio-mtls` (a misspelt one). */
+  namespace?: string;
   /** Key path below `istio-mtls:`, e.g. ["mtls", "workloads", 0, "portLevelMtls", "80800"]. */
   path: ConfigPath;
   /** Already-formatted "<value> is not …" or "missing"; see `issue()`. */
@@ -38,12 +40,12 @@ export function issue(path: ConfigPath, value: unknown, problem: string, allowed
 }
 
 export function formatIssue(i: ConfigIssue): string {
-  return `${formatKey(i.path)}: ${i.found}; allowed: ${i.allowed}`;
+  return `${formatKey(i.path, i.namespace)}: ${i.found}; allowed: ${i.allowed}`;
 }
 
 /** `istio-mtls:mtls.workloads[0].portLevelMtls.8080`; keys that are not plain words are bracketed. */
-export function formatKey(path: ConfigPath): string {
-  let out = CONFIG_NAMESPACE + ":";
+export function formatKey(path: ConfigPath, namespace: string = CONFIG_NAMESPACE): string {
+  let out = namespace + ":";
   path.forEach((p, i) => {
     if (typeof p === "number") out += `[${p}]`;
     else if (/^[A-Za-z0-9_-]+$/.test(p)) out += i === 0 ? p : `.${p}`;

@@ -4,11 +4,15 @@
  */
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, issue } from "./errors";
+import { CONFIG_NAMESPACE, ConfigError, didYouMean, issue } from "./errors";
+
+/** The top-level keys of a Pulumi stack file (`Pulumi.<stack>.yaml`). */
+const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"];
 
 /**
  * The `config:` map of a stack file, keys as written (`istio-mtls:mtls`, `kubernetes:context`),
- * values as YAML parsed them. A missing `config:` is an empty map.
+ * values as YAML parsed them. A file without `config:` (or with a misspelt block) is an error;
+ * `config: {}` is the defaults.
  */
 export function readStackConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, "utf8");
@@ -21,12 +25,19 @@ export function readStackConfigFile(path: string): Record<string, unknown> {
     throw new Error(parsed.errors.map((e) => `${where(e.pos[0])}: not valid YAML: ${e.message.split("\n")[0]}`).join("\n"));
   }
   const doc: unknown = parsed.toJS();
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== "object" || Array.isArray(doc)) {
-    throw new Error(`${path}: expected a YAML map with a "config:" key, found ${Array.isArray(doc) ? "a list" : typeof doc}`);
+  if (doc === null || doc === undefined || typeof doc !== "object" || Array.isArray(doc)) {
+    const found = doc === null || doc === undefined ? "an empty file" : Array.isArray(doc) ? "a list" : typeof doc;
+    throw new Error(`${path}: expected a YAML map with a "config:" key, found ${found}; allowed: a stack file (write "config: {}" for the defaults)`);
+  }
+  // A misspelt block (`configs:`) would otherwise plan a default stack without a word.
+  for (const key of Object.keys(doc)) {
+    if (!STACK_FILE_KEYS.includes(key)) {
+      throw new Error(`${path}: ${JSON.stringify(key)} is not a stack file key${didYouMean(key, STACK_FILE_KEYS)}; allowed: ${STACK_FILE_KEYS.join(", ")}`);
+    }
   }
   const config = (doc as Record<string, unknown>).config;
-  if (config === undefined || config === null) return {};
+  if (config === undefined) throw new Error(`${path}: no "config:" block, so every setting would be a default; allowed: a "config:" map ("config: {}" for the defaults)`);
+  if (config === null) return {};
   if (typeof config !== "object" || Array.isArray(config)) {
     throw new Error(`${path}: "config:" must be a map of "<namespace>:<key>" to value, found ${Array.isArray(config) ? "a list" : typeof config}`);
   }

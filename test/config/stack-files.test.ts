@@ -102,10 +102,22 @@ test("readStackConfigFile returns the config map as written, other namespaces in
   t.is(c.probe.concurrency, 2);
 });
 
-test("a stack file without config or empty loads the defaults", (t) => {
-  t.deepEqual(readStackConfigFile(stackFile("")), {});
-  t.deepEqual(readStackConfigFile(stackFile("encryptionsalt: abc\n")), {});
+test("`config: {}` loads the defaults; a file without a config block, or with a misspelt one, is an error naming it", (t) => {
   t.false(loadStackConfigFile(stackFile("config: {}\n")).production);
+  t.deepEqual(readStackConfigFile(stackFile("encryptionsalt: abc\nconfig:\n")), {});
+  t.throws(() => readStackConfigFile(stackFile("")), { message: /: expected a YAML map with a "config:" key, found an empty file; allowed: a stack file \(write "config: \{\}" for the defaults\)$/ });
+  t.throws(() => readStackConfigFile(stackFile("encryptionsalt: abc\n")), { message: /: no "config:" block, so every setting would be a default; allowed: a "config:" map/ });
+  t.throws(() => readStackConfigFile(stackFile("configs:\n  istio-mtls:production: true\n")), {
+    message: /: "configs" is not a stack file key \(did you mean "config"\?\); allowed: config, environment, secretsprovider, encryptedkey, encryptionsalt$/,
+  });
+});
+
+test("a near-miss of the istio-mtls namespace is an error naming the key; other providers' keys are not ours", (t) => {
+  const e = t.throws(() => loadStackConfigFile(stackFile("config:\n  istio-mtl:production: true\n  kubernetes:context: kind\n")), { instanceOf: ConfigError })!;
+  t.deepEqual(e.lines, [
+    'istio-mtl:production: namespace "istio-mtl" is not istio-mtls (did you mean "istio-mtls:production"?); allowed: istio-mtls:<key>, or another provider\'s namespace (e.g. kubernetes:context)',
+  ]);
+  t.notThrows(() => loadStackConfigFile(stackFile("config:\n  kubernetes:context: kind\n  aws:region: eu-west-1\n")));
 });
 
 test("a misspelt key in a stack file is reported with the allowed keys", (t) => {
@@ -136,7 +148,7 @@ test("encrypted values are refused by the file loader, naming the key", (t) => {
 test("malformed stack files: the error names the file and what was expected", (t) => {
   const bad = stackFile("config:\n  a: [\n");
   t.throws(() => readStackConfigFile(bad), { message: new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3:1: not valid YAML: `) });
-  t.throws(() => readStackConfigFile(stackFile("- a\n- b\n")), { message: /expected a YAML map with a "config:" key, found a list$/ });
+  t.throws(() => readStackConfigFile(stackFile("- a\n- b\n")), { message: /expected a YAML map with a "config:" key, found a list; allowed: a stack file/ });
   t.throws(() => readStackConfigFile(stackFile("config: [1]\n")), { message: /"config:" must be a map of "<namespace>:<key>" to value, found a list$/ });
   t.throws(() => readStackConfigFile(stackFile("config:\n  istio-mtls:demo: {}\n  istio-mtls:demo: {}\n")), { message: /:3:3: not valid YAML: .*unique/i });
 });
