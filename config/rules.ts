@@ -3,11 +3,12 @@
  * errors is left out here, so its mistakes are not reported twice). Each rule says why Istio,
  * cert-manager or the stack's ownership of its namespaces needs it.
  */
+import { requireTokenPolicyName } from "../mesh/builders/end-user-auth";
 import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/builders/ingress";
 import { issue, type ConfigIssue } from "./errors";
 import type { Sections } from "./schema";
 import { parseIntentFrom, parseIntentTo } from "./schema";
-import { formatGoDuration, parseGoDuration, parsePrincipal } from "./values";
+import { formatGoDuration, isDnsName, parseGoDuration, parsePrincipal } from "./values";
 
 /** Key sizes cert-manager issues for each algorithm. */
 export const KEY_SIZES: Record<"ECDSA" | "RSA", readonly number[]> = { ECDSA: [256, 384], RSA: [2048, 3072, 4096] };
@@ -19,7 +20,6 @@ const MIN_RENEW_BEFORE_MS = 300_000;
 /** The namespace-level PeerAuthentication's name (mesh/builders/peer-authentication.ts). */
 const NAMESPACE_POLICY_NAME = "default";
 /** The suffix of the AuthorizationPolicy that enforces an end-user auth token (mesh/builders/end-user-auth.ts). */
-const REQUIRE_TOKEN_SUFFIX = "-require-jwt";
 
 /** Namespaces the stack must never create or delete. */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -251,6 +251,12 @@ function checkEndUserAuth(s: ParsedSections): ConfigIssue[] {
     if (p.paths && p.paths.length > 0 && !p.requireToken) {
       out.push(issue(["endUserAuth", i, "paths"], p.paths, "has no effect while requireToken is false", "omit paths, or requireToken: true"));
     }
+    // The stack also creates an AuthorizationPolicy named after this one; Kubernetes caps names at 253.
+    const derived = requireTokenPolicyName(p.name);
+    if (p.requireToken && isDnsName(p.name) && !isDnsName(derived)) {
+      out.push(issue(["endUserAuth", i, "name"], p.name, `makes the token requirement policy name ${derived.length} characters long`,
+        `a name of at most ${253 - (derived.length - p.name.length)} characters (AuthorizationPolicy ${JSON.stringify(requireTokenPolicyName("<name>"))}: at most 253)`));
+    }
   });
   return out;
 }
@@ -262,10 +268,10 @@ function checkAuthorization(s: ParsedSections): ConfigIssue[] {
   s.authorization?.forEach((p, i) => {
     out.push(...checkNamespaceRef(s, ["authorization", i, "namespace"], p.namespace, true));
     out.push(...duplicateName(names, ["authorization"], i, p.namespace, p.name, "authorization policy"));
-    const j = (s.endUserAuth ?? []).findIndex((e) => e.requireToken && e.namespace === p.namespace && `${e.name}${REQUIRE_TOKEN_SUFFIX}` === p.name);
+    const j = (s.endUserAuth ?? []).findIndex((e) => e.requireToken && e.namespace === p.namespace && requireTokenPolicyName(e.name) === p.name);
     if (j >= 0) {
       out.push(issue(["authorization", i, "name"], p.name, `is the AuthorizationPolicy that endUserAuth[${j}] creates to require its token`,
-        `a name not ending in "${REQUIRE_TOKEN_SUFFIX}" for an end-user auth policy of ${p.namespace}`));
+        `a name not ending in "${requireTokenPolicyName("")}" for an end-user auth policy of ${p.namespace}`));
     }
     if (!p.principals?.length && !p.namespaces?.length) {
       // An ALLOW policy whose rule has no source would allow everyone; one without rules, no one.

@@ -59,7 +59,12 @@ export function buildRequestAuthentication(p: EndUserAuthPolicy): RequestAuthent
   };
 }
 
-/** The token requirement, or undefined when a missing token is allowed. Named `<name>-require-jwt`. */
+/** The name of the AuthorizationPolicy that requires end-user auth policy `name`'s token. */
+export function requireTokenPolicyName(name: string): string {
+  return `${name}-require-jwt`;
+}
+
+/** The token requirement, or undefined when a missing token is allowed. Named by requireTokenPolicyName. */
 export function buildRequireTokenPolicy(p: EndUserAuthPolicy): AuthorizationPolicy | undefined {
   if (!p.requireToken) return undefined;
   const rule: AuthorizationRule = { from: [{ source: { notRequestPrincipals: ["*"] } }] };
@@ -67,7 +72,7 @@ export function buildRequireTokenPolicy(p: EndUserAuthPolicy): AuthorizationPoli
   return {
     apiVersion: API_VERSION,
     kind: "AuthorizationPolicy",
-    metadata: { name: `${p.name}-require-jwt`, namespace: p.namespace },
+    metadata: { name: requireTokenPolicyName(p.name), namespace: p.namespace },
     spec: { selector: { matchLabels: labels(p.selector) }, action: "DENY", rules: [rule] },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Workloads (Deployments and bare Pods), their sidecars and identities, and the Service ports
+ * Workloads (every kind with a pod template, and bare Pods), their sidecars and identities, and the Service ports
  * that select them. Sidecar injection follows the default revision's MutatingWebhookConfiguration
  * (istio/istio manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml) and
  * the injector's own check (pkg/kube/inject/webhook.go injectRequired).
@@ -15,7 +15,7 @@ export const INJECTION_NAMESPACE_LABEL = "istio-injection";
 export const REVISION_LABEL = "istio.io/rev";
 
 export interface Workload extends Aged {
-  kind: "Deployment" | "Pod";
+  kind: WorkloadKind;
   /** Pod labels, with the `security.istio.io/tlsMode` label the injector adds. */
   labels: Labels;
   serviceAccount: string;
@@ -140,38 +140,105 @@ export function readNamespaceLabels(objects: readonly KubeObject[]): Map<string,
   return out;
 }
 
-/** Builds a workload from a Deployment or a bare Pod (Pods owned by a controller are skipped by the caller). */
+/**
+ * Where each workload kind keeps its pod template (`kubectl explain`'s field paths); a Pod is its
+ * own template. One table, so that every kind is read by the same code.
+ */
+export const POD_TEMPLATE_PATHS = {
+  Deployment: ["spec", "template"],
+  StatefulSet: ["spec", "template"],
+  DaemonSet: ["spec", "template"],
+  ReplicaSet: ["spec", "template"],
+  ReplicationController: ["spec", "template"],
+  Job: ["spec", "template"],
+  CronJob: ["spec", "jobTemplate", "spec", "template"],
+  Pod: [],
+} as const satisfies Record<string, readonly string[]>;
+
+export type WorkloadKind = keyof typeof POD_TEMPLATE_PATHS;
+
+export function isWorkloadKind(kind: string): kind is WorkloadKind {
+  return Object.hasOwn(POD_TEMPLATE_PATHS, kind);
+}
+
+/**
+ * Whether an object of a workload kind is made by a controller that is itself in the input: its
+ * pods are that controller's, and reading both would count them twice (a Pod of a ReplicaSet of a
+ * Deployment, a Job of a CronJob, as `kubectl get -A -o yaml` exports them all). An owner absent
+ * from the input does not hide the object: a bare export of Pods still has its workloads.
+ */
+export function ownedByInputController(o: KubeObject, present: ReadonlySet<string>): boolean {
+  const owners = (o.metadata as unknown as { ownerReferences?: unknown }).ownerReferences;
+  if (!Array.isArray(owners)) return false;
+  const namespace = namespaceOf(o);
+  for (const ref of owners) {
+    const r = asRecord(ref);
+    if (!r || r.controller === false || typeof r.kind !== "string" || typeof r.name !== "string") continue;
+    if (present.has(objectRef(r.kind, namespace, r.name))) return true;
+    // A Pod of a Deployment names its ReplicaSet `<deployment>-<pod-template-hash>`; exports of
+    // `pods,deployments` leave that ReplicaSet out.
+    const hash = asRecord(o.metadata.labels)?.["pod-template-hash"];
+    if (r.kind === "ReplicaSet" && typeof hash === "string" && r.name.endsWith(`-${hash}`)) {
+      if (present.has(objectRef("Deployment", namespace, r.name.slice(0, -hash.length - 1)))) return true;
+    }
+  }
+  return false;
+}
+
+/** A whole number >= 0 at `field`, or undefined when absent. */
+function count(ref: string, field: string, v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new ModelInputError(ref, `${field} must be a whole number >= 0, found ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * Whether a pod of the workload exists to send a probe and to be an endpoint. Scaled to 0,
+ * suspended (Job, CronJob) or finished (Pod phase Succeeded/Failed) means none; a DaemonSet or a
+ * CronJob is taken to have one (the model has no nodes and no clock).
+ */
+function isRunning(kind: WorkloadKind, ref: string, o: KubeObject, spec: Record<string, unknown>): boolean {
+  switch (kind) {
+    case "Deployment":
+    case "StatefulSet":
+    case "ReplicaSet":
+    case "ReplicationController":
+      return (count(ref, "spec.replicas", spec.replicas) ?? 1) > 0;
+    case "Job":
+      return spec.suspend !== true && (count(ref, "spec.parallelism", spec.parallelism) ?? 1) > 0;
+    case "CronJob":
+      return spec.suspend !== true;
+    case "DaemonSet":
+      return true;
+    case "Pod": {
+      const phase = asRecord((o as unknown as { status?: unknown }).status)?.phase;
+      return phase !== "Succeeded" && phase !== "Failed";
+    }
+  }
+}
+
+/** Builds a workload from any workload kind (the caller skips those owned by a controller in the input). */
 export function readWorkload(
   o: KubeObject,
   position: number,
   nsLabels: Map<string, Labels>,
   trustDomain: string,
 ): Workload {
-  const kind = o.kind as "Deployment" | "Pod";
+  if (!isWorkloadKind(o.kind)) throw new Error(`readWorkload: ${o.kind} is not a workload kind`);
+  const kind = o.kind;
   const namespace = namespaceOf(o);
   const name = o.metadata.name;
   const ref = objectRef(kind, namespace, name);
   const spec = asRecord(o.spec);
   if (!spec) throw new ModelInputError(ref, "spec is missing");
-  let podMeta: Record<string, unknown>;
-  let podSpec: Record<string, unknown> | undefined;
-  let running = true;
-  if (kind === "Deployment") {
-    const template = asRecord(spec.template);
-    if (!template) throw new ModelInputError(ref, "spec.template is missing");
-    podMeta = asRecord(template.metadata) ?? {};
-    podSpec = asRecord(template.spec);
-    if (spec.replicas !== undefined && spec.replicas !== null) {
-      if (typeof spec.replicas !== "number" || !Number.isInteger(spec.replicas) || spec.replicas < 0) {
-        throw new ModelInputError(ref, `spec.replicas must be a whole number >= 0, found ${JSON.stringify(spec.replicas)}`);
-      }
-      running = spec.replicas > 0;
-    }
-  } else {
-    podMeta = (o.metadata as unknown as Record<string, unknown>) ?? {};
-    podSpec = spec;
-  }
-  const prefix = kind === "Deployment" ? "spec.template." : "";
+  const path: readonly string[] = POD_TEMPLATE_PATHS[kind];
+  let template: Record<string, unknown> | undefined = o as unknown as Record<string, unknown>;
+  for (const seg of path) template = asRecord(template?.[seg]);
+  if (!template) throw new ModelInputError(ref, `${path.join(".")} is missing`);
+  const podMeta = asRecord(template.metadata) ?? {};
+  const podSpec = asRecord(template.spec);
+  const running = isRunning(kind, ref, o, spec);
+  const prefix = path.length > 0 ? `${path.join(".")}.` : "";
   const labels = stringMap(ref, `${prefix}metadata.labels`, podMeta.labels);
   const annotations = stringMap(ref, `${prefix}metadata.annotations`, podMeta.annotations);
   const sa = podSpec?.serviceAccountName ?? podSpec?.serviceAccount;

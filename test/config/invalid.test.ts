@@ -124,6 +124,8 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
     "istio-mtls:authorization[0].selector: {} is empty (that would lock down every workload of the namespace); allowed: at least one label, e.g. {app: httpbin}"],
   ["workload policy named like the namespace policy", withNs({ mtls: { namespaces: { foo: "STRICT" }, workloads: [workload({ name: "default" })] } }),
     'istio-mtls:mtls.workloads[0].name: "default" is the name of the namespace policy of foo (mtls.namespaces.foo); allowed: a name other than "default"'],
+  ["an end-user auth name whose token requirement policy would exceed Kubernetes' 253 characters", withNs({ endUserAuth: [jwt({ name: `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(60)}` })] }),
+    `istio-mtls:endUserAuth[0].name: "${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(60)}" makes the token requirement policy name 255 characters long; allowed: a name of at most 241 characters (AuthorizationPolicy "<name>-require-jwt": at most 253)`],
   ["authorization named like an end-user auth token policy", withNs({ endUserAuth: [jwt({})], authorization: [authz({ name: "jwt-require-jwt", namespaces: ["bar"] })] }),
     'istio-mtls:authorization[0].name: "jwt-require-jwt" is the AuthorizationPolicy that endUserAuth[0] creates to require its token; allowed: a name not ending in "-require-jwt" for an end-user auth policy of foo'],
   ["ingress TLS for a wildcard host", { ingress: { enabled: true, tls: true } },
