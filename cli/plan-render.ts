@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CONFIG_NAMESPACE } from "../config/errors";
 
 export interface RenderedResource {
   type: string;
@@ -35,17 +36,31 @@ export interface RenderRequest {
   config: Record<string, unknown>;
 }
 
-/** Pulumi config values are strings: objects and lists travel as JSON, as `pulumi config set --path` stores them. */
-export function toPulumiConfig(config: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Stands for an encrypted value that plan cannot decrypt: the program sees it only as a secret. */
+export const UNREAD_SECRET = "<secret: not decrypted by plan>";
+
+/**
+ * Pulumi config values are strings: objects and lists travel as JSON, as `pulumi config set --path`
+ * stores them. An encrypted value (`{secure: …}`) of another namespace (kubernetes:kubeconfig) is
+ * passed as a secret placeholder, since the program only hands it on; one of `istio-mtls:` decides
+ * what is deployed, so plan cannot go on without its plaintext and names it.
+ */
+export function toPulumiConfig(config: Record<string, unknown>): { values: Record<string, string>; secretKeys: string[] } {
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (!key.includes(":")) throw new Error(`config key ${JSON.stringify(key)} has no namespace; allowed: "<namespace>:<key>", e.g. "istio-mtls:mtls"`);
     if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
-      throw new Error(`config key ${key} is an encrypted value ({secure: …}); plan runs without Pulumi and needs plain values`);
+      if (key.startsWith(`${CONFIG_NAMESPACE}:`)) {
+        throw new Error(`config key ${key} is an encrypted value ({secure: …}) and decides what the stack deploys; allowed: a plain value (the stack's settings hold no secrets)`);
+      }
+      values[key] = UNREAD_SECRET;
+      secretKeys.push(key);
+      continue;
     }
-    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    values[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  return out;
+  return { values, secretKeys };
 }
 
 /** The parts of the mock monitor's RegisterResource request and of the monitor read here (also by test/helpers/mocks.ts). */
@@ -106,7 +121,8 @@ export async function renderInProcess(req: RenderRequest): Promise<RenderedResou
     waitsFor.set(`${type}::${name}`, [...urns]);
     return register(request, callback);
   };
-  pulumi.runtime.setAllConfig(toPulumiConfig(req.config));
+  const { values, secretKeys } = toPulumiConfig(req.config);
+  pulumi.runtime.setAllConfig(values, secretKeys);
   const loaded = require(req.program) as unknown;
   // A program may export an async function (Pulumi runs it) or a promise.
   if (typeof loaded === "function") await (loaded as () => unknown)();

@@ -10,8 +10,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { diffPredictions, formatDiff, formatPrediction, MATRIX_FORMATS, type MatrixFormat } from "../mesh/matrix";
 import { ModelInputError, predict } from "../mesh/predict";
+import { ModelInputErrors } from "../mesh/model/errors";
 import type { EndUserToken, Prediction, ProbeRequest } from "../mesh/prediction";
-import { SourceError, SourceErrors } from "../mesh/yaml";
+import { SourceError, SourceErrors, type SourceObject } from "../mesh/yaml";
 import { findSource, loadInput } from "./inputs";
 
 export interface CliIO {
@@ -94,13 +95,17 @@ function predictPaths(paths: string[], opts: InputOptions, io: CliIO, label?: st
   try {
     prediction = predict(input.objects.map((so) => so.object), { request: request(opts) });
   } catch (e) {
-    if (e instanceof ModelInputError) {
-      const so = findSource(input.objects, e.object);
-      throw so ? SourceError.at(so.position, e.message) : e;
-    }
+    if (e instanceof ModelInputErrors) throw new SourceErrors(e.errors.map((err) => located(input.objects, err)));
+    if (e instanceof ModelInputError) throw located(input.objects, e);
     throw e;
   }
   return filterFrom(prediction, opts.from);
+}
+
+/** The model's error at the file:line of the object it names (or as a file-less SourceError). */
+function located(objects: readonly SourceObject[], e: ModelInputError): SourceError {
+  const so = findSource(objects, e.object);
+  return so ? SourceError.at(so.position, e.message) : new SourceError("<input>", e.message);
 }
 
 /** Keeps the rows of the named clients; a name that is no client is an error listing the clients. */

@@ -5,15 +5,15 @@
 import type { KubeObject, MeshConfig } from "../types";
 import { HttpPolicyIndex, readAuthorizationPolicy, readRequestAuthentication, type AuthzPolicyEntry, type RequestAuthnEntry } from "./authorization";
 import { DestinationRuleIndex, readDestinationRule, type DestinationRuleEntry } from "./client-tls";
-import { ModelInputError, objectRef } from "./errors";
+import { collecting, ModelInputError, objectRef, throwAll } from "./errors";
 import { isModelKind } from "./kinds";
 import { readMeshConfig } from "./mesh-config";
 import { PeerAuthnIndex, readPeerAuthentication, type PeerAuthnPolicy } from "./peer-authentication";
-import { namespaceOf, readNamespaceLabels, readServicePorts, readWorkload, type ServicePort, type Workload } from "./workloads";
+import { isWorkloadKind, namespaceOf, ownedByInputController, readNamespaceLabels, readServicePorts, readWorkload, type ServicePort, type Workload } from "./workloads";
 
 export interface MeshModel {
   mesh: MeshConfig;
-  /** Every Deployment and bare Pod, input order. */
+  /** Every workload (Deployment, StatefulSet, ..., bare Pod) not made by another in the input, input order. */
   workloads: Workload[];
   /** Service ports of Services with a selector, sorted by namespace, service, port. */
   servicePorts: ServicePort[];
@@ -49,31 +49,33 @@ export function buildModel(objects: readonly KubeObject[]): MeshModel {
   const ras: RequestAuthnEntry[] = [];
   const aps: AuthzPolicyEntry[] = [];
   const services: KubeObject[] = [];
+  // Every object's problems, not only the first object's.
+  const errors: ModelInputError[] = [];
+  const push = <T>(list: T[], read: () => T): void => {
+    const v = collecting(errors, read);
+    if (v !== undefined) list.push(v);
+  };
+  const controllers = new Set(ours.filter((o) => isWorkloadKind(o.kind)).map((o) => objectRef(o.kind, namespaceOf(o), o.metadata.name)));
   for (const { o, position } of known) {
+    if (isWorkloadKind(o.kind)) {
+      if (!ownedByInputController(o, controllers)) push(workloads, () => readWorkload(o, position, nsLabels, mesh.trustDomain));
+      continue;
+    }
     switch (o.kind) {
-      case "Deployment":
-        workloads.push(readWorkload(o, position, nsLabels, mesh.trustDomain));
-        break;
-      case "Pod": {
-        // Pods owned by a controller are the Deployment's; the model reads the Deployment.
-        const owners = (o.metadata as unknown as { ownerReferences?: unknown[] }).ownerReferences;
-        if (!Array.isArray(owners) || owners.length === 0) workloads.push(readWorkload(o, position, nsLabels, mesh.trustDomain));
-        break;
-      }
       case "Service":
         services.push(o);
         break;
       case "PeerAuthentication":
-        pas.push(readPeerAuthentication(o, position));
+        push(pas, () => readPeerAuthentication(o, position));
         break;
       case "DestinationRule":
-        drs.push(readDestinationRule(o, position));
+        push(drs, () => readDestinationRule(o, position));
         break;
       case "RequestAuthentication":
-        ras.push(readRequestAuthentication(o));
+        push(ras, () => readRequestAuthentication(o));
         break;
       case "AuthorizationPolicy":
-        aps.push(readAuthorizationPolicy(o));
+        push(aps, () => readAuthorizationPolicy(o));
         break;
     }
   }
@@ -84,20 +86,21 @@ export function buildModel(objects: readonly KubeObject[]): MeshModel {
     else byNs.set(w.namespace, [w]);
   }
   const servicePorts: ServicePort[] = [];
-  for (const s of services) servicePorts.push(...(readServicePorts(s, byNs) ?? []));
+  for (const s of services) servicePorts.push(...(collecting(errors, () => readServicePorts(s, byNs)) ?? []));
   servicePorts.sort((a, b) =>
     a.namespace !== b.namespace ? (a.namespace < b.namespace ? -1 : 1) : a.service !== b.service ? (a.service < b.service ? -1 : 1) : a.port - b.port,
   );
   const seen = new Set<string>();
   for (const sp of servicePorts) {
-    if (seen.has(sp.id)) throw new ModelInputError(objectRef("Service", sp.namespace, sp.service), `port ${sp.port} is listed twice (or the Service appears twice in the input)`);
+    if (seen.has(sp.id)) errors.push(new ModelInputError(objectRef("Service", sp.namespace, sp.service), `port ${sp.port} is listed twice (or the Service appears twice in the input)`));
     seen.add(sp.id);
   }
   const ids = new Set<string>();
   for (const w of workloads) {
-    if (ids.has(w.id)) throw new ModelInputError(objectRef(w.kind, w.namespace, w.name), `workload ${w.id} appears twice in the input`);
+    if (ids.has(w.id)) errors.push(new ModelInputError(objectRef(w.kind, w.namespace, w.name), `workload ${w.id} appears twice in the input`));
     ids.add(w.id);
   }
+  throwAll(errors);
   const peerAuthn = new PeerAuthnIndex(pas, mesh.rootNamespace);
   return {
     mesh,

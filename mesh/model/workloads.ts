@@ -6,7 +6,7 @@
  */
 import type { ClientRef, TargetRef } from "../prediction";
 import type { KubeObject, Labels } from "../types";
-import { ModelInputError, objectRef } from "./errors";
+import { collecting, ModelInputError, objectRef, throwAll } from "./errors";
 import type { Aged } from "./order";
 
 export const INJECT_LABEL = "sidecar.istio.io/inject";
@@ -305,7 +305,9 @@ export function readServicePorts(o: KubeObject, workloadsByNs: Map<string, Workl
   }).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const hostname = serviceHostname(name, namespace);
   const headless = spec.clusterIP === "None";
-  return ports.map((p, i) => {
+  // Each bad port is its own error, as the API server lists every invalid field.
+  const errors: ModelInputError[] = [];
+  const out = ports.flatMap((p, i) => collecting(errors, (): ServicePort => {
     const pr = asRecord(p);
     const port = pr?.port;
     if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -339,5 +341,7 @@ export function readServicePorts(o: KubeObject, workloadsByNs: Map<string, Workl
       id: `${name}.${namespace}:${port}`,
       ref: { namespace, service: name, port, targetPort: resolved },
     };
-  });
+  }) ?? []);
+  throwAll(errors);
+  return out;
 }

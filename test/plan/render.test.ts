@@ -4,18 +4,26 @@
  */
 import test from "ava";
 import { join } from "node:path";
-import { renderStack, toPulumiConfig } from "../../cli/plan-render";
+import { renderStack, toPulumiConfig, UNREAD_SECRET } from "../../cli/plan-render";
 
 const program = join(__dirname, "fixtures", "program.ts");
 
 test("config values become Pulumi config strings: objects and lists as JSON", (t) => {
   t.deepEqual(toPulumiConfig({ "istio-mtls:production": false, "istio-mtls:mtls": { mesh: "STRICT" }, "kubernetes:context": "kind-x" }), {
-    "istio-mtls:production": "false",
-    "istio-mtls:mtls": '{"mesh":"STRICT"}',
-    "kubernetes:context": "kind-x",
+    values: { "istio-mtls:production": "false", "istio-mtls:mtls": '{"mesh":"STRICT"}', "kubernetes:context": "kind-x" },
+    secretKeys: [],
   });
   t.throws(() => toPulumiConfig({ mtls: {} }), { message: /config key "mtls" has no namespace; allowed: "<namespace>:<key>"/ });
-  t.throws(() => toPulumiConfig({ "istio-mtls:token": { secure: "v1:abc" } }), { message: /istio-mtls:token is an encrypted value/ });
+});
+
+test("encrypted values: another namespace's is a secret placeholder; an istio-mtls one decides the plan and is named", (t) => {
+  t.deepEqual(toPulumiConfig({ "kubernetes:kubeconfig": { secure: "v1:abc" }, "istio-mtls:production": true }), {
+    values: { "kubernetes:kubeconfig": UNREAD_SECRET, "istio-mtls:production": "true" },
+    secretKeys: ["kubernetes:kubeconfig"],
+  });
+  t.throws(() => toPulumiConfig({ "istio-mtls:production": { secure: "v1:abc" } }), {
+    message: "config key istio-mtls:production is an encrypted value ({secure: …}) and decides what the stack deploys; allowed: a plain value (the stack's settings hold no secrets)",
+  });
 });
 
 test("every registration is recorded with its inputs; output-derived inputs are resolved", async (t) => {
