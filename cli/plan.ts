@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { Command, Option } from "commander";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import {
   alignColumns,
   diffPredictions,
@@ -28,7 +28,7 @@ import { istioMtlsPolicies } from "../policies/pack";
 import { parseDay } from "../mesh/day";
 import { runPolicies, type PolicyFinding } from "../policies/run";
 import { renderStack, type RenderedResource } from "./plan-render";
-import { readStackConfigFile } from "../config/file";
+import { configWithProject, readProjectConfig } from "../config/file";
 
 export const PLAN_FORMATS = ["table", "json", "markdown", "yaml"] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -57,6 +57,8 @@ export interface Plan {
   props: Map<string, string>;
   /** The resources to create in an order `pulumi up` could apply them in (see applyOrder). */
   applied: RenderedResource[];
+  /** What the plan could not read (ESC environments), for stderr. */
+  notices: string[];
 }
 
 export interface PlanInput {
@@ -81,17 +83,13 @@ export const PROJECT_DIR = resolve(__dirname, "..");
 const COMPONENT_TYPE = /^istio-mtls:/;
 
 export function projectName(projectDir: string): string {
-  const file = join(projectDir, "Pulumi.yaml");
-  if (existsSync(file)) {
-    const doc = parse(readFileSync(file, "utf8")) as { name?: unknown } | null;
-    if (typeof doc?.name === "string") return doc.name;
-  }
-  return "istio-mtls";
+  return readProjectConfig(join(projectDir, "Pulumi.yaml")).name;
 }
 
-function readConfigMap(file: string): Record<string, unknown> {
+/** The config the program sees: Pulumi.yaml's project config under the stack file's. */
+function readConfigMap(projectDir: string, file: string): { config: Record<string, unknown>; notices: string[] } {
   if (!existsSync(file)) throw new Error(`stack config ${file} does not exist; allowed: an existing Pulumi.<stack>.yaml (see --stack, --config)`);
-  return readStackConfigFile(file);
+  return configWithProject(join(projectDir, "Pulumi.yaml"), file);
 }
 
 export function planResourceOf(r: RenderedResource): PlanResource {
@@ -190,11 +188,12 @@ function probedCells(prediction: Prediction, records: readonly RenderedResource[
 
 export async function buildPlan(input: PlanInput): Promise<Plan> {
   const project = projectName(input.projectDir);
+  const { config, notices } = readConfigMap(input.projectDir, input.configFile);
   const records = await renderStack({
     program: input.program ?? join(input.projectDir, "index.ts"),
     project,
     stack: input.stack,
-    config: readConfigMap(input.configFile),
+    config,
   });
   const kept = created(applyOrder(records));
   const analysis = analyzeStack(kept);
@@ -209,6 +208,7 @@ export async function buildPlan(input: PlanInput): Promise<Plan> {
     violations: findings.map(({ policy, level, message }) => ({ policy, level, message })),
     props,
     applied: kept,
+    notices,
   };
 }
 
@@ -464,7 +464,7 @@ export function exitCodeFor(violations: readonly PlanViolation[], failOn: PlanCl
   return violations.some((v) => levels.includes(v.level)) ? 1 : 0;
 }
 
-export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): Promise<{ output: string; exitCode: number }> {
+export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): Promise<{ output: string; exitCode: number; notices: string[] }> {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(process.cwd(), p));
   const configFile = opts.config ? at(opts.config) : join(projectDir, `Pulumi.${opts.stack}.yaml`);
   const defaultPolicyConfig = join(projectDir, "policies", "config", `${opts.stack}.json`);
@@ -476,7 +476,7 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
   const now = clockFor(opts.today);
   if (!opts.against) {
     const head = await buildPlan({ stack: opts.stack, configFile, projectDir, policyConfig, now });
-    return { output: formatPlan(head, opts.format), exitCode: exitCodeFor(head.violations, opts.failOn) };
+    return { output: formatPlan(head, opts.format), exitCode: exitCodeFor(head.violations, opts.failOn), notices: head.notices };
   }
   if (opts.format === "yaml") {
     throw new Error("--format yaml prints one stack's objects and cannot show a change; allowed with --against: table, markdown, json");
@@ -487,7 +487,7 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
     buildPlan({ stack: opts.stack, configFile: at(opts.against), projectDir, policyConfig, now }),
   ]);
   const diff = diffPlans(base, head);
-  return { output: formatPlanDiff(diff, opts.format, opts.against), exitCode: exitCodeFor(head.violations, opts.failOn) };
+  return { output: formatPlanDiff(diff, opts.format, opts.against), exitCode: exitCodeFor(head.violations, opts.failOn), notices: [...head.notices, ...base.notices] };
 }
 
 export interface PlanIO {
@@ -519,7 +519,8 @@ export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO, s
     .addOption(new Option("--fail-on <level>", "exit 1 on findings at this level or above").choices(["mandatory", "advisory", "never"]).default("mandatory"))
     .action(async (opts: PlanCliOptions) => {
       try {
-        const { output, exitCode } = await runPlan(opts);
+        const { output, exitCode, notices } = await runPlan(opts);
+        for (const n of notices) io.stderr(`notice: ${n}\n`);
         io.stdout(`${output}\n`);
         setExit(exitCode);
       } catch (e) {

@@ -2,7 +2,7 @@
  * Reading `Pulumi.<stack>.yaml` without Pulumi, so the CLI, the policy pack and tests load a
  * stack's config through the same validation as `pulumi up`.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import { CONFIG_NAMESPACE, ConfigError, didYouMean, issue } from "./errors";
 
@@ -15,6 +15,11 @@ const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedk
  * `config: {}` is the defaults.
  */
 export function readStackConfigFile(path: string): Record<string, unknown> {
+  return readStackFile(path).config;
+}
+
+/** A stack file's `config:` map and its ESC `environment:` imports (undefined when none). */
+function readStackFile(path: string): { config: Record<string, unknown>; environment: unknown } {
   const text = readFileSync(path, "utf8");
   // YAML 1.2 core schema, as Pulumi's Go YAML reader: only true/false are booleans.
   const lineCounter = new LineCounter();
@@ -35,13 +40,13 @@ export function readStackConfigFile(path: string): Record<string, unknown> {
       throw new Error(`${path}: ${JSON.stringify(key)} is not a stack file key${didYouMean(key, STACK_FILE_KEYS)}; allowed: ${STACK_FILE_KEYS.join(", ")}`);
     }
   }
-  const config = (doc as Record<string, unknown>).config;
+  const { config, environment } = doc as Record<string, unknown>;
   if (config === undefined) throw new Error(`${path}: no "config:" block, so every setting would be a default; allowed: a "config:" map ("config: {}" for the defaults)`);
-  if (config === null) return {};
+  if (config === null) return { config: {}, environment };
   if (typeof config !== "object" || Array.isArray(config)) {
     throw new Error(`${path}: "config:" must be a map of "<namespace>:<key>" to value, found ${Array.isArray(config) ? "a list" : typeof config}`);
   }
-  return { ...(config as Record<string, unknown>) };
+  return { config: { ...(config as Record<string, unknown>) }, environment };
 }
 
 /**
@@ -56,4 +61,40 @@ export function stackFileGetter(config: Record<string, unknown>): (key: string) 
     }
     return v;
   };
+}
+
+/**
+ * Project-level config from `Pulumi.yaml`'s `config:` block, as Pulumi reads it: a key without a
+ * namespace belongs to the project's; a value is given plainly or as `{value}` / `{default}` (a
+ * declaration with only `type` gives none). Stack values override these (configWithProject).
+ */
+export function readProjectConfig(projectFile: string): { name: string; config: Record<string, unknown> } {
+  if (!existsSync(projectFile)) return { name: CONFIG_NAMESPACE, config: {} };
+  const doc = parseDocument(readFileSync(projectFile, "utf8"), { schema: "core" }).toJS() as { name?: unknown; config?: unknown } | null;
+  const name = typeof doc?.name === "string" ? doc.name : CONFIG_NAMESPACE;
+  const block = doc?.config;
+  if (block === undefined || block === null) return { name, config: {} };
+  if (typeof block !== "object" || Array.isArray(block)) throw new Error(`${projectFile}: "config:" must be a map of keys to values or declarations`);
+  const config: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(block)) {
+    const full = key.includes(":") ? key : `${name}:${key}`;
+    const declared = entry !== null && typeof entry === "object" && !Array.isArray(entry) && ("type" in entry || "value" in entry || "default" in entry);
+    const value = declared ? ((entry as { value?: unknown }).value ?? (entry as { default?: unknown }).default) : entry;
+    if (value !== undefined) config[full] = value;
+  }
+  return { name, config };
+}
+
+/**
+ * What a stack's program sees without Pulumi: project config under the stack file's. An ESC
+ * `environment:` can only be resolved by Pulumi, so it comes back as a notice, never silently.
+ */
+export function configWithProject(projectFile: string, stackFile: string): { config: Record<string, unknown>; notices: string[] } {
+  const { config: stack, environment } = readStackFile(stackFile);
+  const project = readProjectConfig(projectFile).config;
+  const notices =
+    environment === undefined || environment === null
+      ? []
+      : [`${stackFile} imports ESC environment(s) ${JSON.stringify(environment)}: their values were not read (only Pulumi can resolve them); the plan uses the stack file and Pulumi.yaml alone`];
+  return { config: { ...project, ...stack }, notices };
 }

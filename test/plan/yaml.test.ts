@@ -144,7 +144,7 @@ test("inputs unknown under mocks and secrets are marked as such, not printed as 
 
 /** A plan holding only these records, for the YAML alone. */
 function planOf(records: RenderedResource[]): Plan {
-  return { stack: "dev", resources: [], prediction: { probes: [] }, violations: [], props: new Map(), applied: applyOrder(records) };
+  return { stack: "dev", resources: [], prediction: { probes: [] }, violations: [], props: new Map(), applied: applyOrder(records), notices: [] };
 }
 
 const record = (type: string, name: string, dependsOn: string[] = [], props: Record<string, unknown> = {}): RenderedResource => ({
