@@ -60,9 +60,10 @@ function unreadReason(o: KubeObject): string {
  * files, YAML syntax, documents that are not objects, schema violations, unread Istio kinds.
  */
 export function loadInput(paths: readonly string[], options: LoadOptions = {}): LoadedInput {
-  const objects = readYamlPaths(paths, options.readStdin);
-  const errors: SourceError[] = validateSourceObjects(objects);
+  const read = readYamlPaths(paths, options.readStdin);
+  const errors: SourceError[] = validateSourceObjects(read);
   const notices: string[] = [];
+  const objects = lastWins(read, notices);
   const skippedByKind = new Map<string, number>();
   const kept: SourceObject[] = [];
   for (const so of objects) {
@@ -89,6 +90,28 @@ export function loadInput(paths: readonly string[], options: LoadOptions = {}): 
     notices.push(`skipped ${total} object${total === 1 ? "" : "s"} of kinds the model does not read: ${kinds.join(", ")}`);
   }
   return { objects: kept, notices };
+}
+
+/**
+ * The same object (API group, kind, namespace, name) given twice: `kubectl apply` of the files in
+ * order creates it from the first and updates it to the last, so the last copy is kept, in the
+ * place of the first (input order stands for creation order, which breaks policy ties).
+ */
+function lastWins(objects: readonly SourceObject[], notices: string[]): SourceObject[] {
+  const slot = new Map<string, number>();
+  const out: SourceObject[] = [];
+  for (const so of objects) {
+    const key = `${groupOf(so.object.apiVersion)} ${objectRef(so.object)}`;
+    const i = slot.get(key);
+    if (i === undefined) {
+      slot.set(key, out.length);
+      out.push(so);
+    } else {
+      notices.push(`${fmt(so)}: ${objectRef(so.object)} replaces the one at ${fmt(out[i]!)} (the last one wins, as with kubectl apply)`);
+      out[i] = so;
+    }
+  }
+  return out;
 }
 
 function fmt(so: SourceObject): string {

@@ -96,7 +96,7 @@ function predictPaths(paths: string[], opts: InputOptions, io: CliIO, label?: st
     prediction = predict(input.objects.map((so) => so.object), { request: request(opts) });
   } catch (e) {
     if (e instanceof ModelInputErrors) throw new SourceErrors(e.errors.map((err) => located(input.objects, err)));
-    if (e instanceof ModelInputError) throw located(input.objects, e);
+    if (e instanceof ModelInputError) throw findSource(input.objects, e.object) ? located(input.objects, e) : e;
     throw e;
   }
   return filterFrom(prediction, opts.from);

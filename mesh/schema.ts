@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { AUTHORIZATION_ACTIONS, CLIENT_TLS_MODES, MTLS_MODES, type KubeObject } from "./types";
-import { SourceError, type SourceObject, type YamlPath } from "./yaml";
+import { excerpt, SourceError, type SourceObject, type YamlPath } from "./yaml";
 
 const strings = z.array(z.string());
 const labels = z.record(z.string(), z.string());
@@ -306,8 +306,8 @@ function show(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return JSON.stringify(v);
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === "string") return excerpt(JSON.stringify(v));
+  return `${typeof v} ${excerpt(String(v))}`;
 }
 
 function article(expected: string): string {

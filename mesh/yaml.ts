@@ -36,7 +36,9 @@ export class SourceError extends Error {
     public readonly line?: number,
     public readonly col?: number,
   ) {
-    super(line === undefined ? `${file}: ${detail}` : `${file}:${line}:${col ?? 1}: ${detail}`);
+    // A safety net under the excerpts' own caps: no message quotes a whole file.
+    const shown = detail.length > 10 * EXCERPT_MAX ? `${detail.slice(0, 10 * EXCERPT_MAX - 1)}…` : detail;
+    super(line === undefined ? `${file}: ${shown}` : `${file}:${line}:${col ?? 1}: ${shown}`);
     this.name = "SourceError";
   }
 
@@ -109,9 +111,16 @@ export function readYamlText(text: string, file: string): SourceObject[] {
   const problems: SourceError[] = [];
   for (const doc of docs) {
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
-    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
     const root = doc.contents as Node;
     const start = pos(root.range?.[0] ?? 0);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (e) {
+      // The yaml library refuses aliases that expand too much (a "billion laughs" document).
+      problems.push(SourceError.at(start, `cannot expand the YAML aliases: ${firstLine(e instanceof Error ? e.message : String(e))}`));
+      continue;
+    }
     const items = listItems(value);
     if (items) {
       items.forEach((item, i) => {
@@ -182,11 +191,31 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return `${typeof v} ${excerpt(JSON.stringify(v))}`;
 }
 
 function firstLine(s: string): string {
-  return s.split("\n", 1)[0]!.trim();
+  return excerpt(s.split("\n", 1)[0]!.trim());
+}
+
+/** Longest excerpt of the input an error quotes: a whole file as one scalar must not fill the terminal. */
+export const EXCERPT_MAX = 80;
+
+/** `s`, cut to EXCERPT_MAX characters with "…" (JSON-quoted values stay recognisable). */
+export function excerpt(s: string): string {
+  return s.length <= EXCERPT_MAX ? s : `${s.slice(0, EXCERPT_MAX - 1)}…`;
+}
+
+/**
+ * Why a file's bytes are not YAML text, or undefined. The YAML spec allows UTF-16, but kubectl
+ * reads UTF-8 only, and a NUL byte never occurs in UTF-8 text: both mean the file is not a manifest.
+ */
+export function notText(bytes: Uint8Array): string | undefined {
+  const bom = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : -1;
+  if (bom === 0xfffe || bom === 0xfeff) return "UTF-16 text (byte order mark); save it as UTF-8";
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return `binary file (NUL byte at offset ${nul}), not YAML text`;
+  return undefined;
 }
 
 function nodeAt(doc: Document, path: YamlPath): Node | undefined {
@@ -252,7 +281,10 @@ export function readYamlPaths(paths: readonly string[], readStdin?: () => string
   };
   for (const p of paths) {
     if (p === "-" && readStdin) {
-      readOne("<stdin>", readStdin());
+      const text = readStdin();
+      // Already decoded: binary or UTF-16 bytes show as NUL characters.
+      if (text.includes("\u0000")) problems.push(new SourceError("<stdin>", "binary or UTF-16 input (NUL character), not UTF-8 YAML text"));
+      else readOne("<stdin>", text);
       continue;
     }
     let isDir: boolean;
@@ -265,14 +297,16 @@ export function readYamlPaths(paths: readonly string[], readStdin?: () => string
     const files = isDir ? listYamlFiles(p) : [p];
     if (isDir && files.length === 0) problems.push(new SourceError(p, "directory holds no .yaml or .yml file"));
     for (const f of files) {
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = readFileSync(f, "utf8");
+        bytes = readFileSync(f);
       } catch (e) {
         problems.push(new SourceError(f, `cannot read: ${osMessage(e)}`));
         continue;
       }
-      readOne(f, text);
+      const why = notText(bytes);
+      if (why) problems.push(new SourceError(f, why));
+      else readOne(f, bytes.toString("utf8"));
     }
   }
   if (problems.length > 0) throw new SourceErrors(problems);

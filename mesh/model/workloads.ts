@@ -30,7 +30,7 @@ export interface Workload extends Aged {
   principal: string;
   /** `spiffe://` + principal. */
   spiffe: string;
-  /** Replicas > 0: a pod exists to send a probe and to be an endpoint. */
+  /** A pod exists to send a probe and to be an endpoint (replicas > 0, not suspended, not finished). */
   running: boolean;
   ref: ClientRef;
 }

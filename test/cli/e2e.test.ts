@@ -1,7 +1,8 @@
 /** The real binary (bin/istio-mtls.js) in a child process: streams, exit codes, stdin. */
 import test from "ava";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = join(__dirname, "..", "..");
@@ -59,4 +60,31 @@ test("diff --exit-code: 1 when cells change, 0 when none do", async (t) => {
   const same = await istioMtls(["diff", "--exit-code", DEMO, DEMO]);
   t.is(same.code, 0);
   t.is(same.stdout, "no change: all 18 cells keep their outcome\n");
+});
+
+test("hostile input: an alias bomb and a 1 MB binary file exit 2 with one short line each, no stack trace", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "istio-mtls-e2e-"));
+  try {
+    const bomb = join(dir, "bomb.yaml");
+    const levels = "abcdefghi".split("");
+    writeFileSync(
+      bomb,
+      ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol}", "data:", '  a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+        .concat(levels.slice(1).map((c, i) => `  ${c}: &${c} [${Array(10).fill(`*${levels[i]}`).join(",")}]`))
+        .join("\n"),
+    );
+    const binary = join(dir, "blob.yaml");
+    writeFileSync(binary, Buffer.alloc(1 << 20, 0));
+    const r = await istioMtls(["predict", DEMO, bomb, binary]);
+    t.is(r.code, 2);
+    t.is(r.stdout, "");
+    t.is(
+      r.stderr,
+      `error: ${bomb}:1:1: cannot expand the YAML aliases: Excessive alias count indicates a resource exhaustion attack\n` +
+        `error: ${binary}: binary file (NUL byte at offset 0), not YAML text\n` +
+        "2 errors; nothing predicted\n",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

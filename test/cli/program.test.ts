@@ -190,17 +190,43 @@ test("an Istio kind in an apiVersion the model does not read is refused with the
 test("other kinds of a cluster export: one notice line, the prediction unchanged", async (t) => {
   const r = await run("predict", "-f", "json", DEMO, join(YAML, "cluster-extras.yaml"));
   t.is(r.code, 0);
-  t.is(r.stderr, "skipped 4 objects of kinds the model does not read: 1 ReplicaSet (apps/v1), 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
+  t.is(r.stderr, "skipped 3 objects of kinds the model does not read: 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
   t.is(r.stdout, (await run("predict", "-f", "json", DEMO)).stdout);
 });
 
-test("objects the model refuses are named with the file:line they came from", async (t) => {
+test("the same object twice: the last one wins, as with kubectl apply, with a notice naming both places", async (t) => {
   const dup = join(YAML, "sleep-foo-again.yaml");
-  t.deepEqual(await run("predict", DEMO, dup), {
+  const r = await run("predict", "-f", "json", "--from", "sleep.foo", DEMO, dup);
+  t.is(r.code, 0);
+  t.is(r.stderr, `${dup}:2:1: Deployment foo/sleep replaces the one at ${DEMO}:58:1 (the last one wins, as with kubectl apply)\n`);
+  const probes = (JSON.parse(r.stdout) as { probes: { to: string; mtls: boolean }[] }).probes;
+  t.deepEqual(probes.map((p) => `${p.to} ${p.mtls}`), ["httpbin.bar:8000 false", "httpbin.foo:8000 false", "httpbin.legacy:8000 false"], "the later copy has no sidecar");
+});
+
+test("workloads of every kind: a StatefulSet's pod is the Service's endpoint, its Pod counted once", async (t) => {
+  const r = await run("predict", "-f", "json", DEMO, join(YAML, "statefulset.yaml"));
+  t.is(r.code, 0, r.stderr);
+  const probes = (JSON.parse(r.stdout) as { probes: { from: string; to: string; code: number; mtls: boolean }[] }).probes;
+  const cell = probes.find((p) => p.from === "sleep.foo" && p.to === "db.shop:5432");
+  t.like(cell, { code: 200, mtls: true });
+  t.deepEqual(probes.filter((p) => p.from.endsWith(".shop")).map((p) => p.from)[0], "db.shop");
+  t.false(probes.some((p) => p.from === "db-0.shop"));
+});
+
+test("every bad Service is an error at its file:line, all listed", async (t) => {
+  const bad = join(YAML, "bad-services.yaml");
+  t.deepEqual(await run("predict", DEMO, bad), {
     code: 2,
     stdout: "",
-    stderr: `error: ${dup}:2:1: Deployment foo/sleep: workload sleep.foo appears twice in the input\n`,
+    stderr:
+      `error: ${bad}:2:1: Service foo/a: spec.ports[0].port must be 1..65535, found 0\n` +
+      `error: ${bad}:2:1: Service foo/a: spec.ports[1].targetPort must be a number or a port name, found true\n` +
+      `error: ${bad}:15:1: Service bar/b: spec.ports must list at least one port\n` +
+      "3 errors; nothing predicted\n",
   });
+});
+
+test("objects the model refuses are named with the file:line they came from", async (t) => {
   const mesh = join(YAML, "mesh-config-bad.yaml");
   t.deepEqual(await run("predict", DEMO, mesh), {
     code: 2,
@@ -271,7 +297,7 @@ test("--path and --method reach the model's authorization rules", async (t) => {
 test("diff labels each side's notices OLD or NEW", async (t) => {
   const r = await run("diff", "--common", DEMO, policies("001-no-policy"), join(YAML, "cluster-extras.yaml"));
   t.is(r.code, 0);
-  t.is(r.stderr, "NEW: skipped 4 objects of kinds the model does not read: 1 ReplicaSet (apps/v1), 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
+  t.is(r.stderr, "NEW: skipped 3 objects of kinds the model does not read: 2 Secret (v1), 1 Telemetry (telemetry.istio.io/v1)\n");
   t.is(r.stdout, "no change: all 18 cells keep their outcome\n");
 });
 

@@ -171,3 +171,54 @@ test("\"-\" reads standard input through the given reader", (t) => {
   const objects = readYamlPaths(["-"], () => "apiVersion: v1\nkind: Namespace\nmetadata: {name: foo}\n");
   t.deepEqual(objects.map((o) => [o.object.metadata.name, o.position.file]), [["foo", "<stdin>"]]);
 });
+
+/** A "billion laughs" document: each alias level multiplies the size by ten. */
+const ALIAS_BOMB = [
+  "apiVersion: v1",
+  "kind: ConfigMap",
+  "metadata: {name: lol, namespace: foo}",
+  "data:",
+  '  a: &a ["x","x","x","x","x","x","x","x","x","x"]',
+  ..."bcdefghi".split("").map((c, i) => `  ${c}: &${c} [${Array(10).fill(`*${"abcdefghi"[i]}`).join(",")}]`),
+].join("\n");
+
+test("aliases that expand too much (billion laughs) are an error at the document, naming the file", (t) => {
+  t.deepEqual(errorsOf(() => readYamlText(`${ALIAS_BOMB}\n`, "bomb.yaml")), [
+    "bomb.yaml:1:1: cannot expand the YAML aliases: Excessive alias count indicates a resource exhaustion attack",
+  ]);
+});
+
+test("binary and UTF-16 files are refused by name, without quoting them", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "istio-mtls-bytes-"));
+  try {
+    const binary = join(dir, "image.yaml");
+    const bytes = Buffer.alloc(1 << 20, 0x41);
+    bytes[100] = 0;
+    writeFileSync(binary, bytes);
+    const utf16 = join(dir, "utf16.yaml");
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", "utf16le")]));
+    const utf16be = join(dir, "utf16be.yaml");
+    writeFileSync(utf16be, Buffer.from([0xfe, 0xff, 0, 0x61]));
+    t.deepEqual(errorsOf(() => readYamlPaths([binary, utf16, utf16be])), [
+      `${binary}: binary file (NUL byte at offset 100), not YAML text`,
+      `${utf16}: UTF-16 text (byte order mark); save it as UTF-8`,
+      `${utf16be}: UTF-16 text (byte order mark); save it as UTF-8`,
+    ]);
+    t.deepEqual(errorsOf(() => readYamlPaths(["-"], () => "a\u0000b")), ["<stdin>: binary or UTF-16 input (NUL character), not UTF-8 YAML text"]);
+    // A UTF-8 byte order mark is text: the object is read.
+    const bom = join(dir, "bom.yaml");
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")]));
+    t.is(readYamlPaths([bom])[0]?.object.metadata.name, "a");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an error quotes at most a short excerpt of the input", (t) => {
+  const big = "x".repeat(1 << 20);
+  const [scalar] = errorsOf(() => readYamlText(`${big}\n`, "big.yaml"));
+  t.true(scalar!.length < 200, scalar);
+  t.regex(scalar!, /^big\.yaml:1:1: not a Kubernetes object: .* found string "xxx+…$/);
+  const [syntax] = errorsOf(() => readYamlText(`a: b: ${big}\n`, "big.yaml"));
+  t.true(syntax!.length < 200, syntax);
+});

@@ -1,6 +1,8 @@
 /** Workloads, sidecar injection, Service endpoints, mesh config and input validation. */
 import test from "ava";
 import { MODEL_KINDS, ModelInputError, predict } from "../../mesh/predict";
+import { ModelInputErrors } from "../../mesh/model/errors";
+import { buildModel } from "../../mesh/model/index";
 import type { KubeObject } from "../../mesh/types";
 import { sidecarInjected } from "../../mesh/model/workloads";
 import { cell, demo, find, peerAuthentication as pa } from "./fixtures";
@@ -74,16 +76,95 @@ test("a Service with no matching workload: 503 from a sidecar, 000 from a plain 
   t.regex(find(p, "sleep.foo", "ghost.foo:80").reason, /selects no running workload/);
 });
 
-test("bare Pods are workloads; Pods owned by a controller and Deployments scaled to 0 are not clients", (t) => {
+const owner = (kind: string, name: string) => [{ apiVersion: "apps/v1", kind, name, controller: true }];
+
+test("bare Pods are workloads; Pods owned by a controller in the input and Deployments scaled to 0 are not clients", (t) => {
   const bare: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "probe", namespace: "foo", labels: { run: "probe" } }, spec: { containers: [{ name: "c", image: "x" }] } };
+  const rs: KubeObject = { ...deployment("foo", "sleep-x", { labels: { app: "sleep" } }), kind: "ReplicaSet", metadata: { name: "sleep-x", namespace: "foo", ownerReferences: owner("Deployment", "sleep") } as KubeObject["metadata"] };
   const owned: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "sleep-abc", namespace: "foo", labels: { app: "sleep" }, ownerReferences: [{ kind: "ReplicaSet", name: "sleep-x" }] } as KubeObject["metadata"], spec: { containers: [] } };
   const scaled = deployment("bar", "idle", { labels: { app: "idle" } }, 0);
-  const p = predict([...demo(), bare, owned, scaled]);
+  const p = predict([...demo(), bare, rs, owned, scaled]);
   const froms = new Set(p.probes.map((x) => x.from));
   t.true(froms.has("probe.foo"));
   t.false(froms.has("sleep-abc.foo"));
+  t.false(froms.has("sleep-x.foo"));
   t.false(froms.has("idle.bar"));
   t.is(at(p, "probe.foo", "httpbin.bar:8000"), "200 mtls");
+});
+
+/** A workload of `kind` whose pod template has label app=<name>, in namespace "shop". */
+function workloadOf(kind: string, name: string, extra: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): KubeObject {
+  const template = { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: "x" }] } };
+  const apiVersion = kind === "Job" || kind === "CronJob" ? "batch/v1" : kind === "ReplicationController" || kind === "Pod" ? "v1" : "apps/v1";
+  const spec = kind === "Pod" ? template.spec : kind === "CronJob" ? { schedule: "* * * * *", jobTemplate: { spec: { template } }, ...extra } : { template, ...extra };
+  const metadata = kind === "Pod" ? { ...template.metadata, name, namespace: "shop", ...meta } : { name, namespace: "shop", ...meta };
+  return { apiVersion, kind, metadata, spec, ...(kind === "Pod" ? extra : {}) } as KubeObject;
+}
+
+const SHOP: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop", labels: { "istio-injection": "enabled" } } };
+
+test("every workload kind's pod template is read: StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, Pod", (t) => {
+  const kinds = ["StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "Pod"];
+  const objects = [...demo(), SHOP, ...kinds.map((k) => workloadOf(k, k.toLowerCase())), service("shop", "db", { app: "statefulset" }, [{ port: 5432 }])];
+  const p = predict(objects);
+  const froms = new Set(p.probes.map((x) => x.from));
+  for (const k of kinds) t.true(froms.has(`${k.toLowerCase()}.shop`), k);
+  t.is(at(p, "sleep.foo", "db.shop:5432"), "200 mtls", "the StatefulSet's pod is the Service's endpoint, with a sidecar");
+  t.is(at(p, "cronjob.shop", "httpbin.foo:8000"), "200 mtls", "the CronJob's jobTemplate.spec.template is read");
+});
+
+test("workload kinds with no running pod are not clients: replicas 0, suspended Job or CronJob, finished Pod", (t) => {
+  const objects = [
+    ...demo(),
+    SHOP,
+    workloadOf("StatefulSet", "db", { replicas: 0 }),
+    workloadOf("Job", "job", { suspend: true }),
+    workloadOf("CronJob", "cron", { suspend: true }),
+    workloadOf("Pod", "done", { status: { phase: "Succeeded" } }),
+    workloadOf("DaemonSet", "agent"),
+  ];
+  const froms = new Set(predict(objects).probes.map((x) => x.from));
+  t.deepEqual(["db", "job", "cron", "done", "agent"].filter((n) => froms.has(`${n}.shop`)), ["agent"]);
+});
+
+test("objects made by a controller in the input count once (kubectl get -A -o yaml exports them all)", (t) => {
+  const objects = [
+    ...demo(),
+    SHOP,
+    workloadOf("Deployment", "web"),
+    workloadOf("ReplicaSet", "web-5d4f8", {}, { ownerReferences: owner("Deployment", "web") }),
+    workloadOf("Pod", "web-5d4f8-abcde", {}, { ownerReferences: owner("ReplicaSet", "web-5d4f8") }),
+    // Exported without its ReplicaSet: the pod-template-hash names the Deployment.
+    workloadOf("Pod", "web-77aa1-fghij", {}, { labels: { app: "web", "pod-template-hash": "77aa1" }, ownerReferences: owner("ReplicaSet", "web-77aa1") }),
+    workloadOf("CronJob", "backup"),
+    workloadOf("Job", "backup-2890", {}, { ownerReferences: owner("CronJob", "backup") }),
+    workloadOf("Pod", "backup-2890-xyz", {}, { ownerReferences: owner("Job", "backup-2890") }),
+    workloadOf("StatefulSet", "db"),
+    workloadOf("Pod", "db-0", {}, { ownerReferences: owner("StatefulSet", "db") }),
+    // Its controller is not in the input: the Pod is all there is of the workload.
+    workloadOf("Pod", "orphan-0", {}, { ownerReferences: owner("StatefulSet", "orphan") }),
+    service("shop", "web", { app: "web" }, [{ port: 80 }]),
+  ];
+  const p = predict(objects);
+  t.deepEqual([...new Set(p.probes.map((x) => x.from))].filter((f) => f.endsWith(".shop")).sort(), ["backup.shop", "db.shop", "orphan-0.shop", "web.shop"]);
+  const web = buildModel(objects).servicePorts.find((sp) => sp.id === "web.shop:80");
+  t.deepEqual(web?.endpoints.map((e) => e.workload.id), ["web.shop"]);
+});
+
+test("every bad Service is reported, one error per problem", (t) => {
+  const e = t.throws(() =>
+    predict([
+      ...demo(),
+      service("foo", "a", { app: "sleep" }, [{ port: 0 }, { port: 80, targetPort: true }]),
+      service("bar", "b", { app: "sleep" }, []),
+    ]),
+  );
+  t.true(e instanceof ModelInputErrors && e instanceof ModelInputError, "still a ModelInputError for callers catching one");
+  t.deepEqual((e as ModelInputErrors).errors.map((x) => x.message), [
+    "Service foo/a: spec.ports[0].port must be 1..65535, found 0",
+    "Service foo/a: spec.ports[1].targetPort must be a number or a port name, found true",
+    "Service bar/b: spec.ports must list at least one port",
+  ]);
 });
 
 test("two endpoints with different outcomes: the failing one is reported and the reason says so", (t) => {
