@@ -2,16 +2,18 @@
  * From the command line's FILE_OR_DIR arguments to the objects the model reads: YAML reading,
  * structural validation of the Istio specs, and the decision about kinds the model does not read.
  */
-import { MODEL_API_VERSIONS, MODEL_KINDS } from "../mesh/predict";
+import { isNotModelledKind, MODEL_API_VERSIONS, MODEL_KINDS, notModelledNotice } from "../mesh/predict";
 import { validateSourceObjects } from "../mesh/schema";
 import { readYamlPaths, SourceError, SourceErrors, type SourceObject } from "../mesh/yaml";
 import type { KubeObject } from "../mesh/types";
 
 /**
  * API groups whose objects change request outcomes. An object of these groups that the model
- * does not read (VirtualService, Sidecar, EnvoyFilter, an old `v1alpha1` PeerAuthentication...)
- * would make the prediction silently wrong, so it is an error unless the user says to skip it.
+ * does not read (an old `v1alpha1` PeerAuthentication, a WorkloadEntry...) would make the
+ * prediction silently wrong, so it is an error unless the user says to skip it.
  * `authentication.istio.io` and `rbac.istio.io` hold the pre-1.5 APIs of the seed documents.
+ * Exception: the networking kinds of NOT_MODELLED_KINDS (VirtualService, Gateway, Sidecar,
+ * ServiceEntry, EnvoyFilter) are kept, and the prediction marks the cells they could change.
  */
 export const OUTCOME_GROUPS: ReadonlySet<string> = new Set([
   "security.istio.io",
@@ -27,9 +29,9 @@ export interface LoadOptions {
 }
 
 export interface LoadedInput {
-  /** Every object read (the model ignores kinds it does not know). */
+  /** Every object read (the model ignores kinds it does not know), with those of NOT_MODELLED_KINDS. */
   objects: SourceObject[];
-  /** One line per notice for stderr: skipped objects. */
+  /** One line per notice for stderr: skipped objects, objects of NOT_MODELLED_KINDS that mark no cell. */
   notices: string[];
 }
 
@@ -70,6 +72,12 @@ export function loadInput(paths: readonly string[], options: LoadOptions = {}): 
     const o = so.object;
     if (isRead(o)) {
       kept.push(so);
+      continue;
+    }
+    if (isNotModelledKind(o)) {
+      kept.push(so);
+      const notice = notModelledNotice(o);
+      if (notice) notices.push(`${fmt(so)}: ${notice}`);
       continue;
     }
     if (OUTCOME_GROUPS.has(groupOf(o.apiVersion))) {

@@ -57,7 +57,7 @@ function formatOption(): Option {
 function addInputOptions(cmd: Command): Command {
   return cmd
     .option("--from <workload>", "client workload <name>.<namespace> (repeatable or comma-separated; default: every workload)", collect, [])
-    .option("--ignore-unknown-kinds", "skip Istio objects the model does not read (VirtualService, Sidecar, ...) instead of failing")
+    .option("--ignore-unknown-kinds", "skip Istio objects the model cannot read (old API versions, WorkloadEntry, ...) instead of failing")
     .option("--path <path>", "request path of the probe", "/headers")
     .option("--method <method>", "request method of the probe", "GET")
     .option("--jwt-issuer <issuer>", "send an end-user token that verifies, with this iss claim (needs --jwt-subject)")
@@ -93,7 +93,7 @@ function predictPaths(paths: string[], opts: InputOptions, io: CliIO, label?: st
   for (const n of input.notices) io.stderr(`${label ? `${label}: ` : ""}${n}\n`);
   let prediction: Prediction;
   try {
-    prediction = predict(input.objects.map((so) => so.object), { request: request(opts) });
+    prediction = predict(input.objects.map((so) => so.object), { request: request(opts), markNotModelled: true });
   } catch (e) {
     if (e instanceof ModelInputErrors) throw new SourceErrors(e.errors.map((err) => located(input.objects, err)));
     if (e instanceof ModelInputError) throw findSource(input.objects, e.object) ? located(input.objects, e) : e;
@@ -161,7 +161,7 @@ function buildProgram(argv: readonly string[], io: CliIO, setExit: (code: number
   addInputOptions(
     program
       .command("diff")
-      .description("print the cells whose outcome (code or mTLS) changes from OLD to NEW, with both reasons")
+      .description("print the cells whose outcome (code or mTLS) or not-modelled marks change from OLD to NEW, with both reasons")
       .argument("<old>", "file or directory: the manifests before")
       .argument("<new>", "file or directory: the manifests after")
       .addOption(formatOption())

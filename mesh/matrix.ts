@@ -16,6 +16,13 @@ export function cellText(o: Pick<ProbeOutcome, "code" | "mtls">): string {
   return o.mtls ? `${code} mTLS` : code;
 }
 
+/** Marks a cell that an object the model does not read could change (ProbeOutcome.notModelled). */
+export const NOT_MODELLED_MARK = "~";
+
+function marked(o: ProbeOutcome): boolean {
+  return (o.notModelled?.length ?? 0) > 0;
+}
+
 /** Rows and columns in the order the prediction lists them (the model sorts them). */
 interface Grid {
   rows: string[];
@@ -49,16 +56,23 @@ function grid(p: Prediction): Grid {
   return { rows, cols, cells };
 }
 
-/** Distinct reasons numbered from 1 in row-major order of first use. */
+/** Distinct reasons and not-modelled marks numbered from 1 in row-major order of first use. */
 function legend(g: Grid): Map<string, number> {
   const numbers = new Map<string, number>();
   for (const r of g.rows) {
     for (const c of g.cols) {
       const o = g.cells.get(key(r, c));
-      if (o && !numbers.has(o.reason)) numbers.set(o.reason, numbers.size + 1);
+      if (!o) continue;
+      for (const t of [o.reason, ...(o.notModelled ?? [])]) if (!numbers.has(t)) numbers.set(t, numbers.size + 1);
     }
   }
   return numbers;
+}
+
+/** `200 mTLS [1]`, and ` ~[4,5]` when objects the model does not read could change the cell. */
+function legendCell(o: ProbeOutcome, numbers: Map<string, number>): string {
+  const text = `${cellText(o)} [${numbers.get(o.reason)}]`;
+  return marked(o) ? `${text} ${NOT_MODELLED_MARK}[${o.notModelled!.map((m) => numbers.get(m)!).sort((a, b) => a - b).join(",")}]` : text;
 }
 
 /** "18 probes: 8 × 200 mTLS, 6 × 200, 4 × 000": counts by cell text, most frequent first. */
@@ -67,7 +81,9 @@ export function summary(p: Prediction): string {
   for (const o of p.probes) counts.set(cellText(o), (counts.get(cellText(o)) ?? 0) + 1);
   const parts = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([t, n]) => `${n} × ${t}`);
   const n = p.probes.length;
-  return `${n} probe${n === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
+  const m = p.probes.filter(marked).length;
+  const marks = m ? `; ${m} marked ${NOT_MODELLED_MARK} (an object the model does not read could change ${m === 1 ? "it" : "them"})` : "";
+  return `${n} probe${n === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}${marks}`;
 }
 
 /** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
@@ -92,7 +108,7 @@ export function formatTable(p: Prediction): string {
       r,
       ...g.cols.map((c) => {
         const o = g.cells.get(key(r, c));
-        return o ? `${cellText(o)} [${numbers.get(o.reason)}]` : "-";
+        return o ? legendCell(o, numbers) : "-";
       }),
     ]);
   }
@@ -120,7 +136,7 @@ export function formatMarkdown(p: Prediction): string {
         r,
         ...g.cols.map((c) => {
           const o = g.cells.get(key(r, c));
-          return o ? `${cellText(o)} [${numbers.get(o.reason)}]` : "-";
+          return o ? legendCell(o, numbers) : "-";
         }),
       ]),
     );
@@ -130,10 +146,10 @@ export function formatMarkdown(p: Prediction): string {
   return out.join("\n") + "\n";
 }
 
-/** `from`, `to`, `code`, `mtls`, `reason` first, then the rest of the outcome. */
+/** `from`, `to`, `code`, `mtls`, `reason` (and `notModelled` when set) first, then the rest of the outcome. */
 function orderedOutcome(o: ProbeOutcome): Record<string, unknown> {
-  const { from, to, code, mtls, reason, ...rest } = o;
-  return { from, to, code, mtls, reason, ...rest };
+  const { from, to, code, mtls, reason, notModelled, ...rest } = o;
+  return { from, to, code, mtls, reason, ...(notModelled?.length ? { notModelled } : {}), ...rest };
 }
 
 export function formatJson(p: Prediction): string {
@@ -164,7 +180,7 @@ export interface CellChange {
 export interface PredictionDiff {
   /** Row-major: NEW's order, then cells that only OLD has. */
   changes: CellChange[];
-  /** Cells present on both sides with the same code and mTLS. */
+  /** Cells present on both sides with the same code, mTLS and not-modelled marks. */
   unchanged: number;
   /** Of the unchanged cells, those whose reason changed (another policy now decides). */
   reasonOnly: number;
@@ -179,7 +195,7 @@ export function diffPredictions(oldP: Prediction, newP: Prediction): PredictionD
   for (const n of newP.probes) {
     const o = before.cells.get(key(n.from, n.to));
     if (!o) changes.push({ from: n.from, to: n.to, new: n });
-    else if (o.code !== n.code || o.mtls !== n.mtls) changes.push({ from: n.from, to: n.to, old: o, new: n });
+    else if (o.code !== n.code || o.mtls !== n.mtls || !sameMarks(o, n)) changes.push({ from: n.from, to: n.to, old: o, new: n });
     else {
       unchanged++;
       if (o.reason !== n.reason) reasonOnly++;
@@ -191,14 +207,23 @@ export function diffPredictions(oldP: Prediction, newP: Prediction): PredictionD
   return { changes, unchanged, reasonOnly };
 }
 
+/** A cell gaining, losing or changing its not-modelled marks is a change even with the same outcome. */
+function sameMarks(a: ProbeOutcome, b: ProbeOutcome): boolean {
+  const x = a.notModelled ?? [];
+  const y = b.notModelled ?? [];
+  return x.length === y.length && x.every((m, i) => m === y[i]);
+}
+
 const ABSENT = "absent";
 
 function side(o: ProbeOutcome | undefined): string {
-  return o ? cellText(o) : ABSENT;
+  if (!o) return ABSENT;
+  return marked(o) ? `${cellText(o)} ${NOT_MODELLED_MARK}` : cellText(o);
 }
 
 function sideReason(o: ProbeOutcome | undefined, which: "OLD" | "NEW"): string {
-  return o ? o.reason : `no such probe in ${which} (client workload or Service port not in its input)`;
+  if (!o) return `no such probe in ${which} (client workload or Service port not in its input)`;
+  return [o.reason, ...(o.notModelled ?? [])].join("; ");
 }
 
 function headline(d: PredictionDiff): string {
@@ -230,7 +255,8 @@ export function formatDiffMarkdown(d: PredictionDiff): string {
 }
 
 export function formatDiffJson(d: PredictionDiff): string {
-  const brief = (o: ProbeOutcome | undefined) => (o ? { code: o.code, mtls: o.mtls, reason: o.reason } : null);
+  const brief = (o: ProbeOutcome | undefined) =>
+    o ? { code: o.code, mtls: o.mtls, reason: o.reason, ...(o.notModelled?.length ? { notModelled: o.notModelled } : {}) } : null;
   const changes = d.changes.map((c) => ({ from: c.from, to: c.to, old: brief(c.old), new: brief(c.new) }));
   return JSON.stringify({ changes, unchanged: d.unchanged, reasonOnly: d.reasonOnly }, null, 2) + "\n";
 }

@@ -65,6 +65,13 @@ export interface ProbeOutcome {
    *   a client sidecar answers 503 "no healthy upstream" (Envoy flag UH).
    */
   failure?: "reset" | "no-endpoint";
+  /**
+   * Objects of the input that the model does not read but that could change this cell (a
+   * VirtualService routing to the Service, a Sidecar restricting the client...), one reason each,
+   * e.g. "not modelled: VirtualService foo/httpbin routes httpbin.foo". Absent when none could:
+   * the scope of each kind is in mesh/predict.ts (NOT_MODELLED_KINDS).
+   */
+  notModelled?: string[];
   /** The client's SPIFFE identity as the server sees it (mTLS only). */
   clientIdentity?: string;
   /** The server workload's SPIFFE identity. */

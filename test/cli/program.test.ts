@@ -164,18 +164,144 @@ test("errors: YAML syntax, unknown field, bad enum, not an object are all listed
   ]);
 });
 
-test("Istio kinds the model does not read: an error by default, a skipped notice with --ignore-unknown-kinds", async (t) => {
+interface JsonProbe {
+  from: string;
+  to: string;
+  code: number;
+  mtls: boolean;
+  reason: string;
+  notModelled?: string[];
+}
+
+/** "row col" → marks, for the cells that have some. */
+function marks(stdout: string): Record<string, string[]> {
+  const out = JSON.parse(stdout) as { probes: JsonProbe[] };
+  return Object.fromEntries(out.probes.filter((p) => p.notModelled).map((p) => [`${p.from} ${p.to}`, p.notModelled!]));
+}
+
+test("a VirtualService is predicted, not refused: the cells from sidecar clients to its host are marked, with or without --ignore-unknown-kinds", async (t) => {
   const vs = join(YAML, "virtual-service.yaml");
-  const r = await run("predict", DEMO, vs);
-  t.is(r.code, 2);
-  t.is(
-    r.stderr,
-    `error: ${vs}:1:1: VirtualService foo/httpbin: the model does not read VirtualService (networking.istio.io/v1), which can change request outcomes (it reads PeerAuthentication, RequestAuthentication, AuthorizationPolicy, DestinationRule); remove it or pass --ignore-unknown-kinds to predict without it\n`,
+  const r = await run("predict", "-f", "json", DEMO, vs);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, "");
+  const mark = ["not modelled: VirtualService foo/httpbin routes httpbin.foo"];
+  t.deepEqual(marks(r.stdout), {
+    "httpbin.bar httpbin.foo:8000": mark,
+    "sleep.bar httpbin.foo:8000": mark,
+    "httpbin.foo httpbin.foo:8000": mark,
+    "sleep.foo httpbin.foo:8000": mark,
+  });
+  const plain = JSON.parse((await run("predict", "-f", "json", DEMO)).stdout) as { probes: JsonProbe[] };
+  const got = JSON.parse(r.stdout) as { probes: JsonProbe[] };
+  t.deepEqual(
+    got.probes.map(({ notModelled: _, ...rest }) => rest),
+    plain.probes,
+    "the outcomes themselves are the model's",
   );
   const ignored = await run("predict", "--ignore-unknown-kinds", "-f", "json", DEMO, vs);
   t.is(ignored.code, 0);
-  t.is(ignored.stderr, `${vs}:1:1: skipped VirtualService foo/httpbin (networking.istio.io/v1): the prediction ignores it\n`);
-  t.is(ignored.stdout, (await run("predict", "-f", "json", DEMO)).stdout);
+  t.is(ignored.stderr, "");
+  t.is(ignored.stdout, r.stdout);
+});
+
+const EXPORT = join(YAML, "cluster-networking.yaml");
+const EXPORT_NOTICES = [
+  `${EXPORT}:19:5: VirtualService foo/httpbin-ingress binds only to gateways (httpbin-gateway); the predicted mesh-internal cells do not depend on it`,
+  `${EXPORT}:31:5: Gateway foo/httpbin-gateway configures only Istio gateways; the predicted mesh-internal cells do not depend on it`,
+  "",
+].join("\n");
+
+test("a cluster export with a VirtualService, a Sidecar, a Gateway and an EnvoyFilter: table with ~ marks and a legend line per object", async (t) => {
+  const r = await run("predict", DEMO, EXPORT);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, EXPORT_NOTICES);
+  t.is(
+    r.stdout,
+    [
+      "from \\ to       httpbin.bar:8000     httpbin.foo:8000     httpbin.legacy:8000",
+      "httpbin.bar     200 mTLS [1] ~[2]    200 mTLS [1] ~[2,3]  200 [4] ~[2]",
+      "sleep.bar       200 mTLS [1] ~[2]    200 mTLS [1] ~[2,3]  200 [4] ~[2]",
+      "httpbin.foo     200 mTLS [1] ~[2]    200 mTLS [1] ~[3]    200 [4]",
+      "sleep.foo       200 mTLS [1] ~[2,5]  200 mTLS [1] ~[3,5]  200 [4] ~[5]",
+      "httpbin.legacy  200 [6] ~[2]         200 [6]              200 [7]",
+      "sleep.legacy    200 [6] ~[2]         200 [6]              200 [7]",
+      "",
+      "18 probes: 10 × 200, 8 × 200 mTLS; 13 marked ~ (an object the model does not read could change them)",
+      "",
+      "[1] sidecar client, mTLS (auto mTLS) → PERMISSIVE at port 8080 (no PeerAuthentication, Istio default)",
+      "[2] not modelled: Sidecar bar/default may restrict this traffic",
+      "[3] not modelled: VirtualService foo/httpbin routes httpbin.foo",
+      "[4] sidecar client, plaintext (auto mTLS: endpoint httpbin.legacy has no sidecar) → httpbin.legacy has no sidecar (no injection label; nothing enforced)",
+      "[5] not modelled: EnvoyFilter foo/sleep-lua may patch the proxies of this traffic",
+      "[6] plaintext client (no sidecar) → PERMISSIVE at port 8080 (no PeerAuthentication, Istio default)",
+      "[7] plaintext client (no sidecar) → httpbin.legacy has no sidecar (no injection label; nothing enforced)",
+      "",
+    ].join("\n"),
+  );
+  const md = await run("predict", "-f", "markdown", DEMO, EXPORT);
+  t.is(md.code, 0);
+  t.true(md.stdout.includes("| sleep.foo | 200 mTLS [1] ~[2,5] | 200 mTLS [1] ~[3,5] | 200 [4] ~[5] |"), md.stdout);
+  t.true(md.stdout.includes("\n3. not modelled: VirtualService foo/httpbin routes httpbin.foo\n"), md.stdout);
+});
+
+test("a cluster export with a VirtualService, a Sidecar, a Gateway and an EnvoyFilter: json notModelled on exactly the cells they could change", async (t) => {
+  const r = await run("predict", "-f", "json", DEMO, EXPORT);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, EXPORT_NOTICES);
+  const vs = "not modelled: VirtualService foo/httpbin routes httpbin.foo";
+  const sc = "not modelled: Sidecar bar/default may restrict this traffic";
+  const ef = "not modelled: EnvoyFilter foo/sleep-lua may patch the proxies of this traffic";
+  t.deepEqual(marks(r.stdout), {
+    "httpbin.bar httpbin.bar:8000": [sc],
+    "httpbin.bar httpbin.foo:8000": [vs, sc],
+    "httpbin.bar httpbin.legacy:8000": [sc],
+    "sleep.bar httpbin.bar:8000": [sc],
+    "sleep.bar httpbin.foo:8000": [vs, sc],
+    "sleep.bar httpbin.legacy:8000": [sc],
+    "httpbin.foo httpbin.bar:8000": [sc],
+    "httpbin.foo httpbin.foo:8000": [vs],
+    "sleep.foo httpbin.bar:8000": [sc, ef],
+    "sleep.foo httpbin.foo:8000": [vs, ef],
+    "sleep.foo httpbin.legacy:8000": [ef],
+    "httpbin.legacy httpbin.bar:8000": [sc],
+    "sleep.legacy httpbin.bar:8000": [sc],
+  });
+  for (const p of (JSON.parse(r.stdout) as { probes: JsonProbe[] }).probes) {
+    t.deepEqual(Object.keys(p).slice(0, 5), ["from", "to", "code", "mtls", "reason"]);
+    if (p.notModelled) t.is(Object.keys(p)[5], "notModelled");
+  }
+});
+
+test("diff: a cell whose not-modelled marks change is a change, even with the same outcome", async (t) => {
+  const vs = join(YAML, "virtual-service.yaml");
+  const r = await run("diff", "--exit-code", "--from", "sleep.foo", "--common", DEMO, join(YAML, "cluster-extras.yaml"), vs);
+  t.is(r.code, 1, r.stderr + r.stdout);
+  t.is(
+    r.stdout,
+    [
+      "1 of 3 cells changes",
+      "",
+      "sleep.foo  → httpbin.foo:8000  200 mTLS  → 200 mTLS ~",
+      "  old: sidecar client, mTLS (auto mTLS) → PERMISSIVE at port 8080 (no PeerAuthentication, Istio default)",
+      "  new: sidecar client, mTLS (auto mTLS) → PERMISSIVE at port 8080 (no PeerAuthentication, Istio default); not modelled: VirtualService foo/httpbin routes httpbin.foo",
+      "",
+    ].join("\n"),
+  );
+  const json = JSON.parse((await run("diff", "-f", "json", "--from", "sleep.foo", "--common", DEMO, join(YAML, "cluster-extras.yaml"), vs)).stdout) as {
+    changes: { from: string; to: string; old: { notModelled?: string[] }; new: { notModelled?: string[] } }[];
+  };
+  const c = json.changes.find((x) => x.to === "httpbin.foo:8000");
+  t.truthy(c);
+  t.is(c!.old.notModelled, undefined);
+  t.deepEqual(c!.new.notModelled, ["not modelled: VirtualService foo/httpbin routes httpbin.foo"]);
+});
+
+test("--ignore-unknown-kinds still skips what the model cannot read (an old API version), with a notice", async (t) => {
+  const old = join(YAML, "old-api.yaml");
+  const r = await run("predict", "--ignore-unknown-kinds", "-f", "json", DEMO, old);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, `${old}:1:1: skipped PeerAuthentication foo/default (security.istio.io/v1alpha1): the prediction ignores it\n`);
+  t.is(r.stdout, (await run("predict", "-f", "json", DEMO)).stdout);
 });
 
 test("an Istio kind in an apiVersion the model does not read is refused with the versions it reads", async (t) => {
