@@ -3,11 +3,14 @@
  * model predicts for it with reasons, and the policy pack's findings, without a cluster or the
  * Pulumi CLI. The stack program (index.ts) runs under Pulumi's mock runtime with the stack's
  * config file; the pack's policies run in-process over the resources it registered.
- * `--against FILE` renders another config (e.g. the base branch's) and prints what changes.
+ * `--against FILE` renders another config (e.g. the base branch's) and prints what changes;
+ * `--base-ref REF` renders that side with REF's code too, from a git worktree of it.
  * `--format yaml` prints instead every object the stack applies, in apply order, as `helm template` would.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { Command, Option } from "commander";
 import { stringify } from "yaml";
@@ -87,9 +90,9 @@ export function projectName(projectDir: string): string {
 }
 
 /** The config the program sees: Pulumi.yaml's project config under the stack file's. */
-function readConfigMap(projectDir: string, file: string): { config: Record<string, unknown>; notices: string[] } {
+function readConfigMap(projectDir: string, file: string, stack: string): { config: Record<string, unknown>; notices: string[] } {
   if (!existsSync(file)) throw new Error(`stack config ${file} does not exist; allowed: an existing Pulumi.<stack>.yaml (see --stack, --config)`);
-  return configWithProject(join(projectDir, "Pulumi.yaml"), file);
+  return configWithProject(join(projectDir, "Pulumi.yaml"), file, stack);
 }
 
 export function planResourceOf(r: RenderedResource): PlanResource {
@@ -188,7 +191,7 @@ function probedCells(prediction: Prediction, records: readonly RenderedResource[
 
 export async function buildPlan(input: PlanInput): Promise<Plan> {
   const project = projectName(input.projectDir);
-  const { config, notices } = readConfigMap(input.projectDir, input.configFile);
+  const { config, notices } = readConfigMap(input.projectDir, input.configFile, input.stack);
   const records = await renderStack({
     program: input.program ?? join(input.projectDir, "index.ts"),
     project,
@@ -444,6 +447,7 @@ interface PlanCliOptions {
   config?: string;
   format: PlanFormat;
   against?: string;
+  baseRef?: string;
   policyConfig?: string;
   today?: string;
   failOn: "mandatory" | "advisory" | "never";
@@ -474,20 +478,70 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
       ? readPolicyConfig(defaultPolicyConfig)
       : {};
   const now = clockFor(opts.today);
-  if (!opts.against) {
-    const head = await buildPlan({ stack: opts.stack, configFile, projectDir, policyConfig, now });
+  const plan = (file: string, dir: string) => buildPlan({ stack: opts.stack, configFile: file, projectDir: dir, policyConfig, now });
+  if (!opts.against && !opts.baseRef) {
+    const head = await plan(configFile, projectDir);
     return { output: formatPlan(head, opts.format), exitCode: exitCodeFor(head.violations, opts.failOn), notices: head.notices };
   }
   if (opts.format === "yaml") {
-    throw new Error("--format yaml prints one stack's objects and cannot show a change; allowed with --against: table, markdown, json");
+    throw new Error("--format yaml prints one stack's objects and cannot show a change; allowed with --against or --base-ref: table, markdown, json");
   }
   // Two renders, two child processes: run them side by side.
-  const [head, base] = await Promise.all([
-    buildPlan({ stack: opts.stack, configFile, projectDir, policyConfig, now }),
-    buildPlan({ stack: opts.stack, configFile: at(opts.against), projectDir, policyConfig, now }),
-  ]);
-  const diff = diffPlans(base, head);
-  return { output: formatPlanDiff(diff, opts.format, opts.against), exitCode: exitCodeFor(head.violations, opts.failOn), notices: [...head.notices, ...base.notices] };
+  const both = (baseDir: string, baseFile: string) => Promise.all([plan(configFile, projectDir), plan(baseFile, baseDir)]);
+  const [head, base] = opts.baseRef
+    ? await withWorktree(projectDir, opts.baseRef, (dir) => {
+        const baseFile = opts.against ? at(opts.against) : join(dir, `Pulumi.${opts.stack}.yaml`);
+        if (!existsSync(baseFile)) throw new Error(`--base-ref ${opts.baseRef} has no Pulumi.${opts.stack}.yaml; allowed: --against FILE naming the base's stack file`);
+        return both(dir, baseFile);
+      })
+    : await both(projectDir, at(opts.against!));
+  const label = opts.baseRef ? (opts.against ? `${opts.against} at ${opts.baseRef}` : opts.baseRef) : opts.against!;
+  return { output: formatPlanDiff(diffPlans(base, head), opts.format, label), exitCode: exitCodeFor(head.violations, opts.failOn), notices: [...head.notices, ...base.notices] };
+}
+
+// ---- --base-ref -------------------------------------------------------------------------------
+
+function git(cwd: string, args: string[]): { ok: boolean; out: string } {
+  const r = spawnSync("git", args, { cwd, encoding: "utf8" });
+  if (r.error) throw new Error(`--base-ref needs git: ${r.error.message}`);
+  return { ok: r.status === 0, out: (r.status === 0 ? r.stdout : r.stderr).trim() };
+}
+
+/** The nearest node_modules at or above `dir`: what the program there resolves its packages from. */
+function nodeModulesFor(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, "node_modules"))) return join(d, "node_modules");
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/**
+ * The project as commit `ref` has it, for `use`: a detached worktree of the repository holding
+ * `projectDir`, with its node_modules linked in so nothing is installed. Removed afterwards, also
+ * when `use` fails.
+ */
+async function withWorktree<T>(projectDir: string, ref: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const prefix = git(projectDir, ["rev-parse", "--show-prefix"]);
+  if (!prefix.ok) throw new Error(`--base-ref ${ref}: ${projectDir} is not in a git repository (${prefix.out.split("\n")[0]}); allowed: --base-ref in a git checkout of the project, or --against FILE alone`);
+  // A ref starting with "-" would be read as an option.
+  const commit = ref.startsWith("-") ? undefined : git(projectDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+  if (!commit?.ok) throw new Error(`--base-ref ${ref} is not a commit of the repository at ${projectDir}; allowed: a branch, tag or commit (a shallow CI checkout must fetch it first, e.g. git fetch origin main)`);
+  const tmp = mkdtempSync(join(tmpdir(), "istio-mtls-base-"));
+  const tree = join(tmp, "tree");
+  const link = join(tree, prefix.out, "node_modules");
+  try {
+    const added = git(projectDir, ["worktree", "add", "--quiet", "--detach", tree, commit.out]);
+    if (!added.ok) throw new Error(`--base-ref ${ref}: git worktree add failed: ${added.out}`);
+    const modules = nodeModulesFor(projectDir);
+    if (modules && !existsSync(link)) symlinkSync(modules, link, "dir");
+    return await use(join(tree, prefix.out));
+  } finally {
+    // The link first, so that nothing below removes the project's own node_modules.
+    if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(link);
+    git(projectDir, ["worktree", "remove", "--force", tree]);
+    rmSync(tmp, { recursive: true, force: true });
+    git(projectDir, ["worktree", "prune"]);
+  }
 }
 
 export interface PlanIO {
@@ -514,6 +568,7 @@ export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO, s
         .default("table"),
     )
     .option("--against <file>", "another stack config file (e.g. the base branch's): print what changes")
+    .option("--base-ref <ref>", "plan the base side with this git commit's code (a temporary worktree) and its Pulumi.<stack>.yaml, or --against's file: print what changes")
     .option("--policy-config <file>", "policy pack config JSON (default: policies/config/<stack>.json when present)")
     .option("--today <date>", "the date the exception policy checks expiry against (YYYY-MM-DD)")
     .addOption(new Option("--fail-on <level>", "exit 1 on findings at this level or above").choices(["mandatory", "advisory", "never"]).default("mandatory"))

@@ -2,7 +2,9 @@
  * Reading `Pulumi.<stack>.yaml` without Pulumi, so the CLI, the policy pack and tests load a
  * stack's config through the same validation as `pulumi up`.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { CONFIG_NAMESPACE, ConfigError, didYouMean, issue } from "./errors";
 
@@ -85,16 +87,55 @@ export function readProjectConfig(projectFile: string): { name: string; config: 
   return { name, config };
 }
 
+/** What `pulumi config --json` prints per key; a secret's value is left out without --show-secrets. */
+interface PulumiConfigEntry {
+  value?: string;
+  objectValue?: unknown;
+  secret?: boolean;
+}
+
+/** Stands for a secret `pulumi config` blinds: toPulumiConfig passes `{secure}` on as an unread secret. */
+const BLINDED_SECRET = { secure: "<blinded by pulumi config>" };
+
 /**
- * What a stack's program sees without Pulumi: project config under the stack file's. An ESC
- * `environment:` can only be resolved by Pulumi, so it comes back as a notice, never silently.
+ * A stack's config as the Pulumi CLI resolves it, ESC environments opened (`--open`), secrets
+ * blinded (never `--show-secrets`). Why not, as a string, when the CLI is missing or fails.
  */
-export function configWithProject(projectFile: string, stackFile: string): { config: Record<string, unknown>; notices: string[] } {
-  const { config: stack, environment } = readStackFile(stackFile);
-  const project = readProjectConfig(projectFile).config;
-  const notices =
-    environment === undefined || environment === null
-      ? []
-      : [`${stackFile} imports ESC environment(s) ${JSON.stringify(environment)}: their values were not read (only Pulumi can resolve them); the plan uses the stack file and Pulumi.yaml alone`];
-  return { config: { ...project, ...stack }, notices };
+function pulumiResolvedConfig(projectDir: string, stackFile: string, stack: string): Record<string, unknown> | string {
+  const args = ["config", "--json", "--open", "--stack", stack, "--config-file", stackFile, "--non-interactive"];
+  const r = spawnSync("pulumi", args, { cwd: projectDir, encoding: "utf8", timeout: 120_000 });
+  if (r.error) return (r.error as NodeJS.ErrnoException).code === "ENOENT" ? "the Pulumi CLI is not on PATH" : `\`pulumi config\` failed: ${r.error.message}`;
+  const firstLine = (s: string) => s.trim().split("\n")[0] || "no message";
+  if (r.status !== 0) return `\`pulumi ${args.slice(0, 5).join(" ")}\` exited ${r.status ?? r.signal}: ${firstLine(r.stderr)}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return `\`pulumi config --json\` printed no JSON map: ${firstLine(r.stdout)}`;
+  const config: Record<string, unknown> = {};
+  for (const [key, e] of Object.entries(parsed as Record<string, PulumiConfigEntry>)) {
+    if (e?.secret) config[key] = BLINDED_SECRET;
+    else if (e?.objectValue !== undefined) config[key] = e.objectValue;
+    else if (e?.value !== undefined) config[key] = e.value;
+  }
+  return config;
+}
+
+/**
+ * What a stack's program sees: project config under the stack file's. An ESC `environment:` only
+ * Pulumi can resolve: given the stack's name, its values are read through `pulumi config` where
+ * the CLI works (secrets stay unread); otherwise the plan says so in a notice, never silently.
+ */
+export function configWithProject(projectFile: string, stackFile: string, stack?: string): { config: Record<string, unknown>; notices: string[] } {
+  const { config: stackConfig, environment } = readStackFile(stackFile);
+  const config = { ...readProjectConfig(projectFile).config, ...stackConfig };
+  if (environment === undefined || environment === null) return { config, notices: [] };
+  const resolved = stack === undefined ? "no stack name to ask `pulumi config` for" : pulumiResolvedConfig(dirname(projectFile), stackFile, stack);
+  if (typeof resolved !== "string") return { config: { ...config, ...resolved }, notices: [] };
+  return {
+    config,
+    notices: [`${stackFile} imports ESC environment(s) ${JSON.stringify(environment)}: their values were not read (${resolved}); the plan uses the stack file and Pulumi.yaml alone`],
+  };
 }

@@ -61,7 +61,7 @@ test("registerPlanCommand adds `plan` with its options to a commander program", 
   registerPlanCommand(program);
   const plan = program.commands.find((c) => c.name() === "plan");
   t.truthy(plan);
-  t.deepEqual(plan!.options.map((o) => o.long), ["--stack", "--config", "--format", "--against", "--policy-config", "--today", "--fail-on"]);
+  t.deepEqual(plan!.options.map((o) => o.long), ["--stack", "--config", "--format", "--against", "--base-ref", "--policy-config", "--today", "--fail-on"]);
 });
 
 test("the command prints an error naming the stack file and exits 2", async (t) => {

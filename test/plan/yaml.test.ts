@@ -187,13 +187,14 @@ test("applyOrder: dependencies first; otherwise Helm's kind order, then namespac
   t.deepEqual(names(applyOrder([...records].reverse())), expected, "independent of registration order");
 });
 
-test("--format yaml shows one stack: with --against it is refused, naming the formats that can", async (t) => {
+test("--format yaml shows one stack: with --against or --base-ref it is refused, naming the formats that can", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "istio-mtls-yaml-"));
   const against = join(dir, "Pulumi.base.yaml");
   writeFileSync(against, readFileSync(join(__dirname, "..", "..", "Pulumi.dev.yaml"), "utf8"));
   await t.throwsAsync(runPlan({ stack: "dev", format: "yaml", failOn: "never", against }), {
-    message: "--format yaml prints one stack's objects and cannot show a change; allowed with --against: table, markdown, json",
+    message: "--format yaml prints one stack's objects and cannot show a change; allowed with --against or --base-ref: table, markdown, json",
   });
+  await t.throwsAsync(runPlan({ stack: "dev", format: "yaml", failOn: "never", baseRef: "HEAD" }), { message: /^--format yaml prints one stack's objects and cannot show a change/ });
 });
 
 test("ingress.serviceType NodePort reaches the gateway release's service.type in the plan", async (t) => {

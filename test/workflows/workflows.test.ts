@@ -101,7 +101,11 @@ test("pull-request: tests, the plan against the base branch as a sticky comment,
   const w = workflows.get("pull-request.yml")!;
   t.true(runs(w).some((r) => /npm ci\b/.test(r)));
   t.true(runs(w).some((r) => /^npm test$/m.test(r)));
-  t.true(runs(w).some((r) => /npx istio-mtls plan .*--against "\$BASE_FILE" --format markdown/.test(r)));
+  // The base side runs the base branch's code (--base-ref), fetched before the plan.
+  const fetch = runs(w).findIndex((r) => /git fetch .*origin "\+refs\/heads\/\$\{BASE_REF\}:refs\/remotes\/origin\/\$\{BASE_REF\}"/.test(r));
+  const plan = runs(w).findIndex((r) => /npx istio-mtls plan .*--base-ref "\$BASE_REF" --format markdown/.test(r));
+  t.true(fetch >= 0 && plan > fetch, `fetch ${fetch}, plan ${plan}`);
+  t.false(runs(w).some((r) => /--against/.test(r)), "the base's stack file comes with --base-ref");
   const comment = steps(w).find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
   t.is(comment?.with?.path, "plan.md");
   const preview = steps(w).find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "preview")!;
