@@ -11,15 +11,16 @@
  * - `istio-mtls:certManager` {install true, version "v1.19.1", namespace "cert-manager"}.
  * - `istio-mtls:ca` {type "cert-manager"|"istiod", keyAlgorithm "ECDSA"|"RSA", keySize (256 ECDSA,
  *   2048 RSA), rootDuration "87600h" > intermediateDuration "8760h" > intermediateRenewBefore "720h"}.
- * - `istio-mtls:namespaces` [{name, injection (default true)}]: the namespaces the stack creates
- *   and owns. Every policy below must live in one of them (DestinationRules, end-user auth and
+ * - `istio-mtls:namespaces` [{name, injection (default true), exception?: {reason, expires: YYYY-MM-DD}}]:
+ *   the namespaces the stack creates and owns; in production the policy pack requires the
+ *   exception (annotations on the Namespace) where injection is false. Every policy below must live in one of them (DestinationRules, end-user auth and
  *   authorization may also live in the mesh root namespace): the stack can only promise to
  *   delete what it created, and the model can only predict namespaces it knows.
  * - `istio-mtls:demo` {enabled false}: httpbin and sleep in every listed namespace.
- * - `istio-mtls:mtls` {mesh?: MODE, namespaces?: {<ns>: MODE}, workloads?: [{namespace, name,
- *   selector (non-empty), mode?, portLevelMtls?: {"<containerPort>": MODE},
- *   exception?: {reason, expires: YYYY-MM-DD}}]}, MODE one of
- *   UNSET, DISABLE, PERMISSIVE, STRICT. The mesh policy lands in the mesh root namespace.
+ * - `istio-mtls:mtls` {mesh?: POLICY, namespaces?: {<ns>: POLICY}, workloads?: [{namespace, name,
+ *   selector (non-empty), mode?, portLevelMtls?: {"<containerPort>": MODE}, exception?: EXCEPTION}]},
+ *   POLICY a bare MODE or {mode: MODE, exception?: EXCEPTION}, EXCEPTION {reason, expires: YYYY-MM-DD},
+ *   MODE one of UNSET, DISABLE, PERMISSIVE, STRICT. The mesh policy lands in the mesh root namespace.
  * - `istio-mtls:destinationRules` [{namespace, name, host, mode?, portLevel?: [{port, mode?}], exportTo?}],
  *   modes DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL; ports are Service ports.
  * - `istio-mtls:endUserAuth` [{namespace, name, selector, issuer, jwksUri (https), audiences?,
@@ -44,6 +45,7 @@ import type {
   EndUserAuthPolicy,
   IngressSettings,
   IstioSettings,
+  MtlsException,
   MtlsPolicies,
   WorkloadAuthorizationPolicy,
 } from "./mesh/intent";
@@ -55,6 +57,8 @@ export interface NamespaceSettings {
   name: string;
   /** Sidecar injection label on the namespace. */
   injection: boolean;
+  /** Why workloads here go without sidecars, until when (the pack requires it in production without injection). */
+  exception?: MtlsException;
 }
 
 export interface DemoSettings {
@@ -184,13 +188,13 @@ function toStackConfig(s: Sections): StackConfig {
     },
     certManager: s.certManager,
     ca: { ...ca, keySize: keySize ?? KEY_SIZES[ca.keyAlgorithm][0] },
-    namespaces: s.namespaces,
+    namespaces: s.namespaces.map((ns) => dropUndefined(ns)),
     demo: s.demo,
     mtls: {
-      ...(s.mtls.mesh !== undefined ? { mesh: { mode: s.mtls.mesh } } : {}),
+      ...(s.mtls.mesh !== undefined ? { mesh: dropUndefined(s.mtls.mesh) } : {}),
       namespaces: Object.keys(s.mtls.namespaces)
         .sort()
-        .map((namespace) => ({ namespace, mode: s.mtls.namespaces[namespace] })),
+        .map((namespace) => ({ namespace, ...dropUndefined(s.mtls.namespaces[namespace]) })),
       workloads: s.mtls.workloads.map(({ mode, portLevelMtls, ...w }) => ({
         ...w,
         ...(mode !== undefined ? { mode } : {}),

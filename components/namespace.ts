@@ -2,6 +2,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { buildNamespace } from "../mesh/builders";
+import type { MtlsException } from "../mesh/intent";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface MeshNamespaceArgs {
@@ -11,6 +12,8 @@ export interface MeshNamespaceArgs {
   injection?: boolean;
   /** Istio revision that injects sidecars; only with `injection: true`. */
   revision?: string;
+  /** Why workloads here may go without sidecars, until when: annotations the policy pack checks in production. */
+  exception?: MtlsException;
 }
 
 export class MeshNamespace extends pulumi.ComponentResource {

@@ -62,7 +62,7 @@ export function deployStack(config: StackConfig): DeployedStack {
   );
 
   const namespaces = config.namespaces.map(
-    (ns) => new MeshNamespace(ns.name, { name: ns.name, injection: ns.injection, revision: config.istio.revision }),
+    (ns) => new MeshNamespace(ns.name, { name: ns.name, injection: ns.injection, revision: config.istio.revision, ...(ns.exception ? { exception: ns.exception } : {}) }),
   );
   const byName = new Map(namespaces.map((n) => [n.namespaceName, n] as const));
 

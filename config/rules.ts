@@ -95,6 +95,10 @@ function checkNamespaces(s: ParsedSections): ConfigIssue[] {
       } else {
         seen.set(ns.name, i);
       }
+      if (ns.exception && ns.injection) {
+        // The exception approves sidecar-less (plaintext) workloads; with injection there are none to approve.
+        out.push(issue(["namespaces", i, "exception"], ns.exception, "has no effect while injection is true", "omit exception, or injection: false"));
+      }
       const owner = reserved.get(ns.name);
       if (owner) {
         out.push(issue(["namespaces", i, "name"], ns.name, `is ${owner}, which this list must not manage`,

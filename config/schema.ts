@@ -181,20 +181,46 @@ export const caSchema = object("ca", {
   intermediateRenewBefore: duration.default("720h"),
 }).prefault({});
 
+/** A reviewed, expiring exception to STRICT; written as the annotations the policy pack checks. */
+const mtlsException = object("an mTLS exception", {
+  reason: str("a reason", "why plaintext is still accepted", (s) => s.trim() !== ""),
+  expires: str("a date", "YYYY-MM-DD, the last day the exception is allowed", (s) => parseDay(s) !== undefined),
+});
+
 export const namespacesSchema = list(
   "namespaces",
   object("a namespace entry", {
     name: namespaceName,
     injection: bool().default(true),
+    /** Required by the policy pack in production for a namespace without injection (plaintext workloads). */
+    exception: mtlsException.optional(),
   }),
 ).default([]);
 
 export const demoSchema = object("demo", { enabled: bool().default(false) }).prefault({});
 
+/**
+ * A bare mode (shorthand for `{mode}`), or `{mode, exception}` where PERMISSIVE or DISABLE needs a
+ * reviewed exception. Chosen by the value's type, so that each form reports its own errors.
+ */
+function modeWithException(noun: string) {
+  const policy = object(noun, { mode: mtlsMode, exception: mtlsException.optional() });
+  return z.unknown().transform((v, ctx): z.output<typeof policy> => {
+    const r = typeof v === "string" ? mtlsMode.transform((mode) => ({ mode })).safeParse(v, { reportInput: true }) : policy.safeParse(v, { reportInput: true });
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  });
+}
+
 export const mtlsSchema = object("mtls", {
-  mesh: mtlsMode.optional(),
+  mesh: modeWithException("a mesh policy").optional(),
   namespaces: z
-    .record(key("a namespace name", DNS_LABEL_ALLOWED, isDnsLabel), mtlsMode, refused("a namespace map", "a map of namespace to mode, e.g. {foo: STRICT}"))
+    .record(
+      key("a namespace name", DNS_LABEL_ALLOWED, isDnsLabel),
+      modeWithException("a namespace policy"),
+      refused("a namespace map", "a map of namespace to mode, e.g. {foo: STRICT} or {foo: {mode: PERMISSIVE, exception: {reason, expires}}}"),
+    )
     .default({}),
   workloads: list(
     "workload policies",
@@ -204,10 +230,7 @@ export const mtlsSchema = object("mtls", {
       selector: selector("(that is a namespace policy: use mtls.namespaces)"),
       mode: mtlsMode.optional(),
       portLevelMtls: portLevelMtls.optional(),
-      exception: object("an mTLS exception", {
-        reason: str("a reason", "why plaintext is still accepted", (s) => s.trim() !== ""),
-        expires: str("a date", "YYYY-MM-DD, the last day the exception is allowed", (s) => parseDay(s) !== undefined),
-      }).optional(),
+      exception: mtlsException.optional(),
     }),
   ).default([]),
 }).prefault({});

@@ -10,12 +10,16 @@ import type { ClientTlsMode, Labels, MeshConfig, MtlsMode } from "./types";
 /** PeerAuthentication in the root namespace, no selector. At most one per mesh. */
 export interface MeshMtlsPolicy {
   mode: MtlsMode;
+  /** A reviewed exception (a mesh-wide PERMISSIVE migration), written as annotations the policy pack checks. */
+  exception?: MtlsException;
 }
 
 /** PeerAuthentication `default` in a namespace, no selector. At most one per namespace. */
 export interface NamespaceMtlsPolicy {
   namespace: string;
   mode: MtlsMode;
+  /** A reviewed exception (a namespace-wide PERMISSIVE migration), written as annotations the policy pack checks. */
+  exception?: MtlsException;
 }
 
 /** PeerAuthentication with a selector; optionally per workload (container) port. */

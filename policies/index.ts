@@ -10,3 +10,7 @@ new PolicyPack(PACK_NAME, {
   enforcementLevel: DEFAULT_ENFORCEMENT_LEVEL,
   policies: istioMtlsPolicies(),
 });
+
+// For checking the published bundle (dist/index.js) without the engine: the same policies, run in-process.
+export { istioMtlsPolicies } from "./pack";
+export { runPolicies } from "./run";

@@ -10,6 +10,7 @@ import { mtlsExceptions } from "./mtls-exceptions";
 import type { PackOptions } from "./options";
 import { peerAuthenticationShapes } from "./peer-authentication-shapes";
 import { productionMeshStrict } from "./production-mesh-strict";
+import { productionSidecarExceptions } from "./production-sidecar-exceptions";
 import { requestAuthentication } from "./request-authentication";
 
 export const PACK_NAME = "istio-mtls";
@@ -21,6 +22,7 @@ export function istioMtlsPolicies(options: PackOptions = {}): Policies {
   return [
     productionMeshStrict(),
     mtlsExceptions(now),
+    productionSidecarExceptions(now),
     destinationRuleTls(),
     peerAuthenticationShapes(),
     authorizationNeedsStrict(),

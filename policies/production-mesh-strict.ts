@@ -1,11 +1,13 @@
 /**
- * A production stack (ConfigMap istio-mtls-intent, data.production "true") must have a mesh-wide
+ * A production stack (ConfigMap istio-mtls-intent, data.production "true", or the pack config's
+ * `production: true`, see production.ts) must have a mesh-wide
  * STRICT PeerAuthentication: a PeerAuthentication in the root namespace without a selector, and
  * the one Istio picks (the oldest) must say STRICT. The violation lists the requests the model
  * predicts to succeed in plaintext, which is what STRICT would refuse.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { analyzeStack, listCells, modelErrorMessage, succeeded } from "./analysis";
+import { PRODUCTION_CONFIG_PROPERTY, productionOf, type ProductionConfig } from "./production";
 
 export const PRODUCTION_MESH_STRICT = "production-mesh-strict";
 
@@ -14,17 +16,14 @@ export function productionMeshStrict(): StackValidationPolicy {
     name: PRODUCTION_MESH_STRICT,
     description: "A production stack has a mesh-wide STRICT PeerAuthentication in the root namespace.",
     severity: "critical",
+    configSchema: { properties: { ...PRODUCTION_CONFIG_PROPERTY } },
     validateStack: (args, reportViolation) => {
       const a = analyzeStack(args.resources);
-      if (a.intentError) {
-        reportViolation(`cannot tell whether this stack is production: ${a.intentError}`);
-        return;
-      }
-      const intent = a.intent;
-      if (!intent) return args.notApplicable("no ConfigMap istio-mtls-intent: the stack does not declare production");
-      if (!intent.production) return args.notApplicable(`${intent.ref} declares production: false`);
+      const p = productionOf(a, args.getConfig<ProductionConfig>());
+      if (p.production === undefined) return reportViolation(p.error);
+      if (!p.production) return args.notApplicable(p.notApplicable);
       if (!a.model || !a.prediction) {
-        reportViolation(modelErrorMessage(a), intent.urn);
+        reportViolation(modelErrorMessage(a), p.urn);
         return;
       }
       const mesh = a.model.peerAuthn.mesh;
@@ -39,9 +38,9 @@ export function productionMeshStrict(): StackValidationPolicy {
       const evidence = plaintext.length
         ? ` ${plaintext.length} request(s) to sidecar servers are predicted to succeed in plaintext: ${listCells(plaintext)}.`
         : "";
-      const urn = mesh ? a.urnOf("PeerAuthentication", mesh.namespace, mesh.name) : intent.urn;
+      const urn = mesh ? a.urnOf("PeerAuthentication", mesh.namespace, mesh.name) : p.urn;
       reportViolation(
-        `${intent.ref} declares production: true, so the mesh needs PeerAuthentication ${root}/default ` +
+        `${p.by}, so the mesh needs PeerAuthentication ${root}/default ` +
           `with spec.mtls.mode STRICT and no selector; ${found}.${evidence}`,
         urn,
       );

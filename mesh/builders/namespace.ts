@@ -2,8 +2,10 @@
  * Namespaces with the label Istio's injection webhook selects on. A revision uses `istio.io/rev`
  * alone: with both labels present, `istio-injection` wins and the revision is ignored.
  */
+import type { MtlsException } from "../intent";
 import type { Namespace } from "./kinds";
 import { checkDnsLabel, labels } from "./meta";
+import { exceptionAnnotations } from "./peer-authentication";
 
 export interface NamespaceInput {
   name: string;
@@ -11,6 +13,11 @@ export interface NamespaceInput {
   injection?: boolean;
   /** Istio revision to inject from (only with injection true); omitted: the default revision. */
   revision?: string;
+  /**
+   * Why the namespace's workloads may go without sidecars (plaintext) and until when: the policy
+   * pack requires it in production for a namespace without injection.
+   */
+  exception?: MtlsException;
 }
 
 export function buildNamespace(input: NamespaceInput): Namespace {
@@ -24,5 +31,6 @@ export function buildNamespace(input: NamespaceInput): Namespace {
   }
   const metadata: Namespace["metadata"] = { name: input.name };
   if (Object.keys(l).length > 0) metadata.labels = labels(l);
+  if (input.exception !== undefined) metadata.annotations = exceptionAnnotations(`istio-mtls:namespaces.${input.name}`, input.exception);
   return { apiVersion: "v1", kind: "Namespace", metadata };
 }

@@ -3,6 +3,7 @@
  * checks that refuse shapes Istio would reject or silently ignore.
  */
 import type { MeshMtlsPolicy, MtlsException, MtlsPolicies, NamespaceMtlsPolicy, WorkloadMtlsPolicy } from "../intent";
+import { parseDay } from "../day";
 import { MTLS_MODES, type MtlsMode, type PeerAuthentication } from "../types";
 import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
 
@@ -82,27 +83,35 @@ function peerAuthentication(namespace: string, name: string, spec: PeerAuthentic
   return { apiVersion: API_VERSION, kind: "PeerAuthentication", metadata: { name, namespace }, spec };
 }
 
-/** Mesh level: the selector-less policy in the root namespace. */
-export function buildMeshPeerAuthentication(p: MeshMtlsPolicy, rootNamespace: string): PeerAuthentication {
-  checkMode(`${KEY}.mesh.mode`, p.mode);
-  return peerAuthentication(rootNamespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } });
-}
-
-export function buildNamespacePeerAuthentication(p: NamespaceMtlsPolicy): PeerAuthentication {
-  checkMode(`${KEY}.namespaces.mode`, p.mode);
-  return peerAuthentication(p.namespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } });
-}
-
 /** Annotations of a reviewed exception to STRICT; the policy pack requires them on PERMISSIVE/DISABLE policies. */
 export const EXCEPTION_REASON_ANNOTATION = "istio-mtls.dev/exception-reason";
 export const EXCEPTION_EXPIRES_ANNOTATION = "istio-mtls.dev/exception-expires";
 
-function exceptionAnnotations(at: string, e: MtlsException): Record<string, string> {
+/** The annotations of an exception, on a PeerAuthentication at any level or on a Namespace without injection. */
+export function exceptionAnnotations(at: string, e: MtlsException): Record<string, string> {
   if (typeof e.reason !== "string" || e.reason.trim() === "") throw new Error(`${at}.exception.reason: empty; allowed: why plaintext is still accepted`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(e.expires) || Number.isNaN(Date.parse(`${e.expires}T00:00:00Z`))) {
+  // parseDay, as the config and the pack read it: a calendar date, not one Date.parse rolls over.
+  if (typeof e.expires !== "string" || parseDay(e.expires) === undefined) {
     throw new Error(`${at}.exception.expires: ${JSON.stringify(e.expires)} is not a date; allowed: YYYY-MM-DD`);
   }
   return { [EXCEPTION_EXPIRES_ANNOTATION]: e.expires, [EXCEPTION_REASON_ANNOTATION]: e.reason };
+}
+
+function withException(pa: PeerAuthentication, at: string, e: MtlsException | undefined): PeerAuthentication {
+  if (e !== undefined) pa.metadata.annotations = exceptionAnnotations(at, e);
+  return pa;
+}
+
+/** Mesh level: the selector-less policy in the root namespace. */
+export function buildMeshPeerAuthentication(p: MeshMtlsPolicy, rootNamespace: string): PeerAuthentication {
+  checkMode(`${KEY}.mesh.mode`, p.mode);
+  return withException(peerAuthentication(rootNamespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } }), `${KEY}.mesh`, p.exception);
+}
+
+export function buildNamespacePeerAuthentication(p: NamespaceMtlsPolicy): PeerAuthentication {
+  checkMode(`${KEY}.namespaces.mode`, p.mode);
+  const pa = peerAuthentication(p.namespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } });
+  return withException(pa, `${KEY}.namespaces.${p.namespace}`, p.exception);
 }
 
 export function buildWorkloadPeerAuthentication(p: WorkloadMtlsPolicy): PeerAuthentication {
@@ -113,9 +122,7 @@ export function buildWorkloadPeerAuthentication(p: WorkloadMtlsPolicy): PeerAuth
     const ports = Object.keys(p.portLevelMtls).map(Number).sort((a, b) => a - b);
     spec.portLevelMtls = Object.fromEntries(ports.map((port) => [String(port), { mode: p.portLevelMtls![port] }]));
   }
-  const pa = peerAuthentication(p.namespace, p.name, spec);
-  if (p.exception !== undefined) pa.metadata.annotations = exceptionAnnotations(`${KEY}.workloads.${p.namespace}/${p.name}`, p.exception);
-  return pa;
+  return withException(peerAuthentication(p.namespace, p.name, spec), `${KEY}.workloads.${p.namespace}/${p.name}`, p.exception);
 }
 
 /** Every PeerAuthentication of the policies, mesh first, then namespaces and workloads as listed. */

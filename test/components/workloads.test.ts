@@ -26,6 +26,16 @@ test.serial("MeshNamespace: a typed Namespace with the injection label", async (
   t.regex(rec.get("kubernetes:core/v1:Namespace", "foo").parent, /istio-mtls:namespace:MeshNamespace::foo$/);
 });
 
+test.serial("MeshNamespace: an exception becomes the annotations the policy pack checks in production", async (t) => {
+  new MeshNamespace("legacy-approved", { name: "legacy-approved", injection: false, exception: { reason: "legacy clients", expires: "2027-02-15" } });
+  await rec.settle();
+  t.deepEqual(rec.get("kubernetes:core/v1:Namespace", "legacy-approved").inputs.metadata, {
+    name: "legacy-approved",
+    labels: { "istio-injection": "disabled" },
+    annotations: { "istio-mtls.dev/exception-expires": "2027-02-15", "istio-mtls.dev/exception-reason": "legacy clients" },
+  });
+});
+
 test.serial("DemoWorkloads: typed ServiceAccounts, Service and Deployments, each after the namespace", async (t) => {
   const ns = new MeshNamespace("bar", { name: "bar", injection: true });
   new DemoWorkloads("demo-bar", { namespace: "bar" }, { dependsOn: [ns] });

@@ -59,6 +59,7 @@ test("the analyzer lists the pack's policies, mandatory by default", async (t) =
     "mtls-exception-annotations",
     "peer-authentication-shapes",
     "production-mesh-strict",
+    "production-sidecar-exceptions",
     "request-authentication-requires-token",
   ]);
 });
@@ -78,7 +79,10 @@ const messages = (response: any): string[] => response.getDiagnosticsList().map(
 test("AnalyzeStack over a production stack without mesh STRICT reports the violation", async (t) => {
   const req = new analyzerPb.AnalyzeStackRequest();
   req.setResourcesList(asResources([...demoMesh(), intentConfigMap(true)]).map(analyzerResource));
-  const diagnostics = messages(await call<any>("analyzeStack", req));
+  const all = messages(await call<any>("analyzeStack", req));
+  // legacy has no sidecars and no exception: production-sidecar-exceptions reports it (twice).
+  t.is(all.filter((d) => d.startsWith("production-sidecar-exceptions")).length, 2, all.join("\n"));
+  const diagnostics = all.filter((d) => !d.startsWith("production-sidecar-exceptions"));
   t.is(diagnostics.length, 1, diagnostics.join("\n"));
   // The server prefixes each message with the policy's description.
   t.regex(diagnostics[0], /^production-mesh-strict \[1\]: [\s\S]*no PeerAuthentication without a selector in root namespace istio-system\. 4 request\(s\) to sidecar servers/);
@@ -86,7 +90,14 @@ test("AnalyzeStack over a production stack without mesh STRICT reports the viola
 
 test("AnalyzeStack over a compliant production stack reports nothing", async (t) => {
   const req = new analyzerPb.AnalyzeStackRequest();
-  req.setResourcesList(asResources([...demoMesh(), intentConfigMap(true), peerAuthentication("istio-system", "default", { mtls: { mode: "STRICT" } })]).map(analyzerResource));
+  // legacy's sidecar-less workloads are an approved exception, expiring within the default 90 days.
+  const expires = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  const objects = demoMesh().map((o) =>
+    o.kind === "Namespace" && o.metadata.name === "legacy"
+      ? { ...o, metadata: { ...o.metadata, annotations: { "istio-mtls.dev/exception-reason": "legacy clients", "istio-mtls.dev/exception-expires": expires } } }
+      : o,
+  );
+  req.setResourcesList(asResources([...objects, intentConfigMap(true), peerAuthentication("istio-system", "default", { mtls: { mode: "STRICT" } })]).map(analyzerResource));
   t.deepEqual(messages(await call<any>("analyzeStack", req)), []);
 });
 
