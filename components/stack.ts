@@ -81,7 +81,7 @@ export function deployStack(config: StackConfig): DeployedStack {
 
   const intent = new StackIntent(
     "intent",
-    { rootNamespace: config.istio.mesh.rootNamespace, production: config.production, intent: config.intent },
+    { mesh: config.istio.mesh, production: config.production, intent: config.intent },
     { dependsOn: afterIstioNamespace },
   );
 

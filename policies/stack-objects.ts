@@ -4,6 +4,8 @@
  * MeshConfig from ConfigMap `istio`, which the chart renders from `values.meshConfig`).
  */
 import { stringify } from "yaml";
+import { INTENT_CONFIGMAP } from "../mesh/builders/intent";
+import { MESH_CONFIGMAP } from "../mesh/builders/mesh-config";
 import type { KubeObject } from "../mesh/types";
 
 /** What the pack needs of a Pulumi resource; PolicyResource and the plan's records both fit. */
@@ -68,11 +70,29 @@ export function meshConfigMapOf(r: StackResource): KubeObject | undefined {
   };
 }
 
+/**
+ * ConfigMap `istio` from the stack's declared mesh settings (`istio-mtls-intent` data.mesh), for a
+ * stack that installs no istiod (istio.install false): the mesh it runs on is the one it declares.
+ */
+function declaredMeshConfigMap(o: KubeObject): KubeObject | undefined {
+  const mesh = (o.data as Record<string, unknown> | undefined)?.mesh;
+  if (o.kind !== "ConfigMap" || o.metadata.name !== INTENT_CONFIGMAP || typeof mesh !== "string") return undefined;
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: MESH_CONFIGMAP, namespace: o.metadata.namespace }, data: { mesh } };
+}
+
 export function stackObjects(resources: readonly StackResource[]): StackObject[] {
   const out: StackObject[] = [];
   for (const r of resources) {
     const object = kubeObjectOf(r) ?? meshConfigMapOf(r);
     if (object) out.push({ object, urn: r.urn });
+  }
+  // istiod's own values, when the stack installs it, are what istiod runs; else the declared ones.
+  if (!out.some((s) => s.object.kind === "ConfigMap" && s.object.metadata.name === MESH_CONFIGMAP)) {
+    const declared = out.flatMap((s) => {
+      const cm = declaredMeshConfigMap(s.object);
+      return cm ? [{ object: cm, urn: s.urn }] : [];
+    });
+    out.push(...declared);
   }
   return out;
 }
