@@ -5,6 +5,7 @@
 import type { KubeObject } from "./types";
 import type { Prediction, ProbeOutcome, ProbeRequest } from "./prediction";
 import { buildModel, type MeshModel } from "./model/index";
+import { objectRef } from "./model/errors";
 import { OutcomeEngine } from "./model/outcome";
 import type { ServicePort, Workload } from "./model/workloads";
 
@@ -83,7 +84,7 @@ export function isNotModelledKind(o: Pick<KubeObject, "apiVersion" | "kind">): b
 }
 
 function ref(o: KubeObject): string {
-  return `${o.kind} ${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
+  return objectRef(o.kind, o.metadata.namespace ?? "default", o.metadata.name);
 }
 
 function specOf(o: KubeObject): Record<string, unknown> {
