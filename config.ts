@@ -41,14 +41,14 @@ import { CONFIG_KEYS, SECTION_SCHEMAS, type ConfigKey, type Sections } from "./c
 import type {
   CaSettings,
   CertManagerSettings,
-  ClientTlsPolicy,
-  EndUserAuthPolicy,
+  DestinationRuleSettings,
+  EndUserAuthSettings,
   IngressSettings,
   IstioSettings,
   MtlsException,
-  MtlsPolicies,
-  WorkloadAuthorizationPolicy,
-} from "./mesh/intent";
+  PeerAuthenticationSettings,
+  AuthorizationPolicySettings,
+} from "./mesh/settings";
 import type { MtlsMode } from "./mesh/types";
 
 export type { CaSettings, CertManagerSettings, IstioSettings };
@@ -97,10 +97,10 @@ export interface StackConfig {
   ca: CaSettings;
   namespaces: NamespaceSettings[];
   demo: DemoSettings;
-  mtls: MtlsPolicies;
-  destinationRules: ClientTlsPolicy[];
-  endUserAuth: EndUserAuthPolicy[];
-  authorization: WorkloadAuthorizationPolicy[];
+  mtls: PeerAuthenticationSettings;
+  destinationRules: DestinationRuleSettings[];
+  endUserAuth: EndUserAuthSettings[];
+  authorization: AuthorizationPolicySettings[];
   ingress: IngressSettings;
   probe: ProbeSettings;
   intent: ConnectivityIntent[];

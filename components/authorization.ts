@@ -1,12 +1,12 @@
 /** AuthorizationPolicy ALLOW by peer principal or namespace (needs mTLS to match). */
 import * as pulumi from "@pulumi/pulumi";
 import { buildAuthorizationPolicies } from "../mesh/builders";
-import type { WorkloadAuthorizationPolicy } from "../mesh/intent";
+import type { AuthorizationPolicySettings } from "../mesh/settings";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface PeerAuthorizationArgs {
   /** Validated here before anything is registered. */
-  policies: WorkloadAuthorizationPolicy[];
+  policies: AuthorizationPolicySettings[];
 }
 
 export class PeerAuthorization extends pulumi.ComponentResource {

@@ -1,12 +1,12 @@
 /** DestinationRules that override the TLS a sidecar client originates (auto mTLS does the rest). */
 import * as pulumi from "@pulumi/pulumi";
 import { buildDestinationRules } from "../mesh/builders";
-import type { ClientTlsPolicy } from "../mesh/intent";
+import type { DestinationRuleSettings } from "../mesh/settings";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface ClientTlsPoliciesArgs {
   /** One DestinationRule each; the builder validates them before anything is registered. */
-  destinationRules: ClientTlsPolicy[];
+  destinationRules: DestinationRuleSettings[];
 }
 
 export class ClientTlsPolicies extends pulumi.ComponentResource {

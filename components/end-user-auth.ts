@@ -1,12 +1,12 @@
 /** End-user JWT: RequestAuthentication, plus the AuthorizationPolicy that requires a token when asked. */
 import * as pulumi from "@pulumi/pulumi";
 import { buildEndUserAuth } from "../mesh/builders";
-import type { EndUserAuthPolicy } from "../mesh/intent";
+import type { EndUserAuthSettings } from "../mesh/settings";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface EndUserAuthArgs {
   /** Validated here (https JWKS, non-empty selector) before anything is registered. */
-  policies: EndUserAuthPolicy[];
+  policies: EndUserAuthSettings[];
 }
 
 export class EndUserAuth extends pulumi.ComponentResource {

@@ -13,7 +13,7 @@ import {
   validateGatewayServiceType,
   type GatewayServiceType,
 } from "../mesh/builders";
-import type { IstioSettings } from "../mesh/intent";
+import type { IstioSettings } from "../mesh/settings";
 import { childOptions } from "./kube-object";
 
 /** The stack's `istio` settings (see mesh/intent.ts), plus what istiod waits for. */

@@ -6,7 +6,7 @@
 import * as certmanager from "@pulumi/kubernetes-cert-manager";
 import * as pulumi from "@pulumi/pulumi";
 import { buildMeshCa, buildNamespace, CACERTS_SECRET, ROOT_CA_NAME, type MeshCaInput } from "../mesh/builders";
-import type { CaSettings, CertManagerSettings } from "../mesh/intent";
+import type { CaSettings, CertManagerSettings } from "../mesh/settings";
 import type { KubeObject } from "../mesh/types";
 import { childOptions, createKubeObject } from "./kube-object";
 

@@ -1,12 +1,12 @@
 /** PeerAuthentication at mesh, namespace and workload level (server-side mTLS modes). */
 import * as pulumi from "@pulumi/pulumi";
 import { buildPeerAuthentications } from "../mesh/builders";
-import type { MtlsPolicies } from "../mesh/intent";
+import type { PeerAuthenticationSettings } from "../mesh/settings";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface MutualTlsPoliciesArgs {
   /** Mesh, namespace and workload policies; the builder validates them before anything is registered. */
-  policies: MtlsPolicies;
+  policies: PeerAuthenticationSettings;
   /** The mesh root namespace (MeshConfig `rootNamespace`): where the mesh-level policy lives. */
   rootNamespace: string;
 }

@@ -2,7 +2,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { buildNamespace } from "../mesh/builders";
-import type { MtlsException } from "../mesh/intent";
+import type { MtlsException } from "../mesh/settings";
 import { childOptions, createKubeObject } from "./kube-object";
 
 export interface MeshNamespaceArgs {

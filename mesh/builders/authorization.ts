@@ -2,13 +2,13 @@
  * AuthorizationPolicy ALLOW by peer identity. Principals and namespaces come from the client's
  * mTLS certificate, so plaintext requests never match and are refused (403) once the policy exists.
  */
-import type { WorkloadAuthorizationPolicy } from "../intent";
+import type { AuthorizationPolicySettings } from "../settings";
 import type { AuthorizationPolicy, AuthorizationSource } from "../types";
 import { checkDnsLabel, checkWorkloadPolicyMeta, labels } from "./meta";
 
 const KEY = "istio-mtls:authorization";
 
-export function validateAuthorizationPolicies(policies: readonly WorkloadAuthorizationPolicy[]): void {
+export function validateAuthorizationPolicies(policies: readonly AuthorizationPolicySettings[]): void {
   const ids = new Set<string>();
   policies.forEach((p, i) => {
     const at = `${KEY}[${i}]`;
@@ -33,7 +33,7 @@ export function validateAuthorizationPolicies(policies: readonly WorkloadAuthori
   });
 }
 
-export function buildAuthorizationPolicy(p: WorkloadAuthorizationPolicy): AuthorizationPolicy {
+export function buildAuthorizationPolicy(p: AuthorizationPolicySettings): AuthorizationPolicy {
   // Separate `from` entries are ORed; fields inside one source are ANDed. "these principals or
   // these namespaces" therefore needs one source each.
   const from: { source: AuthorizationSource }[] = [];
@@ -47,7 +47,7 @@ export function buildAuthorizationPolicy(p: WorkloadAuthorizationPolicy): Author
   };
 }
 
-export function buildAuthorizationPolicies(policies: readonly WorkloadAuthorizationPolicy[]): AuthorizationPolicy[] {
+export function buildAuthorizationPolicies(policies: readonly AuthorizationPolicySettings[]): AuthorizationPolicy[] {
   validateAuthorizationPolicies(policies);
   return policies.map(buildAuthorizationPolicy);
 }

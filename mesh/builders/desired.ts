@@ -2,7 +2,7 @@
  * Every object of the stack that the model reads, built by the same functions the components
  * deploy with, so a prediction describes exactly what `pulumi up` creates.
  */
-import type { ClientTlsPolicy, EndUserAuthPolicy, MtlsPolicies, WorkloadAuthorizationPolicy } from "../intent";
+import type { DestinationRuleSettings, EndUserAuthSettings, PeerAuthenticationSettings, AuthorizationPolicySettings } from "../settings";
 import type { KubeObject, MeshConfig } from "../types";
 import { buildAuthorizationPolicies } from "./authorization";
 import { buildDestinationRules } from "./destination-rule";
@@ -19,10 +19,10 @@ export interface MeshStackInput {
   istio: { revision?: string; mesh: MeshConfig };
   namespaces: readonly { name: string; injection: boolean }[];
   demo: { enabled: boolean };
-  mtls: MtlsPolicies;
-  destinationRules: readonly ClientTlsPolicy[];
-  endUserAuth: readonly EndUserAuthPolicy[];
-  authorization: readonly WorkloadAuthorizationPolicy[];
+  mtls: PeerAuthenticationSettings;
+  destinationRules: readonly DestinationRuleSettings[];
+  endUserAuth: readonly EndUserAuthSettings[];
+  authorization: readonly AuthorizationPolicySettings[];
 }
 
 /** httpbin and sleep of one namespace, in apply order (accounts, Service, Deployments). */

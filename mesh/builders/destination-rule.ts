@@ -1,5 +1,5 @@
 /** DestinationRules that override client-side TLS (istio-mtls-rules.md §C 9-11). */
-import type { ClientTlsPolicy } from "../intent";
+import type { DestinationRuleSettings } from "../settings";
 import { CLIENT_TLS_MODES, type DestinationRule, type PortTrafficPolicy, type TrafficPolicy } from "../types";
 import { checkDnsLabel, checkDnsSubdomain } from "./meta";
 
@@ -12,7 +12,7 @@ function checkTlsMode(setting: string, mode: unknown): void {
   }
 }
 
-export function validateClientTlsPolicies(rules: readonly ClientTlsPolicy[]): void {
+export function validateClientTlsPolicies(rules: readonly DestinationRuleSettings[]): void {
   const ids = new Set<string>();
   rules.forEach((r, i) => {
     const at = `${KEY}[${i}]`;
@@ -43,7 +43,7 @@ export function validateClientTlsPolicies(rules: readonly ClientTlsPolicy[]): vo
   });
 }
 
-export function buildDestinationRule(r: ClientTlsPolicy): DestinationRule {
+export function buildDestinationRule(r: DestinationRuleSettings): DestinationRule {
   const trafficPolicy: TrafficPolicy = {};
   if (r.mode !== undefined) trafficPolicy.tls = { mode: r.mode };
   if (r.portLevel && r.portLevel.length > 0) {
@@ -57,7 +57,7 @@ export function buildDestinationRule(r: ClientTlsPolicy): DestinationRule {
   return { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: r.name, namespace: r.namespace }, spec };
 }
 
-export function buildDestinationRules(rules: readonly ClientTlsPolicy[]): DestinationRule[] {
+export function buildDestinationRules(rules: readonly DestinationRuleSettings[]): DestinationRule[] {
   validateClientTlsPolicies(rules);
   return rules.map(buildDestinationRule);
 }

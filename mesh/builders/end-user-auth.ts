@@ -9,14 +9,14 @@
  * path to any caller and defeat an ALLOW-by-principal policy on the same workload. DENY is
  * evaluated before ALLOW and composes with other policies; a missing token gives 403.
  */
-import type { EndUserAuthPolicy } from "../intent";
+import type { EndUserAuthSettings } from "../settings";
 import type { AuthorizationPolicy, AuthorizationRule, RequestAuthentication } from "../types";
 import { checkWorkloadPolicyMeta, labels } from "./meta";
 
 const KEY = "istio-mtls:endUserAuth";
 const API_VERSION = "security.istio.io/v1";
 
-export function validateEndUserAuthPolicies(policies: readonly EndUserAuthPolicy[]): void {
+export function validateEndUserAuthPolicies(policies: readonly EndUserAuthSettings[]): void {
   const ids = new Set<string>();
   policies.forEach((p, i) => {
     const at = `${KEY}[${i}]`;
@@ -48,7 +48,7 @@ export function validateEndUserAuthPolicies(policies: readonly EndUserAuthPolicy
   });
 }
 
-export function buildRequestAuthentication(p: EndUserAuthPolicy): RequestAuthentication {
+export function buildRequestAuthentication(p: EndUserAuthSettings): RequestAuthentication {
   const rule: RequestAuthentication["spec"]["jwtRules"] = [{ issuer: p.issuer, jwksUri: p.jwksUri }];
   if (p.audiences && p.audiences.length > 0) rule[0].audiences = [...p.audiences];
   return {
@@ -65,7 +65,7 @@ export function requireTokenPolicyName(name: string): string {
 }
 
 /** The token requirement, or undefined when a missing token is allowed. Named by requireTokenPolicyName. */
-export function buildRequireTokenPolicy(p: EndUserAuthPolicy): AuthorizationPolicy | undefined {
+export function buildRequireTokenPolicy(p: EndUserAuthSettings): AuthorizationPolicy | undefined {
   if (!p.requireToken) return undefined;
   const rule: AuthorizationRule = { from: [{ source: { notRequestPrincipals: ["*"] } }] };
   if (p.paths && p.paths.length > 0) rule.to = [{ operation: { paths: [...p.paths] } }];
@@ -77,7 +77,7 @@ export function buildRequireTokenPolicy(p: EndUserAuthPolicy): AuthorizationPoli
   };
 }
 
-export function buildEndUserAuth(policies: readonly EndUserAuthPolicy[]): (RequestAuthentication | AuthorizationPolicy)[] {
+export function buildEndUserAuth(policies: readonly EndUserAuthSettings[]): (RequestAuthentication | AuthorizationPolicy)[] {
   validateEndUserAuthPolicies(policies);
   return policies.flatMap((p) => {
     const require = buildRequireTokenPolicy(p);

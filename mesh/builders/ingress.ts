@@ -3,7 +3,7 @@
  * and with TLS a serving Certificate from the mesh root ClusterIssuer. The gateway reads
  * `credentialName` Secrets from its own namespace, so the Certificate goes there.
  */
-import type { IngressSettings } from "../intent";
+import type { IngressSettings } from "../settings";
 import { HTTPBIN_SERVICE_PORT } from "./httpbin";
 import type { Certificate, Gateway, VirtualService } from "./kinds";
 import { CERT_MANAGER_API_VERSION } from "./kinds";

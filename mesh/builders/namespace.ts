@@ -2,7 +2,7 @@
  * Namespaces with the label Istio's injection webhook selects on. A revision uses `istio.io/rev`
  * alone: with both labels present, `istio-injection` wins and the revision is ignored.
  */
-import type { MtlsException } from "../intent";
+import type { MtlsException } from "../settings";
 import type { Namespace } from "./kinds";
 import { checkDnsLabel, labels } from "./meta";
 import { exceptionAnnotations } from "./peer-authentication";

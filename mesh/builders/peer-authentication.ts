@@ -2,7 +2,7 @@
  * PeerAuthentication at mesh, namespace and workload level (istio-mtls-rules.md §A), and the
  * checks that refuse shapes Istio would reject or silently ignore.
  */
-import type { MeshMtlsPolicy, MtlsException, MtlsPolicies, NamespaceMtlsPolicy, WorkloadMtlsPolicy } from "../intent";
+import type { MeshPeerAuthentication, MtlsException, PeerAuthenticationSettings, NamespacePeerAuthentication, WorkloadPeerAuthentication } from "../settings";
 import { parseDay } from "../day";
 import { MTLS_MODES, type MtlsMode, type PeerAuthentication } from "../types";
 import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
@@ -19,7 +19,7 @@ function checkMode(setting: string, mode: unknown): asserts mode is MtlsMode {
 }
 
 /** Throws on the first policy Istio would reject or ignore; names the setting and what is allowed. */
-export function validateMtlsPolicies(policies: MtlsPolicies, rootNamespace: string): void {
+export function validateMtlsPolicies(policies: PeerAuthenticationSettings, rootNamespace: string): void {
   if (policies.mesh) checkMode(`${KEY}.mesh.mode`, policies.mesh.mode);
   const namespaced = new Set<string>();
   policies.namespaces.forEach((p, i) => {
@@ -103,18 +103,18 @@ function withException(pa: PeerAuthentication, at: string, e: MtlsException | un
 }
 
 /** Mesh level: the selector-less policy in the root namespace. */
-export function buildMeshPeerAuthentication(p: MeshMtlsPolicy, rootNamespace: string): PeerAuthentication {
+export function buildMeshPeerAuthentication(p: MeshPeerAuthentication, rootNamespace: string): PeerAuthentication {
   checkMode(`${KEY}.mesh.mode`, p.mode);
   return withException(peerAuthentication(rootNamespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } }), `${KEY}.mesh`, p.exception);
 }
 
-export function buildNamespacePeerAuthentication(p: NamespaceMtlsPolicy): PeerAuthentication {
+export function buildNamespacePeerAuthentication(p: NamespacePeerAuthentication): PeerAuthentication {
   checkMode(`${KEY}.namespaces.mode`, p.mode);
   const pa = peerAuthentication(p.namespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } });
   return withException(pa, `${KEY}.namespaces.${p.namespace}`, p.exception);
 }
 
-export function buildWorkloadPeerAuthentication(p: WorkloadMtlsPolicy): PeerAuthentication {
+export function buildWorkloadPeerAuthentication(p: WorkloadPeerAuthentication): PeerAuthentication {
   const spec: PeerAuthentication["spec"] = { selector: { matchLabels: labels(p.selector) } };
   if (p.mode !== undefined) spec.mtls = { mode: p.mode };
   if (p.portLevelMtls !== undefined) {
@@ -126,7 +126,7 @@ export function buildWorkloadPeerAuthentication(p: WorkloadMtlsPolicy): PeerAuth
 }
 
 /** Every PeerAuthentication of the policies, mesh first, then namespaces and workloads as listed. */
-export function buildPeerAuthentications(policies: MtlsPolicies, rootNamespace: string): PeerAuthentication[] {
+export function buildPeerAuthentications(policies: PeerAuthenticationSettings, rootNamespace: string): PeerAuthentication[] {
   validateMtlsPolicies(policies, rootNamespace);
   return [
     ...(policies.mesh ? [buildMeshPeerAuthentication(policies.mesh, rootNamespace)] : []),

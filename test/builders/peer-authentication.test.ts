@@ -6,7 +6,7 @@ import {
   buildWorkloadPeerAuthentication,
   validateMtlsPolicies,
 } from "../../mesh/builders";
-import type { MtlsPolicies } from "../../mesh/intent";
+import type { PeerAuthenticationSettings } from "../../mesh/settings";
 
 test("mesh level: `default` in the root namespace, no selector", (t) => {
   t.deepEqual(buildMeshPeerAuthentication({ mode: "STRICT" }, "istio-config"), {
@@ -51,7 +51,7 @@ test("workload level: sorted selector, port keys as strings in numeric order, mo
 });
 
 test("all levels together: mesh, then namespaces, then workloads", (t) => {
-  const policies: MtlsPolicies = {
+  const policies: PeerAuthenticationSettings = {
     mesh: { mode: "STRICT" },
     namespaces: [{ namespace: "legacy", mode: "PERMISSIVE" }],
     workloads: [{ namespace: "foo", name: "httpbin-8080", selector: { app: "httpbin" }, portLevelMtls: { 8080: "PERMISSIVE" } }],
@@ -62,8 +62,8 @@ test("all levels together: mesh, then namespaces, then workloads", (t) => {
   );
 });
 
-const base: MtlsPolicies = { namespaces: [], workloads: [] };
-const rejected: [string, MtlsPolicies, RegExp][] = [
+const base: PeerAuthenticationSettings = { namespaces: [], workloads: [] };
+const rejected: [string, PeerAuthenticationSettings, RegExp][] = [
   ["unknown mesh mode", { ...base, mesh: { mode: "MUTUAL" as never } }, /istio-mtls:mtls\.mesh\.mode: unknown mode "MUTUAL"; allowed: UNSET, DISABLE, PERMISSIVE, STRICT/],
   [
     "second namespace-level policy",

@@ -10,7 +10,7 @@ import {
   validateClientTlsPolicies,
   validateEndUserAuthPolicies,
 } from "../../mesh/builders";
-import type { ClientTlsPolicy, EndUserAuthPolicy } from "../../mesh/intent";
+import type { DestinationRuleSettings, EndUserAuthSettings } from "../../mesh/settings";
 
 test("DestinationRule: top-level mode, port-level settings sorted by Service port, exportTo", (t) => {
   const [dr] = buildDestinationRules([
@@ -43,7 +43,7 @@ test("DestinationRule: exportTo omitted stays omitted (visible to all)", (t) => 
   t.deepEqual(dr.spec, { host: "*.local", trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" } } });
 });
 
-const drRejected: [string, ClientTlsPolicy, RegExp][] = [
+const drRejected: [string, DestinationRuleSettings, RegExp][] = [
   ["unknown mode", { namespace: "foo", name: "d", host: "h", mode: "STRICT" as never }, /destinationRules\[0\]\.mode: unknown TLS mode "STRICT"; allowed: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL/],
   ["bad port", { namespace: "foo", name: "d", host: "h", portLevel: [{ port: 0, mode: "DISABLE" }] }, /portLevel\[0\]\.port: 0 is not a port/],
   ["no TLS setting", { namespace: "foo", name: "d", host: "h", portLevel: [{ port: 80 }] }, /neither mode nor any portLevel\[\]\.mode/],
@@ -56,7 +56,7 @@ for (const [title, dr, message] of drRejected) {
   });
 }
 
-const jwt: EndUserAuthPolicy = {
+const jwt: EndUserAuthSettings = {
   namespace: "foo",
   name: "httpbin-jwt",
   selector: { app: "httpbin" },

@@ -87,7 +87,7 @@ test("namespace injection defaults to true; end-user auth requires a token by de
   t.true(c.endUserAuth[0].requireToken);
 });
 
-test("user-facing mtls shapes become MtlsPolicies: mesh object, namespaces sorted, ports numeric", (t) => {
+test("user-facing mtls shapes become PeerAuthenticationSettings: mesh object, namespaces sorted, ports numeric", (t) => {
   const c = load({
     namespaces: DEMO_NAMESPACES,
     mtls: {

@@ -8,14 +8,14 @@ import type { GatewayServiceType } from "./builders/ingress";
 import type { ClientTlsMode, Labels, MeshConfig, MtlsMode } from "./types";
 
 /** PeerAuthentication in the root namespace, no selector. At most one per mesh. */
-export interface MeshMtlsPolicy {
+export interface MeshPeerAuthentication {
   mode: MtlsMode;
   /** A reviewed exception (a mesh-wide PERMISSIVE migration), written as annotations the policy pack checks. */
   exception?: MtlsException;
 }
 
 /** PeerAuthentication `default` in a namespace, no selector. At most one per namespace. */
-export interface NamespaceMtlsPolicy {
+export interface NamespacePeerAuthentication {
   namespace: string;
   mode: MtlsMode;
   /** A reviewed exception (a namespace-wide PERMISSIVE migration), written as annotations the policy pack checks. */
@@ -23,7 +23,7 @@ export interface NamespaceMtlsPolicy {
 }
 
 /** PeerAuthentication with a selector; optionally per workload (container) port. */
-export interface WorkloadMtlsPolicy {
+export interface WorkloadPeerAuthentication {
   namespace: string;
   name: string;
   /** Non-empty: without one this would be a namespace policy. */
@@ -43,14 +43,14 @@ export interface MtlsException {
   expires: string;
 }
 
-export interface MtlsPolicies {
-  mesh?: MeshMtlsPolicy;
-  namespaces: NamespaceMtlsPolicy[];
-  workloads: WorkloadMtlsPolicy[];
+export interface PeerAuthenticationSettings {
+  mesh?: MeshPeerAuthentication;
+  namespaces: NamespacePeerAuthentication[];
+  workloads: WorkloadPeerAuthentication[];
 }
 
 /** A DestinationRule that overrides client-side TLS (auto mTLS does the rest). */
-export interface ClientTlsPolicy {
+export interface DestinationRuleSettings {
   namespace: string;
   name: string;
   /** FQDN, short name (resolved in `namespace`), or wildcard (`*.local`, `*.foo.svc.cluster.local`). */
@@ -64,7 +64,7 @@ export interface ClientTlsPolicy {
 }
 
 /** RequestAuthentication (+ an AuthorizationPolicy requiring a request principal when asked). */
-export interface EndUserAuthPolicy {
+export interface EndUserAuthSettings {
   namespace: string;
   name: string;
   selector: Labels;
@@ -79,7 +79,7 @@ export interface EndUserAuthPolicy {
 }
 
 /** AuthorizationPolicy ALLOW by peer identity. Needs mTLS: plaintext requests have no principal. */
-export interface WorkloadAuthorizationPolicy {
+export interface AuthorizationPolicySettings {
   namespace: string;
   name: string;
   selector: Labels;
