@@ -1,12 +1,12 @@
 /**
- * istio-mtls: Istio with a cert-manager-rooted mesh CA, the demo mesh and its mTLS policies,
- * from the validated stack config. The connectivity matrix is predicted from the same manifests
- * the components deploy.
+ * istio-mtls: plan → deploy → predict. planStack (mesh/plan.ts) decides every object the stack
+ * deploys, the components deploy its phases, and the model predicts the connectivity matrix from
+ * the same objects, which the connectivity probe then checks in the cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, pulumiConfigGetter } from "./config";
-import { deployStack } from "./components/stack";
-import { desiredMeshObjects, probeClients } from "./mesh/builders";
+import { deployPhases } from "./components/phase";
+import { planStack } from "./mesh/plan";
 import { predict } from "./mesh/predict";
 import { ConnectivityProbe } from "./components/connectivity-probe";
 import { policyRevision } from "./probe/inputs";
@@ -18,9 +18,9 @@ const nodeProblem = nodeVersionProblem(process.version);
 if (nodeProblem) throw new pulumi.RunError(nodeProblem);
 
 const config = loadStackConfig(pulumiConfigGetter(new pulumi.Config("istio-mtls")), Object.keys(pulumi.runtime.allConfig()));
-const stack = deployStack(config);
-const meshObjects = desiredMeshObjects(config);
-const prediction = predict(meshObjects, { from: probeClients(config) });
+const plan = planStack(config);
+const deployed = deployPhases(plan.phases);
+const prediction = predict(plan.model, { from: plan.probeClients });
 
 // After the workloads and every policy it tests, the probe runs the predicted matrix in the
 // cluster (through the same kubeconfig/context as the Kubernetes provider; the kubeconfig may be
@@ -28,22 +28,23 @@ const prediction = predict(meshObjects, { from: probeClients(config) });
 // runs again only when the deployed objects change. With the cert-manager CA it expects the root
 // recorded in the intermediate's CertificateRequest (public), never reading the root Secret.
 const kubernetes = new pulumi.Config("kubernetes");
+const probed = plan.phases.filter((p) => p.name === "workloads" || p.name === "policies").flatMap((p) => p.items.map((i) => deployed.get(i.id)!));
 const probe =
   config.probe.enabled && prediction.probes.length > 0
     ? new ConnectivityProbe(
         "connectivity",
         {
           prediction,
-          revision: policyRevision(meshObjects),
+          revision: policyRevision(plan.model),
           alwaysRun: config.probe.alwaysRun,
           requestTimeoutSeconds: config.probe.requestTimeoutSeconds,
           deadlineSeconds: config.probe.deadlineSeconds,
           concurrency: config.probe.concurrency,
           kubeconfig: kubernetes.getSecret("kubeconfig"),
           context: kubernetes.get("context"),
-          expectedRootFromCertificate: stack.ca.intermediateCertificate,
+          expectedRootFromCertificate: plan.intermediateCertificate,
         },
-        { dependsOn: [...stack.demo, stack.mtls, stack.clientTls, stack.endUserAuth, stack.authorization] },
+        { dependsOn: probed },
       )
     : undefined;
 
@@ -55,11 +56,11 @@ export const predictedMatrix = prediction.probes.map((p) => ({
   mtls: p.mtls,
   reason: p.reason,
 }));
-export const namespaces = stack.namespaces.map((n) => n.namespaceName);
-export const istioNamespace = stack.istio.namespace;
+export const namespaces = config.namespaces.map((n) => n.name);
+export const istioNamespace = config.istio.namespace;
 export const istioVersion = config.istio.version;
 /** Secret holding the mesh root CA (cert-manager's namespace); undefined with the istiod CA. */
-export const caRootSecretName = stack.ca.rootSecretName;
+export const caRootSecretName = plan.rootSecretName;
 /** The observed matrix, as the seed documents print it (after `pulumi up`; absent with probes off). */
 export const probeTable = probe?.table ?? null;
 /** How many rounds of probes it took the mesh to match the prediction, and how long. */

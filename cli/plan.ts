@@ -1,10 +1,10 @@
 /**
- * `istio-mtls plan`: what `pulumi preview` would create for a stack, the connectivity matrix the
- * model predicts for it with reasons, and the policy pack's findings, without a cluster or the
- * Pulumi CLI. The stack program (index.ts) runs under Pulumi's mock runtime with the stack's
- * config file; the pack's policies run in-process over the resources it registered.
- * `--against FILE` renders another config (e.g. the base branch's) and prints what changes;
- * `--base-ref REF` renders that side with REF's code too, from a git worktree of it.
+ * `istio-mtls plan`: what `pulumi up` would create for a stack, the connectivity matrix the model
+ * predicts for it with reasons, and the policy pack's findings, without a cluster, the Pulumi CLI
+ * or its runtime: the stack's config file goes through planStack (mesh/plan.ts), the one place
+ * that decides what the stack deploys, and the pack's policies run in-process over its resources.
+ * `--against FILE` plans another config (e.g. the base branch's) and prints what changes;
+ * `--base-ref REF` plans that side with REF's code too, from a git worktree of it.
  * `--format yaml` prints instead every object the stack applies, in apply order, as `helm template` would.
  */
 import { spawnSync } from "node:child_process";
@@ -14,6 +14,9 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { Command, Option } from "commander";
 import { stringify } from "yaml";
+import { loadStackConfig } from "../config";
+import { configWithProject, readProjectConfig, stackFileGetter } from "../config/file";
+import { parseDay } from "../mesh/day";
 import {
   alignColumns,
   diffPredictions,
@@ -25,13 +28,12 @@ import {
   formatTable,
   type PredictionDiff,
 } from "../mesh/matrix";
+import { CERT_MANAGER_TYPE, planItems, planStack, resourceName, resourceType, type PlanItem } from "../mesh/plan";
 import type { Prediction } from "../mesh/prediction";
-import { analyzeStack } from "../policies/analysis";
 import { istioMtlsPolicies } from "../policies/pack";
-import { parseDay } from "../mesh/day";
-import { runPolicies, type PolicyFinding } from "../policies/run";
-import { renderStack, type RenderedResource } from "./plan-render";
-import { configWithProject, readProjectConfig } from "../config/file";
+import { analyzeStack } from "../policies/analysis";
+import { asPolicyResources, runPolicies, type PolicyFinding } from "../policies/run";
+import type { StackResource } from "../policies/stack-objects";
 
 export const PLAN_FORMATS = ["table", "json", "markdown", "yaml"] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -58,8 +60,8 @@ export interface Plan {
   violations: PlanViolation[];
   /** Props per resource key, to tell changed resources apart in a diff. */
   props: Map<string, string>;
-  /** The resources to create in an order `pulumi up` could apply them in (see applyOrder). */
-  applied: RenderedResource[];
+  /** What the stack applies, in an order `pulumi up` applies it in (phase by phase, each item after what it waits for). */
+  applied: PlanItem[];
   /** What the plan could not read (ESC environments), for stderr. */
   notices: string[];
 }
@@ -67,52 +69,56 @@ export interface Plan {
 export interface PlanInput {
   /** Stack name, for URNs and messages. */
   stack: string;
-  /** The stack file whose `config:` the program runs with. */
+  /** The stack file whose `config:` the stack runs with. */
   configFile: string;
-  /** The project directory: its index.ts is the program. */
+  /** The project directory: its Pulumi.yaml names the project and holds project config. */
   projectDir: string;
-  /** The program; default `<projectDir>/index.ts`. */
-  program?: string;
   /** Pack config as `pulumi preview --policy-pack-config` takes it. */
   policyConfig?: PolicyPackConfig;
   /** The clock the exception policy reads. */
   now?: () => Date;
 }
 
-/** Where `istio-mtls` lives: its index.ts is the stack program. */
+/** Where `istio-mtls` lives: its Pulumi.yaml and stack files. */
 export const PROJECT_DIR = resolve(__dirname, "..");
-
-/** Types that are our own ComponentResources: they group, they create nothing. */
-const COMPONENT_TYPE = /^istio-mtls:/;
 
 export function projectName(projectDir: string): string {
   return readProjectConfig(join(projectDir, "Pulumi.yaml")).name;
 }
 
-/** The config the program sees: Pulumi.yaml's project config under the stack file's. */
+/** The config the stack sees: Pulumi.yaml's project config under the stack file's. */
 function readConfigMap(projectDir: string, file: string, stack: string): { config: Record<string, unknown>; notices: string[] } {
   if (!existsSync(file)) throw new Error(`stack config ${file} does not exist; allowed: an existing Pulumi.<stack>.yaml (see --stack, --config)`);
   return configWithProject(join(projectDir, "Pulumi.yaml"), file, stack);
 }
 
-export function planResourceOf(r: RenderedResource): PlanResource {
-  const kindFromType = r.type.split(":").pop() ?? r.type;
-  const props = r.props as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; namespace?: unknown; name?: unknown };
-  if (r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release") {
-    return {
-      type: r.type,
-      kind: typeof props.kind === "string" ? props.kind : kindFromType,
-      namespace: typeof props.metadata?.namespace === "string" ? props.metadata.namespace : "",
-      name: typeof props.metadata?.name === "string" ? props.metadata.name : r.name,
-    };
-  }
-  return {
-    type: r.type,
-    kind: kindFromType,
-    namespace: typeof props.namespace === "string" ? props.namespace : "",
-    name: typeof props.name === "string" && props.name !== "" ? props.name : r.name,
-  };
+/** An item's inputs as its Pulumi resource gets them (components/kube-object.ts): what the pack and a diff see. */
+export function propsOf(item: PlanItem): Record<string, unknown> {
+  if ("object" in item) return item.object as unknown as Record<string, unknown>;
+  const { name, namespace, chart, version, repository, values } = item.release;
+  if (item.installer === "cert-manager") return { helmOptions: { name, namespace, version, values } };
+  return { name, chart, version, namespace, ...(repository ? { repositoryOpts: { repo: repository } } : {}), values };
 }
+
+export function planResourceOf(item: PlanItem): PlanResource {
+  const type = resourceType(item);
+  if ("object" in item) return { type, kind: item.object.kind, namespace: item.object.metadata.namespace ?? "", name: item.object.metadata.name };
+  return { type, kind: type === CERT_MANAGER_TYPE ? "CertManager" : "Release", namespace: item.release.namespace, name: resourceName(item) };
+}
+
+/** The resources as the policy pack sees them in `pulumi preview`, URNs under their phase component. */
+export function stackResources(stack: string, project: string, plan: ReturnType<typeof planStack>): StackResource[] {
+  return plan.phases.flatMap((phase) =>
+    phase.items.map((item) => {
+      const type = resourceType(item);
+      const name = resourceName(item);
+      return { type, name, urn: `urn:pulumi:${stack}::${project}::istio-mtls:stack:Phase$${type}::${name}`, props: propsOf(item) };
+    }),
+  );
+}
+
+/** The connectivity probe index.ts registers after the plan's resources (a dynamic resource, not a Kubernetes object). */
+const PROBE_RESOURCE: PlanResource = { type: "pulumi-nodejs:dynamic/probe:ConnectivityProbe", kind: "ConnectivityProbe", namespace: "", name: "connectivity" };
 
 function resourceKey(r: PlanResource): string {
   return `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
@@ -122,95 +128,26 @@ function compareResources(a: PlanResource, b: PlanResource): number {
   return a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.type.localeCompare(b.type);
 }
 
-/** Whether `pulumi up` would create it: providers and our components create nothing themselves. */
-function isCreated(r: RenderedResource): boolean {
-  return !COMPONENT_TYPE.test(r.type) && !r.type.startsWith("pulumi:");
-}
-
-function created(records: readonly RenderedResource[]): RenderedResource[] {
-  return records.filter(isCreated);
-}
-
-/**
- * Helm's install order of kinds (helm.sh/helm/v3 pkg/releaseutil InstallOrder); other kinds (Istio
- * and cert-manager ones, Helm releases) come after these.
- */
-const INSTALL_ORDER = [
-  "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
-  "ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-  "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding", "ClusterRoleBindingList", "Role",
-  "RoleList", "RoleBinding", "RoleBindingList", "Service", "DaemonSet", "Pod", "ReplicationController", "ReplicaSet",
-  "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress", "APIService",
-];
-
-function installRank(kind: string): number {
-  const i = INSTALL_ORDER.indexOf(kind);
-  return i < 0 ? INSTALL_ORDER.length : i;
-}
-
-/**
- * The records in an order `pulumi up` could create them in: each after everything it waits for
- * (`dependsOn`: parent, explicit dependencies, outputs its inputs use). Pulumi creates resources
- * that do not wait for each other in parallel; among those the order is Helm's by kind, then
- * namespace and name, so that it is the same on every run and two plans diff cleanly.
- */
-export function applyOrder(records: readonly RenderedResource[]): RenderedResource[] {
-  const byUrn = new Map<string, number[]>();
-  records.forEach((r, i) => byUrn.set(r.urn, [...(byUrn.get(r.urn) ?? []), i]));
-  const waiting = records.map((r) => new Set(r.dependsOn.flatMap((u) => byUrn.get(u) ?? []).filter((j) => records[j] !== r)));
-  const keys = records.map((r) => planResourceOf(r));
-  // Components apply nothing: taking them as soon as they are ready frees their children.
-  const rank = records.map((r, i) => (isCreated(r) ? installRank(keys[i].kind) : -1));
-  const before = (a: number, b: number) => rank[a] - rank[b] || compareResources(keys[a], keys[b]) || a - b;
-  const out: number[] = [];
-  const done = new Set<number>();
-  while (done.size < records.length) {
-    const ready = records.map((_, i) => i).filter((i) => !done.has(i) && [...waiting[i]].every((j) => done.has(j)));
-    // A cycle cannot be registered under Pulumi; should one show up, keep registration order.
-    const next = ready.length > 0 ? ready.sort(before)[0] : records.findIndex((_, i) => !done.has(i));
-    done.add(next);
-    out.push(next);
-  }
-  return out.map((i) => records[i]);
-}
-
-const PROBE_TYPE = "pulumi-nodejs:dynamic/probe:ConnectivityProbe";
-
-/**
- * The cells the stack proves after apply: those of its connectivity probe's clients (the demo's
- * sleep workloads), as the stack's `predictedMatrix` output has them. A stack without a probe
- * shows every client workload's cells.
- */
-function probedCells(prediction: Prediction, records: readonly RenderedResource[]): Prediction {
-  const probe = records.find((r) => r.type === PROBE_TYPE);
-  const clients = (probe?.props as { clients?: { name: string; namespace: string }[] } | undefined)?.clients;
-  if (!clients) return prediction;
-  const from = new Set(clients.map((c) => `${c.name}.${c.namespace}`));
-  return { probes: prediction.probes.filter((p) => from.has(p.from)) };
-}
-
 export async function buildPlan(input: PlanInput): Promise<Plan> {
-  const project = projectName(input.projectDir);
   const { config, notices } = readConfigMap(input.projectDir, input.configFile, input.stack);
-  const records = await renderStack({
-    program: input.program ?? join(input.projectDir, "index.ts"),
-    project,
-    stack: input.stack,
-    config,
-  });
-  const kept = created(applyOrder(records));
-  const analysis = analyzeStack(kept);
-  const findings: PolicyFinding[] = await runPolicies(istioMtlsPolicies({ now: input.now }), kept, input.policyConfig ?? {});
-  const resources = kept.map(planResourceOf).sort(compareResources);
-  const props = new Map(kept.map((r) => [resourceKey(planResourceOf(r)), JSON.stringify(r.props)]));
+  const settings = loadStackConfig(stackFileGetter(config), Object.keys(config));
+  const plan = planStack(settings);
+  const items = planItems(plan);
+  // The pack's analysis predicts every client workload once; the plan shows the probe's clients' cells of it.
+  const resources = asPolicyResources(stackResources(input.stack, projectName(input.projectDir), plan));
+  const analysis = analyzeStack(resources);
+  const findings: PolicyFinding[] = await runPolicies(istioMtlsPolicies({ now: input.now }), resources, input.policyConfig ?? {});
+  const probed = new Set(plan.probeClients);
+  const prediction = { probes: (analysis.prediction?.probes ?? []).filter((p) => probed.has(p.from)) };
+  const probe = settings.probe.enabled && prediction.probes.length > 0 ? [PROBE_RESOURCE] : [];
   return {
     stack: input.stack,
-    resources,
-    prediction: probedCells(analysis.prediction ?? { probes: [] }, kept),
+    resources: [...items.map(planResourceOf), ...probe].sort(compareResources),
+    prediction,
     ...(analysis.modelError ? { modelError: analysis.modelError } : {}),
     violations: findings.map(({ policy, level, message }) => ({ policy, level, message })),
-    props,
-    applied: kept,
+    props: new Map(items.map((i) => [resourceKey(planResourceOf(i)), JSON.stringify(propsOf(i))])),
+    applied: items,
     notices,
   };
 }
@@ -250,48 +187,9 @@ function findingLines(violations: readonly PlanViolation[], markdown: boolean): 
 
 // ---- --format yaml ----------------------------------------------------------------------------
 
-const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
-/** @pulumi/kubernetes-cert-manager's component: one Helm release of Jetstack's cert-manager chart. */
-const CERT_MANAGER_TYPE = "kubernetes-cert-manager:index:CertManager";
-/** How Pulumi marks a secret value in resource inputs (the `4dabf18…` signature key and value). */
-const SECRET_SIG = ["4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"] as const;
-export const UNKNOWN_VALUE = "<unknown until apply>";
-export const SECRET_VALUE = "<secret>";
-
 interface YamlDocument {
   comments: string[];
   object: Record<string, unknown>;
-}
-
-function formatPath(path: readonly (string | number)[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? `${i ? "." : ""}${p}` : `[${JSON.stringify(p)}]`)).join("");
-}
-
-/** `props` with unknown inputs and secrets replaced by a marker, and the comments that name them. */
-function marked(r: RenderedResource): { props: Record<string, unknown>; comments: string[] } {
-  const props = structuredClone(r.props);
-  for (const path of r.unknowns.filter((p) => p.length > 0)) {
-    let at: Record<string | number, unknown> = props;
-    path.slice(0, -1).forEach((k) => (at = at[k] as Record<string | number, unknown>));
-    at[path[path.length - 1]] = UNKNOWN_VALUE;
-  }
-  const secrets: string[] = [];
-  const redact = (v: unknown, path: (string | number)[]): unknown => {
-    if (Array.isArray(v)) return v.map((x, i) => redact(x, [...path, i]));
-    if (v === null || typeof v !== "object") return v;
-    const o = v as Record<string, unknown>;
-    if (o[SECRET_SIG[0]] === SECRET_SIG[1]) {
-      secrets.push(formatPath(path));
-      return SECRET_VALUE;
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, redact(x, [...path, k])]));
-  };
-  const out = redact(props, []) as Record<string, unknown>;
-  const comments = [
-    ...(r.unknowns.length ? [`unknown under mocks, set at apply from other resources' outputs: ${r.unknowns.map(formatPath).join(", ")}`] : []),
-    ...(secrets.length ? [`secret, not shown: ${secrets.join(", ")}`] : []),
-  ];
-  return { props: out, comments };
 }
 
 /** A Kubernetes object as sent: apiVersion, kind and metadata first, as manifests are written. */
@@ -304,51 +202,32 @@ function kubeDocument(props: Record<string, unknown>): Record<string, unknown> {
  * A Helm release as what it asks Helm for, not the chart's manifests (Helm renders those at
  * apply): `helm.sh/v3 Release` as Pulumi's type names it, which `kubectl apply` refuses.
  */
-function releaseDocument(r: RenderedResource, props: Record<string, unknown>): YamlDocument {
-  if (r.type === CERT_MANAGER_TYPE) {
-    const { helmOptions, ...componentInputs } = props as { helmOptions?: Record<string, unknown> };
-    const { name, namespace, chart, version, values, ...rest } = helmOptions ?? {};
-    return {
-      comments: ["Helm release made by the @pulumi/kubernetes-cert-manager component; chart and repository are its defaults unless set here"],
-      object: release(name ?? r.name, namespace, { chart: chart ?? "cert-manager", version, ...rest, values: values ?? {}, ...(Object.keys(componentInputs).length ? { componentInputs } : {}) }),
-    };
-  }
-  // `compat` is the SDK's own input, not the user's.
-  const { name, namespace, chart, version, values, compat: _compat, ...rest } = props;
+function releaseDocument(item: Extract<PlanItem, { release: unknown }>): YamlDocument {
+  const { name, namespace, chart, version, repository, values } = item.release;
+  const spec = { chart, version, ...(repository ? { repositoryOpts: { repo: repository } } : {}), values };
   return {
-    comments: ["Helm release: Helm renders the chart at apply; shown are chart, version and values"],
-    object: release(name ?? r.name, namespace, { chart, version, ...rest, values: values ?? {} }),
+    comments: [
+      item.installer === "cert-manager"
+        ? "Helm release made by the @pulumi/kubernetes-cert-manager component; the chart repository is its default"
+        : "Helm release: Helm renders the chart at apply; shown are chart, version and values",
+    ],
+    object: { apiVersion: "helm.sh/v3", kind: "Release", metadata: { name, namespace }, spec },
   };
-}
-
-function release(name: unknown, namespace: unknown, spec: Record<string, unknown>): Record<string, unknown> {
-  return { apiVersion: "helm.sh/v3", kind: "Release", metadata: { name, ...(namespace !== undefined ? { namespace } : {}) }, spec };
-}
-
-function isKubeObject(r: RenderedResource): boolean {
-  return r.type.startsWith("kubernetes:") && r.type !== HELM_RELEASE_TYPE;
 }
 
 /**
  * `--format yaml`: every object the stack applies, in apply order, as a multi-document stream
  * (like `helm template`): Kubernetes objects as their inputs, Helm releases as chart, version and
- * values. Resources that are not Kubernetes objects (the connectivity probe) are named only.
+ * values. The connectivity probe, which is not a Kubernetes object, is named only.
  */
 export function planYaml(plan: Plan): string {
-  const docs: YamlDocument[] = [];
-  const notShown: string[] = [];
-  for (const r of plan.applied) {
-    const { props, comments } = marked(r);
-    const source = `Source: ${r.type} ${r.name}`;
-    if (isKubeObject(r)) {
-      docs.push({ comments: [source, ...comments], object: kubeDocument(props) });
-    } else if (r.type === HELM_RELEASE_TYPE || r.type === CERT_MANAGER_TYPE) {
-      const d = releaseDocument(r, props);
-      docs.push({ comments: [source, ...d.comments, ...comments], object: d.object });
-    } else {
-      notShown.push(`${r.type} ${r.name}`);
-    }
-  }
+  const docs: YamlDocument[] = plan.applied.map((item) => {
+    const source = `Source: ${resourceType(item)} ${resourceName(item)}`;
+    if ("object" in item) return { comments: [source], object: kubeDocument(structuredClone(propsOf(item))) };
+    const d = releaseDocument(item);
+    return { comments: [source, ...d.comments], object: d.object };
+  });
+  const notShown = plan.resources.filter((r) => r.type === PROBE_RESOURCE.type).map((r) => `${r.type} ${r.name}`);
   const header = [
     `istio-mtls plan: stack ${plan.stack}, ${docs.length} objects in apply order (each after what it waits for).`,
     "Kubernetes objects are the inputs the stack sends; Helm releases name chart, version and values.",
@@ -478,7 +357,11 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
       ? readPolicyConfig(defaultPolicyConfig)
       : {};
   const now = clockFor(opts.today);
-  const plan = (file: string, dir: string) => buildPlan({ stack: opts.stack, configFile: file, projectDir: dir, policyConfig, now });
+  // A project with code of its own (a worktree of another commit) is planned by that code, in a child process.
+  const plan = (file: string, dir: string) =>
+    resolve(dir) === PROJECT_DIR || !existsSync(join(dir, "cli", "plan.ts"))
+      ? buildPlan({ stack: opts.stack, configFile: file, projectDir: dir, policyConfig, now })
+      : buildPlanWithCodeAt(dir, { stack: opts.stack, configFile: file, projectDir: dir, policyConfig }, opts.today);
   if (!opts.against && !opts.baseRef) {
     const head = await plan(configFile, projectDir);
     return { output: formatPlan(head, opts.format), exitCode: exitCodeFor(head.violations, opts.failOn), notices: head.notices };
@@ -486,20 +369,38 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
   if (opts.format === "yaml") {
     throw new Error("--format yaml prints one stack's objects and cannot show a change; allowed with --against or --base-ref: table, markdown, json");
   }
-  // Two renders, two child processes: run them side by side.
-  const both = (baseDir: string, baseFile: string) => Promise.all([plan(configFile, projectDir), plan(baseFile, baseDir)]);
   const [head, base] = opts.baseRef
     ? await withWorktree(projectDir, opts.baseRef, (dir) => {
         const baseFile = opts.against ? at(opts.against) : join(dir, `Pulumi.${opts.stack}.yaml`);
         if (!existsSync(baseFile)) throw new Error(`--base-ref ${opts.baseRef} has no Pulumi.${opts.stack}.yaml; allowed: --against FILE naming the base's stack file`);
-        return both(dir, baseFile);
+        return Promise.all([plan(configFile, projectDir), plan(baseFile, dir)]);
       })
-    : await both(projectDir, at(opts.against!));
+    : await Promise.all([plan(configFile, projectDir), plan(at(opts.against!), projectDir)]);
   const label = opts.baseRef ? (opts.against ? `${opts.against} at ${opts.baseRef}` : opts.baseRef) : opts.against!;
   return { output: formatPlanDiff(diffPlans(base, head), opts.format, label), exitCode: exitCodeFor(head.violations, opts.failOn), notices: [...head.notices, ...base.notices] };
 }
 
 // ---- --base-ref -------------------------------------------------------------------------------
+
+/**
+ * buildPlan as the code in `dir` (a worktree of the base ref) has it, in a child process so that
+ * its modules are that commit's. The fields a diff reads travel as JSON.
+ */
+function buildPlanWithCodeAt(dir: string, input: Omit<PlanInput, "now">, today: string | undefined): Promise<Plan> {
+  const script = `
+    const { buildPlan } = require(${JSON.stringify(join(dir, "cli", "plan.ts"))});
+    const input = JSON.parse(process.argv[1]);
+    const today = process.argv[2];
+    if (today) input.now = () => new Date(today + "T00:00:00Z");
+    buildPlan(input).then(
+      (p) => process.stdout.write(JSON.stringify({ ...p, props: [...p.props], applied: [] })),
+      (e) => { process.stderr.write(String(e && e.message)); process.exit(2); },
+    );`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script, JSON.stringify(input), today ?? ""], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.status !== 0) return Promise.reject(new Error(`the base side's code could not plan: ${(r.stderr || r.error?.message || "").trim()}`));
+  const p = JSON.parse(r.stdout) as Omit<Plan, "props"> & { props: [string, string][] };
+  return Promise.resolve({ ...p, props: new Map(p.props) });
+}
 
 function git(cwd: string, args: string[]): { ok: boolean; out: string } {
   const r = spawnSync("git", args, { cwd, encoding: "utf8" });
@@ -552,14 +453,13 @@ export interface PlanIO {
 const PROCESS_IO: PlanIO = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 /**
- * Registers `plan` on the `istio-mtls` program (cli/program.ts). The action is asynchronous (it
- * renders in child processes) and reports its exit code through `setExit`: 0, 1 for findings at
+ * Registers `plan` on the `istio-mtls` program (cli/program.ts). The action reports its exit code through `setExit`: 0, 1 for findings at
  * the --fail-on level, 2 when the stack cannot be planned.
  */
 export function registerPlanCommand(program: Command, io: PlanIO = PROCESS_IO, setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   return program
     .command("plan")
-    .description("run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies")
+    .description("plan the stack from its config: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies")
     .option("-s, --stack <name>", "stack whose Pulumi.<name>.yaml to read", "dev")
     .option("--config <file>", "stack config file (default: Pulumi.<stack>.yaml in the project)")
     .addOption(

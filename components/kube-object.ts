@@ -1,32 +1,16 @@
 /**
- * Builder manifests as Pulumi resources: typed classes for core kinds (better previews and
- * await logic), CustomResource for Istio and cert-manager kinds. Resource names are
- * `<namespace>/<name>` (or `<name>` when cluster-scoped), unique per type as Pulumi requires.
+ * A plan item as a Pulumi resource: typed classes for core kinds (better previews and await
+ * logic), CustomResource for Istio and cert-manager kinds, Helm releases, and cert-manager through
+ * its own component. Names and types come from mesh/plan.ts (resourceName, resourceType), which
+ * `istio-mtls plan` lists without running this code.
  */
 import * as k8s from "@pulumi/kubernetes";
+import * as certmanager from "@pulumi/kubernetes-cert-manager";
 import * as pulumi from "@pulumi/pulumi";
+import { resourceName, type PlanItem } from "../mesh/plan";
 import type { KubeObject } from "../mesh/types";
 
-export function resourceName(o: KubeObject): string {
-  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-}
-
-/**
- * Children do not inherit a component's `dependsOn`; a component passes it on to each child it
- * creates so that "after X" holds for everything inside it.
- */
-export function childOptions(
-  parent: pulumi.Resource,
-  opts: pulumi.ComponentResourceOptions | undefined,
-  after: pulumi.Input<pulumi.Resource>[] = [],
-): pulumi.CustomResourceOptions {
-  const inherited = opts?.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
-  const dependsOn = [...(inherited as pulumi.Input<pulumi.Resource>[]), ...after];
-  return dependsOn.length > 0 ? { parent, dependsOn } : { parent };
-}
-
-export function createKubeObject(o: KubeObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
-  const name = resourceName(o);
+function createKubeObject(o: KubeObject, name: string, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
   const args = o as unknown;
   switch (`${o.apiVersion}/${o.kind}`) {
     case "v1/Namespace":
@@ -45,4 +29,18 @@ export function createKubeObject(o: KubeObject, opts: pulumi.CustomResourceOptio
       }
       return new k8s.apiextensions.CustomResource(name, args as k8s.apiextensions.CustomResourceArgs, opts);
   }
+}
+
+export function createResource(item: PlanItem, opts: pulumi.CustomResourceOptions): pulumi.Resource {
+  const name = resourceName(item);
+  if ("object" in item) return createKubeObject(item.object, name, opts);
+  const r = item.release;
+  if (item.installer === "cert-manager") {
+    return new certmanager.CertManager(name, { helmOptions: { name: r.name, namespace: r.namespace, version: r.version, values: r.values } }, opts);
+  }
+  return new k8s.helm.v3.Release(
+    name,
+    { name: r.name, chart: r.chart, version: r.version, namespace: r.namespace, ...(r.repository ? { repositoryOpts: { repo: r.repository } } : {}), values: r.values },
+    opts,
+  );
 }

@@ -63,13 +63,18 @@ export const notApplicable = (reason?: string): never => {
   throw new NotApplicable(reason);
 };
 
+/** The resources as the analyzer hands them to policies; runPolicies over this array reuses an analyzeStack of it. */
+export function asPolicyResources(resources: readonly StackResource[]): PolicyResource[] {
+  return resources.map(asPolicyResource);
+}
+
 export async function runPolicies(
   policies: Policies,
-  resources: readonly StackResource[],
+  resources: readonly StackResource[] | readonly PolicyResource[],
   config: PolicyPackConfig = {},
 ): Promise<PolicyFinding[]> {
   const findings: PolicyFinding[] = [];
-  const stackResources = resources.map(asPolicyResource);
+  const stackResources = resources.every((r) => "opts" in r) ? (resources as PolicyResource[]) : asPolicyResources(resources);
   for (const policy of policies) {
     const level = enforcementLevelOf(policy.name, policy.enforcementLevel, config);
     if (level === "disabled") continue;

@@ -1,9 +1,8 @@
 /**
- * The stack as the model sees it: every `kubernetes:*` resource's manifest as a plain
- * KubeObject, plus istiod's MeshConfig recovered from its Helm release values (the model reads
- * MeshConfig from ConfigMap `istio`, which the chart renders from `values.meshConfig`).
+ * The stack as the model sees it: every `kubernetes:*` resource's manifest as a plain KubeObject,
+ * and MeshConfig as ConfigMap `istio` (where the model reads it) from the mesh settings the
+ * intent ConfigMap records: planStack gives istiod's Helm values the same ones.
  */
-import { stringify } from "yaml";
 import { INTENT_CONFIGMAP } from "../mesh/builders/intent";
 import { MESH_CONFIGMAP } from "../mesh/builders/mesh-config";
 import type { KubeObject } from "../mesh/types";
@@ -54,26 +53,7 @@ export function kubeObjectOf(r: StackResource): KubeObject | undefined {
   return { ...copy, apiVersion, kind, metadata: { ...(copy.metadata as object), name } } as KubeObject;
 }
 
-/** ConfigMap `istio` as istiod's chart renders it from a release's `values.meshConfig`. */
-export function meshConfigMapOf(r: StackResource): KubeObject | undefined {
-  if (r.type !== HELM_RELEASE_TYPE) return undefined;
-  const chart = typeof r.props.chart === "string" ? r.props.chart : "";
-  if (chart !== "istiod" && !chart.endsWith("/istiod")) return undefined;
-  const values = isRecord(r.props.values) ? r.props.values : {};
-  const meshConfig = isRecord(values.meshConfig) ? values.meshConfig : {};
-  const namespace = typeof r.props.namespace === "string" && r.props.namespace !== "" ? r.props.namespace : "istio-system";
-  return {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "istio", namespace },
-    data: { mesh: stringify(JSON.parse(JSON.stringify(meshConfig))) },
-  };
-}
-
-/**
- * ConfigMap `istio` from the stack's declared mesh settings (`istio-mtls-intent` data.mesh), for a
- * stack that installs no istiod (istio.install false): the mesh it runs on is the one it declares.
- */
+/** ConfigMap `istio` from the stack's declared mesh settings (`istio-mtls-intent` data.mesh). */
 function declaredMeshConfigMap(o: KubeObject): KubeObject | undefined {
   const mesh = (o.data as Record<string, unknown> | undefined)?.mesh;
   if (o.kind !== "ConfigMap" || o.metadata.name !== INTENT_CONFIGMAP || typeof mesh !== "string") return undefined;
@@ -83,10 +63,9 @@ function declaredMeshConfigMap(o: KubeObject): KubeObject | undefined {
 export function stackObjects(resources: readonly StackResource[]): StackObject[] {
   const out: StackObject[] = [];
   for (const r of resources) {
-    const object = kubeObjectOf(r) ?? meshConfigMapOf(r);
+    const object = kubeObjectOf(r);
     if (object) out.push({ object, urn: r.urn });
   }
-  // istiod's own values, when the stack installs it, are what istiod runs; else the declared ones.
   if (!out.some((s) => s.object.kind === "ConfigMap" && s.object.metadata.name === MESH_CONFIGMAP)) {
     const declared = out.flatMap((s) => {
       const cm = declaredMeshConfigMap(s.object);

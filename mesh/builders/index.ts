@@ -12,5 +12,6 @@ export * from "./authorization";
 export * from "./mesh-ca";
 export * from "./ingress";
 export * from "./mesh-config";
-export * from "./desired";
 export * from "./intent";
+export * from "./istio";
+export * from "./cert-manager";

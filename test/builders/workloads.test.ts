@@ -1,5 +1,7 @@
 import test from "ava";
-import { buildHttpbin, buildNamespace, buildSleep, buildDemoWorkloads } from "../../mesh/builders";
+import { planStack } from "../../mesh/plan";
+import { stackSettings } from "../helpers/settings";
+import { buildHttpbin, buildNamespace, buildSleep } from "../../mesh/builders";
 
 const SECURITY = {
   allowPrivilegeEscalation: false,
@@ -118,8 +120,9 @@ test("images are pinned by tag, never latest", (t) => {
 });
 
 test("demo workloads of a namespace: five objects in apply order", (t) => {
+  const plan = planStack(stackSettings({ namespaces: [{ name: "bar", injection: true }], demo: { enabled: true } }));
   t.deepEqual(
-    buildDemoWorkloads("bar").map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`),
+    plan.phases.find((p) => p.name === "workloads")!.items.map((i) => ("object" in i ? `${i.object.kind}/${i.object.metadata.namespace}/${i.object.metadata.name}` : i.id)),
     ["ServiceAccount/bar/httpbin", "Service/bar/httpbin", "Deployment/bar/httpbin", "ServiceAccount/bar/sleep", "Deployment/bar/sleep"],
   );
 });

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { runCli } from "../../cli/program";
-import { desiredMeshObjects, type MeshStackInput } from "../../mesh/builders";
+import { planStack } from "../../mesh/plan";
+import { stackSettings } from "../helpers/settings";
 import { cellText, diffPredictions } from "../../mesh/matrix";
 import { predict } from "../../mesh/predict";
 import type { Prediction, ProbeOutcome } from "../../mesh/prediction";
@@ -19,8 +20,7 @@ import { validateSourceObjects } from "../../mesh/schema";
 import type { KubeObject } from "../../mesh/types";
 import { readYamlText } from "../../mesh/yaml";
 
-const input: MeshStackInput = {
-  istio: { mesh: { rootNamespace: "istio-system", trustDomain: "cluster.local", enableAutoMtls: true } },
+const input = stackSettings({
   namespaces: [
     { name: "foo", injection: true },
     { name: "bar", injection: true },
@@ -48,14 +48,14 @@ const input: MeshStackInput = {
     },
   ],
   authorization: [{ namespace: "bar", name: "only-foo", selector: { app: "httpbin" }, namespaces: ["foo"] }],
-};
+});
 
 function toYaml(objects: readonly KubeObject[]): string {
   return objects.map((o) => stringify(o)).join("---\n");
 }
 
 test("the builders' manifests read back unchanged and pass the Istio schemas", (t) => {
-  const objects = desiredMeshObjects(input);
+  const objects = planStack(input).model;
   t.true(objects.some((o) => o.kind === "DestinationRule") && objects.some((o) => o.kind === "RequestAuthentication"));
   const read = readYamlText(toYaml(objects), "desired.yaml");
   t.deepEqual(
@@ -66,7 +66,7 @@ test("the builders' manifests read back unchanged and pass the Istio schemas", (
 });
 
 test("predict on the written manifests equals predict on the objects", async (t) => {
-  const objects = desiredMeshObjects(input);
+  const objects = planStack(input).model;
   const dir = mkdtempSync(join(tmpdir(), "istio-mtls-roundtrip-"));
   try {
     const file = join(dir, "desired.yaml");

@@ -5,12 +5,12 @@
 import { join } from "node:path";
 import test from "ava";
 import { loadStackConfigFile } from "../../config";
-import { desiredMeshObjects } from "../../mesh/builders/desired";
+import { planStack } from "../../mesh/plan";
 import { validateMeshCa } from "../../mesh/builders/mesh-ca";
 import { predict } from "../../mesh/predict";
 
 const dev = loadStackConfigFile(join(__dirname, "..", "..", "Pulumi.dev.yaml"));
-const prediction = predict(desiredMeshObjects(dev));
+const prediction = predict(planStack(dev).model);
 const cell = (from: string, to: string) => {
   const p = prediction.probes.find((o) => o.from === from && o.to === to);
   if (!p) throw new Error(`no predicted cell ${from} → ${to}`);
@@ -51,12 +51,12 @@ test("the dev matrix: foo STRICT refuses legacy, port-level PERMISSIVE keeps htt
 test("both stack files build with the manifest builders (their own checks agree with config.ts)", (t) => {
   const prod = loadStackConfigFile(join(__dirname, "..", "..", "Pulumi.prod.yaml"));
   for (const c of [dev, prod]) {
-    t.notThrows(() => desiredMeshObjects(c));
+    t.notThrows(() => planStack(c));
     t.notThrows(() =>
       validateMeshCa({ certManagerNamespace: c.certManager.namespace, istioNamespace: c.istio.namespace, ...c.ca }),
     );
   }
-  const meshPolicies = desiredMeshObjects(prod).filter((o) => o.kind === "PeerAuthentication");
+  const meshPolicies = planStack(prod).model.filter((o) => o.kind === "PeerAuthentication");
   t.deepEqual(meshPolicies.map((o) => [o.metadata.namespace, o.metadata.name, (o.spec as { mtls?: { mode?: string } }).mtls?.mode]), [
     ["istio-system", "default", "STRICT"],
   ]);

@@ -13,7 +13,15 @@
  * per file, and use distinct resource names when a file registers several components.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { RegisterRequest } from "../../cli/plan-render";
+/** The parts of the mock monitor's RegisterResource request read here. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
+  getAliasesList(): { toObject(): unknown }[];
+}
 
 export interface Registration {
   type: string;
@@ -28,6 +36,8 @@ export interface Registration {
   dependencies: string[];
   /** Property name → URNs that an input Output came from. */
   propertyDependencies: Record<string, string[]>;
+  /** The aliases as sent to the engine (Alias messages as plain objects: `{urn}` or `{spec: {parenturn, …}}`). */
+  aliases: unknown[];
 }
 
 export interface Recorder {
@@ -63,7 +73,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
 
 export async function installRecordingMocks(options: { project?: string; stack?: string; preview?: boolean } = {}): Promise<Recorder> {
   const registrations: Registration[] = [];
-  const pending = new Map<string, { parent: string; dependencies: string[]; propertyDependencies: Record<string, string[]> }>();
+  const pending = new Map<string, { parent: string; dependencies: string[]; propertyDependencies: Record<string, string[]>; aliases: unknown[] }>();
   const project = options.project ?? "istio-mtls";
   const stack = options.stack ?? "test";
 
@@ -71,7 +81,7 @@ export async function installRecordingMocks(options: { project?: string; stack?:
     {
       newResource(args) {
         const key = `${args.type}::${args.name}`;
-        const seen = pending.get(key) ?? { parent: "", dependencies: [], propertyDependencies: {} };
+        const seen = pending.get(key) ?? { parent: "", dependencies: [], propertyDependencies: {}, aliases: [] };
         pending.delete(key);
         const urn = mockUrn(stack, project, seen.parent, args.type, args.name);
         registrations.push({
@@ -108,6 +118,7 @@ export async function installRecordingMocks(options: { project?: string; stack?:
       parent: req.getParent(),
       dependencies: [...req.getDependenciesList()].sort(),
       propertyDependencies,
+      aliases: req.getAliasesList().map((a) => a.toObject()),
     });
     return original(req, callback);
   };

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { buildPlan, PROJECT_DIR } from "../../cli/plan";
 import { loadStackConfigFile } from "../../config";
-import { desiredMeshObjects, probeClients } from "../../mesh/builders";
+import { planStack } from "../../mesh/plan";
 import { predict } from "../../mesh/predict";
 
 function stackFile(overrides: Record<string, unknown>): string {
@@ -30,7 +30,7 @@ test("auto mTLS off on a preinstalled Istio: plan predicts what the stack itself
     "istio-mtls:ca": { type: "istiod" },
   });
   const config = loadStackConfigFile(file);
-  const own = predict(desiredMeshObjects(config), { from: probeClients(config) });
+  const own = predict(planStack(config).model, { from: planStack(config).probeClients });
   const plan = await buildPlan({ stack: "dev", configFile: file, projectDir: PROJECT_DIR, policyConfig: {} });
   t.deepEqual(cells(plan.prediction.probes), cells(own.probes));
   // Without auto mTLS, sidecar clients send plaintext: foo's STRICT refuses them.

@@ -41,6 +41,6 @@ test("production: true set in Pulumi.yaml alone reaches the plan: the policy pac
   const pulumiYaml = readFileSync(join(root, "Pulumi.yaml"), "utf8");
   const dev = readFileSync(join(root, "Pulumi.dev.yaml"), "utf8").replace(/^ {2}istio-mtls:production: false\n/m, "");
   const { dir, stackFile } = project(`${pulumiYaml}config:\n  istio-mtls:production: true\n`, dev);
-  const plan = await buildPlan({ stack: "dev", configFile: stackFile, projectDir: dir, program: join(root, "index.ts"), policyConfig: {} });
+  const plan = await buildPlan({ stack: "dev", configFile: stackFile, projectDir: dir, policyConfig: {} });
   t.true(plan.violations.some((v) => v.policy === "production-mesh-strict" && v.level === "mandatory"), JSON.stringify(plan.violations));
 });

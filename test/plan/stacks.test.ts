@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { loadStackConfigFile } from "../../config";
 import { PROJECT_DIR, registerPlanCommand, runPlan } from "../../cli/plan";
-import { desiredMeshObjects, probeClients } from "../../mesh/builders";
+import { planStack } from "../../mesh/plan";
 import { predict } from "../../mesh/predict";
 
 interface PlanJson {
@@ -29,7 +29,7 @@ for (const stack of ["dev", "prod"]) {
   test(`${stack}: the matrix predicted from the recorded resources is the one the stack's builders give`, async (t) => {
     const { json } = await planOf(stack);
     const config = loadStackConfigFile(join(PROJECT_DIR, `Pulumi.${stack}.yaml`));
-    const fromBuilders = predict(desiredMeshObjects(config), { from: probeClients(config) });
+    const fromBuilders = predict(planStack(config).model, { from: planStack(config).probeClients });
     t.deepEqual(cells(json.probes), cells(fromBuilders.probes));
   });
 }

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments, stringify, type Document } from "yaml";
-import { applyOrder, planYaml, runPlan, SECRET_VALUE, UNKNOWN_VALUE, type Plan } from "../../cli/plan";
-import { renderStack, type RenderedResource } from "../../cli/plan-render";
+import { planYaml, runPlan, type Plan } from "../../cli/plan";
+import type { PlanItem } from "../../mesh/plan";
 import { runCli } from "../../cli/program";
 
 interface Manifest {
@@ -127,64 +127,12 @@ test("Helm releases are documents naming chart, version and values, not the rend
   t.false(manifests.some((m) => m.kind === "ValidatingWebhookConfiguration" || m.kind === "CustomResourceDefinition"), "no chart templates");
 });
 
-test("inputs unknown under mocks and secrets are marked as such, not printed as {}", async (t) => {
-  const records = await renderStack({ program: join(__dirname, "fixtures", "unknown-program.ts"), project: "fixture", stack: "dev", config: {} });
-  const text = planYaml(planOf(records));
-  const manifests = manifestsOf(text);
-  t.deepEqual(manifests.map(key), ["Namespace foo", "ConfigMap foo/phase", "Config foo/config"], "both wait for the namespace");
-  const [, cm, config] = manifests;
-  t.deepEqual(cm.data, { fixed: "yes", phase: UNKNOWN_VALUE });
-  t.deepEqual(config.spec as unknown, SECRET_VALUE);
-  t.regex(text, /# Source: kubernetes:core\/v1:ConfigMap foo\/phase\n# unknown under mocks, set at apply from other resources' outputs: data\.phase\n/);
-  t.regex(text, /# secret, not shown: spec\n/);
-  t.notRegex(text, /s3cr3t/);
-  // "yes" stays a string for YAML 1.1 readers (kubectl) too.
+test("strings stay strings for YAML 1.1 readers (kubectl): an unquoted yes would be a boolean", (t) => {
+  const cm: PlanItem = { id: "ConfigMap foo/flags", object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "flags", namespace: "foo" }, data: { fixed: "yes" } }, after: [] };
+  const plan: Plan = { stack: "dev", resources: [], prediction: { probes: [] }, violations: [], props: new Map(), applied: [cm], notices: [] };
+  const text = planYaml(plan);
+  t.regex(text, /# Source: kubernetes:core\/v1:ConfigMap foo\/flags\n/);
   t.regex(text, /fixed: "yes"/);
-});
-
-/** A plan holding only these records, for the YAML alone. */
-function planOf(records: RenderedResource[]): Plan {
-  return { stack: "dev", resources: [], prediction: { probes: [] }, violations: [], props: new Map(), applied: applyOrder(records), notices: [] };
-}
-
-const record = (type: string, name: string, dependsOn: string[] = [], props: Record<string, unknown> = {}): RenderedResource => ({
-  type,
-  name,
-  urn: `urn:pulumi:s::p::${type}::${name}`,
-  custom: !type.startsWith("istio-mtls:"),
-  props,
-  dependsOn: dependsOn.map((d) => `urn:pulumi:s::p::${d}`),
-  unknowns: [],
-});
-const kube = (kind: string, group: string, ns: string | undefined, name: string, dependsOn: string[] = []) =>
-  record(`kubernetes:${group}:${kind}`, ns ? `${ns}/${name}` : name, dependsOn, {
-    apiVersion: group.replace(/^core\//, ""),
-    kind,
-    metadata: { name, ...(ns ? { namespace: ns } : {}) },
-  });
-
-test("applyOrder: dependencies first; otherwise Helm's kind order, then namespace and name, whatever the registration order", (t) => {
-  const records = [
-    kube("PeerAuthentication", "security.istio.io/v1", "foo", "default", ["kubernetes:helm.sh/v3:Release::istiod", "kubernetes:core/v1:Namespace::foo"]),
-    kube("Deployment", "apps/v1", "foo", "httpbin", ["istio-mtls:demo:DemoWorkloads::demo-foo"]),
-    record("istio-mtls:demo:DemoWorkloads", "demo-foo", ["kubernetes:core/v1:Namespace::foo", "kubernetes:helm.sh/v3:Release::istiod"]),
-    kube("ServiceAccount", "core/v1", "foo", "httpbin", ["kubernetes:core/v1:Namespace::foo"]),
-    record("kubernetes:helm.sh/v3:Release", "istiod", ["kubernetes:core/v1:Namespace::istio-system"], { name: "istiod", namespace: "istio-system" }),
-    kube("Namespace", "core/v1", undefined, "istio-system"),
-    kube("Namespace", "core/v1", undefined, "foo"),
-  ];
-  const expected = [
-    "Namespace::foo",
-    "Namespace::istio-system",
-    "ServiceAccount::foo/httpbin",
-    "Release::istiod",
-    "DemoWorkloads::demo-foo",
-    "Deployment::foo/httpbin",
-    "PeerAuthentication::foo/default",
-  ];
-  const names = (rs: RenderedResource[]) => rs.map((r) => `${r.type.split(":").pop()}::${r.name}`);
-  t.deepEqual(names(applyOrder(records)), expected);
-  t.deepEqual(names(applyOrder([...records].reverse())), expected, "independent of registration order");
 });
 
 test("--format yaml shows one stack: with --against or --base-ref it is refused, naming the formats that can", async (t) => {

@@ -6,7 +6,9 @@ import { REPO_ROOT } from "../helpers/program";
 test("building the dev program twice registers identical resources and inputs", async (t) => {
   const recorder = await installRecordingMocks({ stack: "dev" });
   const { loadStackConfigFile } = await import("../../config");
-  const { deployStack } = await import("../../components/stack");
+  const { deployPhases } = await import("../../components/phase");
+  const { planStack } = await import("../../mesh/plan");
+  const deployStack = (config: Parameters<typeof planStack>[0]) => deployPhases(planStack(config).phases);
   const config = loadStackConfigFile(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
 
   deployStack(config);
