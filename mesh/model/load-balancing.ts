@@ -15,19 +15,13 @@ export function noHealthyUpstream(sp: ServicePort, fromSidecar: boolean): Outcom
 }
 
 /**
- * `outcomeAt(i)`: what endpoint i gives, asked only as far as needed. Endpoints that differ in code
- * or mTLS: the failing one is reported, and the reason says they differ.
+ * Two endpoints of one Service port, as load balancing may pick either: undefined when they agree
+ * on code and mTLS; otherwise the failing one, with a reason that says they differ.
  */
-export function loadBalanced(endpoints: readonly Endpoint[], outcomeAt: (i: number) => Outcome): Outcome {
-  const first = outcomeAt(0);
-  for (let i = 1; i < endpoints.length; i++) {
-    const other = outcomeAt(i);
-    if (other.code !== first.code || other.mtls !== first.mtls) {
-      const firstFails = first.code !== 200;
-      const bad = firstFails ? first : other;
-      const badEndpoint = firstFails ? endpoints[0]! : endpoints[i]!;
-      return { code: bad.code, mtls: bad.mtls, reason: `endpoints differ, ${badEndpoint.workload.id}: ${bad.reason}`, failure: bad.failure };
-    }
-  }
-  return first;
+export function endpointsDiffer(first: Outcome, firstEndpoint: Endpoint, other: Outcome, otherEndpoint: Endpoint): Outcome | undefined {
+  if (other.code === first.code && other.mtls === first.mtls) return undefined;
+  const firstFails = first.code !== 200;
+  const bad = firstFails ? first : other;
+  const badEndpoint = firstFails ? firstEndpoint : otherEndpoint;
+  return { code: bad.code, mtls: bad.mtls, reason: `endpoints differ, ${badEndpoint.workload.id}: ${bad.reason}`, failure: bad.failure };
 }

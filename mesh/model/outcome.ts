@@ -1,9 +1,9 @@
 /**
  * The memo layer over the model's decisions: for each (client, Service port) pair it asks
- * upstreamTls, clientSends, serverMode, transportVerdict, httpDecision, endpointOutcome and
- * loadBalanced only what it has not asked before: per Service port and client namespace, per
- * endpoint, per peer key. Equal results are interned, so 4 million pairs share a few thousand
- * outcomes and reason strings instead of building one each.
+ * upstreamTls, clientSends, serverMode, transportVerdict, httpDecision, endpointOutcome,
+ * noHealthyUpstream and endpointsDiffer only what it has not asked before: per Service port and
+ * client namespace, per endpoint, per peer key. Equal results are interned, so 4 million pairs
+ * share a few thousand outcomes and reason strings instead of building one each.
  */
 import type { ProbeOutcome } from "../prediction";
 import type { ServerHttpPolicies } from "./authorization";
@@ -11,9 +11,9 @@ import { clientSends, NO_SIDECAR_SEND, type Send } from "./client-sends";
 import { endpointOutcome, type Outcome } from "./endpoint-outcome";
 import { httpDecision, type HttpRequest, type HttpResult } from "./http-decision";
 import type { MeshModel } from "./index";
-import { loadBalanced, noHealthyUpstream } from "./load-balancing";
+import { endpointsDiffer, noHealthyUpstream } from "./load-balancing";
 import { serverMode, type ServerMode } from "./server-mode";
-import { transportVerdict, type TransportVerdict } from "./transport-verdict";
+import { transportVerdict } from "./transport-verdict";
 import { upstreamTls } from "./upstream-tls";
 import type { Endpoint, ServicePort, Workload } from "./workloads";
 
@@ -23,15 +23,6 @@ interface PortMemo {
   byNamespace: Map<string, Outcome> | undefined;
   /** Single-endpoint ports whose policies read the peer: namespace → peer key → outcome. */
   byPeer: { policies: ServerHttpPolicies; byNamespace: Map<string, Map<number | string, Outcome>> } | undefined;
-}
-
-/** One way of sending to one endpoint: the transport verdict, and the outcomes it leads to. */
-interface SendMemo {
-  verdict: TransportVerdict;
-  /** When the transport alone decides (no HTTP decision follows). */
-  outcome: Outcome | undefined;
-  /** Keyed by the interned HTTP result. */
-  byHttp: Map<HttpResult, Outcome>;
 }
 
 interface EndpointMemo {
@@ -44,7 +35,11 @@ interface EndpointMemo {
   httpByPeer: Map<number | string, HttpResult>;
   /** Equal results share one object, so outcomes can be keyed by identity. */
   httpInterned: Map<string, HttpResult>;
-  bySend: Map<Send, SendMemo>;
+  /**
+   * Per way of sending: the outcome when the transport alone decides, else (the server sidecar
+   * took the connection) the outcomes keyed by the interned HTTP result.
+   */
+  bySend: Map<Send, Outcome | Map<HttpResult, Outcome>>;
 }
 
 export class OutcomeEngine {
@@ -109,13 +104,14 @@ export class OutcomeEngine {
     let s = m.bySend.get(send);
     if (!s) {
       const verdict = transportVerdict(send, m.server);
-      s = { verdict, outcome: verdict.kind === "sidecar" ? undefined : endpointOutcome(send, m.server, verdict, undefined), byHttp: new Map() };
+      s = verdict.kind === "sidecar" ? new Map() : endpointOutcome(send, m.server, verdict, undefined);
       m.bySend.set(send, s);
     }
-    if (s.outcome) return s.outcome;
+    if (!(s instanceof Map)) return s;
+    // The server sidecar took the connection, over mTLS exactly when the client sent mTLS: only then is there a peer.
     const http = this.httpResult(m, send.mtls ? client : undefined);
-    let o = s.byHttp.get(http);
-    if (!o) s.byHttp.set(http, (o = endpointOutcome(send, m.server, s.verdict, http)));
+    let o = s.get(http);
+    if (!o) s.set(http, (o = endpointOutcome(send, m.server, transportVerdict(send, m.server), http)));
     return o;
   }
 
@@ -184,6 +180,13 @@ export class OutcomeEngine {
       return client.sidecar ? pair[0] : pair[1];
     }
     const sends = client.sidecar ? this.sends(client.namespace, sp) : undefined;
-    return loadBalanced(sp.endpoints, (i) => this.endpointOutcome(client, sends ? sends[i]! : NO_SIDECAR_SEND, sp.endpoints[i]!));
+    const first = this.endpointOutcome(client, sends ? sends[0]! : NO_SIDECAR_SEND, sp.endpoints[0]!);
+    // Later endpoints are asked only until one differs from the first.
+    for (let i = 1; i < sp.endpoints.length; i++) {
+      const other = this.endpointOutcome(client, sends ? sends[i]! : NO_SIDECAR_SEND, sp.endpoints[i]!);
+      const differ = endpointsDiffer(first, sp.endpoints[0]!, other, sp.endpoints[i]!);
+      if (differ) return differ;
+    }
+    return first;
   }
 }
