@@ -4,7 +4,7 @@
  */
 import type { KubeObject, MeshConfig } from "../types";
 import { HttpPolicyIndex, readAuthorizationPolicy, readRequestAuthentication, type AuthzPolicyEntry, type RequestAuthnEntry } from "./authorization";
-import { DestinationRuleIndex, readDestinationRule, type DestinationRuleEntry } from "./client-tls";
+import { DestinationRuleIndex, readDestinationRule, type DestinationRuleEntry } from "./destination-rule";
 import { collecting, ModelInputError, objectRef, throwAll } from "./errors";
 import { isModelKind } from "./kinds";
 import { readMeshConfig } from "./mesh-config";
@@ -101,13 +101,12 @@ export function buildModel(objects: readonly KubeObject[]): MeshModel {
     ids.add(w.id);
   }
   throwAll(errors);
-  const peerAuthn = new PeerAuthnIndex(pas, mesh.rootNamespace);
   return {
     mesh,
     workloads,
     servicePorts,
-    peerAuthn,
-    destinationRules: new DestinationRuleIndex(drs, mesh.rootNamespace, mesh.enableAutoMtls, peerAuthn),
+    peerAuthn: new PeerAuthnIndex(pas, mesh.rootNamespace),
+    destinationRules: new DestinationRuleIndex(drs, mesh.rootNamespace),
     http: new HttpPolicyIndex(ras, aps, mesh.rootNamespace),
   };
 }

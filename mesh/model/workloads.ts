@@ -32,7 +32,8 @@ export interface Workload extends Aged {
   spiffe: string;
   /** A pod exists to send a probe and to be an endpoint (replicas > 0, not suspended, not finished). */
   running: boolean;
-  ref: ClientRef;
+  /** How a ProbeOutcome names it as the client. */
+  probeClient: ClientRef;
 }
 
 export interface Endpoint {
@@ -56,7 +57,8 @@ export interface ServicePort {
   endpoints: Endpoint[];
   /** `<service>.<namespace>:<port>`. */
   id: string;
-  ref: TargetRef;
+  /** How a ProbeOutcome names it as the target. */
+  probeTarget: TargetRef;
 }
 
 /** Kubernetes' cluster DNS suffix, which Istio hostnames use (not the trust domain). */
@@ -165,7 +167,7 @@ export function isWorkloadKind(kind: string): kind is WorkloadKind {
  * Whether an object of a workload kind is made by a controller that is itself in the input: its
  * pods are that controller's, and reading both would count them twice (a Pod of a ReplicaSet of a
  * Deployment, a Job of a CronJob, as `kubectl get -A -o yaml` exports them all). An owner absent
- * from the input does not hide the object: a bare export of Pods still has its workloads.
+ * from the input does not hide the object: an export of Pods alone still has its workloads.
  */
 export function ownedByInputController(o: KubeObject, present: ReadonlySet<string>): boolean {
   const owners = (o.metadata as unknown as { ownerReferences?: unknown }).ownerReferences;
@@ -281,7 +283,7 @@ export function readWorkload(
     principal,
     spiffe: `spiffe://${principal}`,
     running,
-    ref: { namespace, name, labels, serviceAccount, sidecar },
+    probeClient: { namespace, name, labels, serviceAccount, sidecar },
   };
 }
 
@@ -339,7 +341,7 @@ export function readServicePorts(o: KubeObject, workloadsByNs: Map<string, Workl
       headless,
       endpoints,
       id: `${name}.${namespace}:${port}`,
-      ref: { namespace, service: name, port, targetPort: resolved },
+      probeTarget: { namespace, service: name, port, targetPort: resolved },
     };
   }) ?? []);
   throwAll(errors);

@@ -1,19 +1,17 @@
 /**
- * What a sidecar client sends to a Service port: which DestinationRule applies
- * (istio/istio pilot/pkg/model/push_context.go destinationRule), the cluster's TLS settings
- * (pilot/pkg/networking/core/cluster_tls.go, util.MergeTrafficPolicy) and, under auto mTLS, the
- * per-endpoint decision (pilot/pkg/xds/endpoints/mtls_checker.go).
+ * Which DestinationRule applies to a sidecar client's requests for a host (istio/istio
+ * pilot/pkg/model/push_context.go destinationRule, rules §C 10): reading the rules, merging them
+ * per host, exportTo visibility. What the client then sends is upstream-tls.ts and client-sends.ts.
  */
 import { CLIENT_TLS_MODES, type ClientTlsMode, type KubeObject } from "../types";
 import { ModelInputError, objectRef } from "./errors";
 import { oldestFirst, type Aged } from "./order";
-import type { PeerAuthnIndex } from "./peer-authentication";
-import { DNS_SUFFIX, namespaceOf, TLS_MODE_LABEL, type Endpoint, type ServicePort } from "./workloads";
+import { DNS_SUFFIX, namespaceOf } from "./workloads";
 
 export interface PortTls {
   port: number;
   /** undefined: the entry has no `tls` block. */
-  mode: ClientTlsMode | undefined;
+  tls: ClientTlsMode | undefined;
 }
 
 export interface DestinationRuleEntry extends Aged {
@@ -70,7 +68,7 @@ export function readDestinationRule(o: KubeObject, position: number): Destinatio
       if (typeof num !== "number" || !Number.isInteger(num) || num < 1 || num > 65535) {
         throw new ModelInputError(ref, `spec.trafficPolicy.portLevelSettings[${i}].port.number must be 1..65535, found ${JSON.stringify(num)}`);
       }
-      portLevel.push({ port: num, mode: readTls(ref, `spec.trafficPolicy.portLevelSettings[${i}].tls`, e.tls) });
+      portLevel.push({ port: num, tls: readTls(ref, `spec.trafficPolicy.portLevelSettings[${i}].tls`, e.tls) });
     });
   }
   const created = o.metadata.creationTimestamp ? Date.parse(o.metadata.creationTimestamp) : undefined;
@@ -94,7 +92,7 @@ export function readDestinationRule(o: KubeObject, position: number): Destinatio
 interface Consolidated {
   host: string;
   /** The rule whose trafficPolicy applies (undefined: none of them has one). */
-  policy: DestinationRuleEntry | undefined;
+  applied: DestinationRuleEntry | undefined;
   refs: string[];
   /** Union of exportTo; empty means the mesh default "*". */
   exportTo: Set<string>;
@@ -124,11 +122,11 @@ function buildIndex(rules: DestinationRuleEntry[]): HostIndex {
   for (const r of rules) {
     let c = byHost.get(r.host);
     if (!c) {
-      c = { host: r.host, policy: undefined, refs: [], exportTo: new Set() };
+      c = { host: r.host, applied: undefined, refs: [], exportTo: new Set() };
       byHost.set(r.host, c);
     }
     c.refs.push(r.ref);
-    if (!c.policy && r.hasTrafficPolicy) c.policy = r;
+    if (!c.applied && r.hasTrafficPolicy) c.applied = r;
     for (const e of r.exportTo.length ? r.exportTo : ["*"]) c.exportTo.add(e === "." ? r.namespace : e);
   }
   const exact = new Map<string, Consolidated>();
@@ -138,40 +136,12 @@ function buildIndex(rules: DestinationRuleEntry[]): HostIndex {
   return { exact, wildcards };
 }
 
-/** What the client sidecar's cluster for this Service port does. */
-export type ClientTlsPlan =
-  | { kind: "destination-rule"; mode: ClientTlsMode; source: string }
-  | { kind: "plaintext"; why: string }
-  /** Auto mTLS: per endpoint. `checkerMode`: the top-level DR mode mtls_checker.go still reads when a port entry has no tls. */
-  | { kind: "auto"; checkerMode: ClientTlsMode | undefined; source: string | undefined };
-
-/** What the client sends to one endpoint. */
-export interface Send {
-  mtls: boolean;
-  /** Non-Istio TLS (DR SIMPLE/MUTUAL): the model treats it as a failed handshake. */
-  userTls: ClientTlsMode | undefined;
-  /** Client side of the reason. */
-  why: string;
-  /** "sidecar client, <why>": built once, shared by every pair that sends this way. */
-  clientPart: string;
-}
-
-function send(mtls: boolean, userTls: ClientTlsMode | undefined, why: string): Send {
-  return { mtls, userTls, why, clientPart: `sidecar client, ${why}` };
-}
-
 export class DestinationRuleIndex {
   private readonly local = new Map<string, HostIndex>();
   private readonly exported = new Map<string, HostIndex>();
-  private readonly plans = new Map<ServicePort, Map<string, Send[]>>();
   readonly ignored: { ref: string; why: string }[] = [];
 
-  constructor(
-    rules: readonly DestinationRuleEntry[],
-    private readonly rootNamespace: string,
-    private readonly enableAutoMtls: boolean,
-    private readonly peerAuthn: PeerAuthnIndex,
-  ) {
+  constructor(rules: readonly DestinationRuleEntry[], private readonly rootNamespace: string) {
     const localByNs = new Map<string, DestinationRuleEntry[]>();
     const exportedByNs = new Map<string, DestinationRuleEntry[]>();
     for (const r of oldestFirst(rules)) {
@@ -198,74 +168,6 @@ export class DestinationRuleIndex {
       if (c && (c.exportTo.has("*") || c.exportTo.has(clientNamespace))) return c;
     }
     return undefined;
-  }
-
-  plan(clientNamespace: string, sp: ServicePort): ClientTlsPlan {
-    const c = this.lookup(clientNamespace, sp.hostname, sp.namespace);
-    const p = c?.policy;
-    let clusterTls: ClientTlsMode | undefined;
-    let checkerMode: ClientTlsMode | undefined;
-    let source: string | undefined;
-    if (p) {
-      const entry = p.portLevel.find((e) => e.port === sp.port);
-      // util.MergeTrafficPolicy: a matching port entry replaces the top-level tls, even with none.
-      clusterTls = entry ? entry.mode : p.tls;
-      // mtls_checker.go trafficPolicyTLSModeForPort: a port entry counts only when it has tls.
-      checkerMode = entry && entry.mode !== undefined ? entry.mode : p.tls;
-      source = entry
-        ? `${p.ref} portLevelSettings ${sp.port}${entry.mode ? ` ${entry.mode}` : " (no tls)"}`
-        : `${p.ref}${p.tls ? ` ${p.tls}` : " (no tls)"}`;
-    }
-    if (clusterTls !== undefined) return { kind: "destination-rule", mode: clusterTls, source: source! };
-    if (!this.enableAutoMtls) return { kind: "plaintext", why: `enableAutoMtls false${source ? `, ${source}` : ""}` };
-    if (sp.headless && (sp.endpoints.length === 0 || sp.endpoints.some((e) => e.workload.labels[TLS_MODE_LABEL] !== "istio"))) {
-      return { kind: "plaintext", why: "headless Service with an endpoint without sidecar (passthrough auto mTLS)" };
-    }
-    const inferred = this.peerAuthn.namespaceMode(sp.namespace);
-    if (inferred.mode === "DISABLE") {
-      return { kind: "plaintext", why: `auto mTLS off: namespace ${sp.namespace} is DISABLE (${inferred.source})` };
-    }
-    return { kind: "auto", checkerMode, source };
-  }
-
-  /** Per endpoint of the Service port, what a sidecar client in `clientNamespace` sends; cached. */
-  sends(clientNamespace: string, sp: ServicePort): Send[] {
-    let byNs = this.plans.get(sp);
-    if (!byNs) this.plans.set(sp, (byNs = new Map()));
-    let s = byNs.get(clientNamespace);
-    if (!s) {
-      const plan = this.plan(clientNamespace, sp);
-      s = sp.endpoints.map((e) => this.sendTo(plan, e));
-      byNs.set(clientNamespace, s);
-    }
-    return s;
-  }
-
-  private sendTo(plan: ClientTlsPlan, e: Endpoint): Send {
-    switch (plan.kind) {
-      case "destination-rule":
-        if (plan.mode === "ISTIO_MUTUAL") return send(true, undefined, `mTLS (${plan.source})`);
-        if (plan.mode === "DISABLE") return send(false, undefined, `plaintext (${plan.source})`);
-        return send(false, plan.mode, `${plan.mode} TLS (${plan.source})`);
-      case "plaintext":
-        return send(false, undefined, `plaintext (${plan.why})`);
-      case "auto": {
-        const via = plan.source ? `auto mTLS, ${plan.source}` : "auto mTLS";
-        if (e.workload.labels[TLS_MODE_LABEL] !== "istio") {
-          return send(false, undefined, `plaintext (${via}: endpoint ${e.workload.id} has no sidecar)`);
-        }
-        if (plan.checkerMode !== undefined) {
-          return plan.checkerMode === "ISTIO_MUTUAL"
-            ? send(true, undefined, `mTLS (${via})`)
-            : send(false, undefined, `plaintext (${via}: top-level ${plan.checkerMode} read by the endpoint check)`);
-        }
-        const m = this.peerAuthn.modeAt(e.workload, e.targetPort);
-        if (m.mode === "DISABLE") {
-          return send(false, undefined, `plaintext (${via}: endpoint DISABLE at port ${e.targetPort}, ${m.source})`);
-        }
-        return send(true, undefined, `mTLS (${via})`);
-      }
-    }
   }
 }
 
