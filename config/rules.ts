@@ -5,13 +5,11 @@
  */
 import { requireTokenPolicyName } from "../mesh/builders/end-user-auth";
 import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/builders/ingress";
+import { parseIntentFrom, parseIntentTo } from "../mesh/builders/intent";
+import { KEY_SIZES } from "../mesh/builders/mesh-ca";
 import { issue, type ConfigIssue } from "./errors";
 import type { Sections } from "./schema";
-import { parseIntentFrom, parseIntentTo } from "./schema";
 import { formatGoDuration, isDnsName, parseGoDuration, parsePrincipal } from "./values";
-
-/** Key sizes cert-manager issues for each algorithm. */
-export const KEY_SIZES: Record<"ECDSA" | "RSA", readonly number[]> = { ECDSA: [256, 384], RSA: [2048, 3072, 4096] };
 
 /** cert-manager refuses certificates shorter than 1h and renewBefore under 5m. */
 const MIN_CERT_DURATION_MS = 3_600_000;
