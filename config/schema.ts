@@ -109,18 +109,12 @@ const labels = z.record(
   refused("a label map", "a map of label key to value, e.g. {app: httpbin}"),
 );
 
-/** Decimal port keys → mode; YAML gives the keys as strings. */
-const portLevelMtls = z
-  .record(
-    key("a port", PORT_ALLOWED, isPortKey),
-    mtlsMode,
-    refused("a port map", 'a map of container port to mode, e.g. {"8080": PERMISSIVE}'),
-  )
-  .superRefine((m, ctx) => {
-    if (Object.keys(m).length === 0) {
-      ctx.addIssue({ code: "custom", input: m, message: allowedBy("is empty", "at least one port entry (omit portLevelMtls for none)") });
-    }
-  });
+/** Decimal port keys → mode; YAML gives the keys as strings. Istio's other rules for it: rules.ts. */
+const portLevelMtls = z.record(
+  key("a port", PORT_ALLOWED, isPortKey),
+  mtlsMode,
+  refused("a port map", 'a map of container port to mode, e.g. {"8080": PERMISSIVE}'),
+);
 
 /** A non-empty `matchLabels`; `empty` says what an empty one would mean instead. */
 function selector(empty: string) {

@@ -152,7 +152,7 @@ test("PeerAuthentication: a reviewed exception becomes the annotations the polic
   const bad = t.throws(() =>
     buildWorkloadPeerAuthentication({ namespace: "bar", name: "h", selector: { app: "h" }, mode: "PERMISSIVE", exception: { reason: "x", expires: "2027-13-45" } }),
   );
-  t.regex(bad!.message, /^istio-mtls:mtls\.workloads\.bar\/h\.exception\.expires: "2027-13-45" is not a date; allowed: YYYY-MM-DD$/);
+  t.regex(bad!.message, /^PeerAuthentication bar\/h: metadata\.annotations\["istio-mtls\.dev\/exception-expires"\]: "2027-13-45" is not a date; allowed: YYYY-MM-DD$/);
 });
 
 test("exceptions at mesh and namespace level, and calendar dates only (parseDay, as config and pack)", (t) => {
@@ -161,6 +161,6 @@ test("exceptions at mesh and namespace level, and calendar dates only (parseDay,
   t.deepEqual(buildMeshPeerAuthentication({ mode: "PERMISSIVE", exception }, "istio-system").metadata.annotations, annotations);
   t.deepEqual(buildNamespacePeerAuthentication({ namespace: "bar", mode: "PERMISSIVE", exception }).metadata.annotations, annotations);
   const bad = t.throws(() => buildNamespacePeerAuthentication({ namespace: "bar", mode: "PERMISSIVE", exception: { reason: "x", expires: "2027-02-30" } }));
-  t.is(bad!.message, 'istio-mtls:mtls.namespaces.bar.exception.expires: "2027-02-30" is not a date; allowed: YYYY-MM-DD');
+  t.is(bad!.message, 'PeerAuthentication bar/default: metadata.annotations["istio-mtls.dev/exception-expires"]: "2027-02-30" is not a date; allowed: YYYY-MM-DD');
   t.throws(() => buildWorkloadPeerAuthentication({ namespace: "bar", name: "h", selector: { app: "h" }, mode: "PERMISSIVE", exception: { reason: "x", expires: "2027-04-31" } }));
 });
