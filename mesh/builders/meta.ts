@@ -31,9 +31,9 @@ export function checkDnsSubdomain(setting: string, value: string): void {
   }
 }
 
-/** Namespace, name and a non-empty selector of a policy that targets workloads; `why` says what an empty selector would mean. */
+/** Namespace, name and a non-empty selector of a policy (`at`: `Kind namespace/name`); `why` says what an empty selector would mean. */
 export function checkWorkloadPolicyMeta(at: string, p: { namespace: string; name: string; selector?: Readonly<Labels> }, why: string): void {
-  checkDnsLabel(`${at}.namespace`, p.namespace);
-  checkDnsSubdomain(`${at}.name`, p.name);
-  if (!p.selector || Object.keys(p.selector).length === 0) throw new Error(`${at}.selector: empty; allowed: ${why}`);
+  checkDnsLabel(`${at}: metadata.namespace`, p.namespace);
+  checkDnsSubdomain(`${at}: metadata.name`, p.name);
+  if (!p.selector || Object.keys(p.selector).length === 0) throw new Error(`${at}: spec.selector: empty; allowed: ${why}`);
 }
