@@ -36,8 +36,10 @@
  */
 import { ConfigError, CONFIG_NAMESPACE, didYouMean, fromZodIssues, type ConfigIssue } from "./config/errors";
 import { readStackConfigFile, stackFileGetter } from "./config/file";
-import { checkRules, KEY_SIZES, rootNamespaceOf, type ParsedSections } from "./config/rules";
+import { checkRules, rootNamespaceOf, type ParsedSections } from "./config/rules";
 import { CONFIG_KEYS, SECTION_SCHEMAS, type ConfigKey, type Sections } from "./config/schema";
+import type { IntentEntry } from "./mesh/builders/intent";
+import { KEY_SIZES } from "./mesh/builders/mesh-ca";
 import type {
   CaSettings,
   CertManagerSettings,
@@ -80,14 +82,7 @@ export interface ProbeSettings {
 }
 
 /** A declared expectation reviewed in pull requests and checked against the model (policy pack). */
-export interface ConnectivityIntent {
-  /** `<workload>.<namespace>` */
-  from: string;
-  /** `<service>.<namespace>:<port>` */
-  to: string;
-  /** "mtls": must succeed over mTLS; "allowed": must succeed; "refused": must not succeed. */
-  expect: "mtls" | "allowed" | "refused";
-}
+export type ConnectivityIntent = IntentEntry;
 
 export interface StackConfig {
   /** A production stack: the policy pack requires mesh-wide STRICT. */

@@ -4,14 +4,15 @@
  * cert-manager or the stack's ownership of its namespaces needs it.
  */
 import { requireTokenPolicyName } from "../mesh/builders/end-user-auth";
+import { buildWorkloadPeerAuthentication } from "../mesh/builders/peer-authentication";
+import { peerAuthenticationScope, peerAuthenticationSpecProblems } from "../mesh/peer-authentication-rules";
+import type { WorkloadPeerAuthentication } from "../mesh/settings";
 import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/builders/ingress";
+import { parseIntentFrom, parseIntentTo } from "../mesh/builders/intent";
+import { KEY_SIZES } from "../mesh/builders/mesh-ca";
 import { issue, type ConfigIssue } from "./errors";
 import type { Sections } from "./schema";
-import { parseIntentFrom, parseIntentTo } from "./schema";
 import { formatGoDuration, isDnsName, parseGoDuration, parsePrincipal } from "./values";
-
-/** Key sizes cert-manager issues for each algorithm. */
-export const KEY_SIZES: Record<"ECDSA" | "RSA", readonly number[]> = { ECDSA: [256, 384], RSA: [2048, 3072, 4096] };
 
 /** cert-manager refuses certificates shorter than 1h and renewBefore under 5m. */
 const MIN_CERT_DURATION_MS = 3_600_000;
@@ -170,7 +171,7 @@ function checkMtls(s: ParsedSections): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const root = rootNamespaceOf(s);
   for (const ns of Object.keys(mtls.namespaces)) {
-    if (ns === root) {
+    if (root !== undefined && peerAuthenticationScope(ns, false, root) === "mesh") {
       // A selector-less PeerAuthentication in the root namespace is the mesh policy.
       out.push(issue(["mtls", "namespaces", ns], ns, "is the mesh root namespace", "mtls.mesh for the mesh-wide mode; here, a managed namespace"));
     } else {
@@ -180,7 +181,8 @@ function checkMtls(s: ParsedSections): ConfigIssue[] {
   const names = new Map<string, number>();
   const selectors = new Map<string, number>();
   mtls.workloads.forEach((w, i) => {
-    if (w.namespace === root) {
+    out.push(...workloadShapeIssues(w, i));
+    if (root !== undefined && peerAuthenticationScope(w.namespace, true, root) === undefined) {
       // Istio ignores PeerAuthentications with a selector in the root namespace (sidecar mode).
       out.push(issue(["mtls", "workloads", i, "namespace"], w.namespace, "is the mesh root namespace, where Istio ignores workload policies",
         managedAllowed(s, false)));
@@ -203,6 +205,21 @@ function checkMtls(s: ParsedSections): ConfigIssue[] {
     }
   });
   return out;
+}
+
+/**
+ * Istio's shape rule over the PeerAuthentication the builder makes of workload policy `i`, its
+ * paths (spec.portLevelMtls.<port>) turned into the config's (mtls.workloads[i].portLevelMtls.<port>).
+ */
+function workloadShapeIssues(w: Sections["mtls"]["workloads"][number], i: number): ConfigIssue[] {
+  const spec = buildWorkloadPeerAuthentication(w as WorkloadPeerAuthentication).spec as Record<string, unknown>;
+  return peerAuthenticationSpecProblems(spec).map(({ path, problem, allowed }) => {
+    const field = path[1] === "selector" ? "selector" : "portLevelMtls";
+    const port = path[2];
+    const at = ["mtls", "workloads", i, field];
+    if (port === undefined) return issue(at, w[field], problem, allowed);
+    return issue([...at, port], /^\d+$/.test(String(port)) ? Number(port) : port, problem, allowed);
+  });
 }
 
 function duplicateName(

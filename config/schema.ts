@@ -6,8 +6,11 @@
  */
 import { z } from "zod";
 import { DEFAULT_GATEWAY_SERVICE_TYPE, GATEWAY_SERVICE_TYPES } from "../mesh/builders/ingress";
+import { INTENT_EXPECTATIONS, parseIntentFrom, parseIntentTo } from "../mesh/builders/intent";
+import { KEY_SIZES } from "../mesh/builders/mesh-ca";
 import { parseDay } from "../mesh/day";
-import { CLIENT_TLS_MODES, MTLS_MODES } from "../mesh/types";
+import { isPortKey } from "../mesh/names";
+import { CLIENT_TLS_MODES, DEFAULT_MESH_CONFIG, ISTIOD_NAMESPACE, MTLS_MODES } from "../mesh/types";
 import { PROBE_DEFAULTS, PROBE_MAXIMA } from "../probe/inputs";
 import { allowedBy } from "./errors";
 import {
@@ -19,14 +22,13 @@ import {
   LABEL_VALUE_ALLOWED,
   PORT_ALLOWED,
   PRINCIPAL_ALLOWED,
-  isDestinationHost,
   isDnsLabel,
   isDnsName,
   isHttpsUrl,
   isLabelKey,
   isLabelValue,
   isOciUrl,
-  isPort,
+  isServiceHost,
   parseGoDuration,
   isPrincipal,
   parseSemver,
@@ -107,18 +109,12 @@ const labels = z.record(
   refused("a label map", "a map of label key to value, e.g. {app: httpbin}"),
 );
 
-/** Decimal port keys → mode; YAML gives the keys as strings. */
-const portLevelMtls = z
-  .record(
-    key("a port", PORT_ALLOWED, (k) => /^\d+$/.test(k) && isPort(Number(k))),
-    mtlsMode,
-    refused("a port map", 'a map of container port to mode, e.g. {"8080": PERMISSIVE}'),
-  )
-  .superRefine((m, ctx) => {
-    if (Object.keys(m).length === 0) {
-      ctx.addIssue({ code: "custom", input: m, message: allowedBy("is empty", "at least one port entry (omit portLevelMtls for none)") });
-    }
-  });
+/** Decimal port keys → mode; YAML gives the keys as strings. Istio's other rules for it: rules.ts. */
+const portLevelMtls = z.record(
+  key("a port", PORT_ALLOWED, isPortKey),
+  mtlsMode,
+  refused("a port map", 'a map of container port to mode, e.g. {"8080": PERMISSIVE}'),
+);
 
 /** A non-empty `matchLabels`; `empty` says what an empty one would mean instead. */
 function selector(empty: string) {
@@ -151,13 +147,13 @@ export const istioSchema = object("istio", {
   chartRepository: str("a chart repository", 'an https:// URL or an oci:// registry', (s) => isHttpsUrl(s) || isOciUrl(s)).default(
     DEFAULT_CHART_REPOSITORY,
   ),
-  namespace: namespaceName.default("istio-system"),
+  namespace: namespaceName.default(ISTIOD_NAMESPACE),
   revision: dnsLabel("a revision name").optional(),
   mesh: object("istio.mesh", {
     /** Default: istio.namespace (filled in by loadStackConfig). */
     rootNamespace: namespaceName.optional(),
-    trustDomain: str("a trust domain", DNS_NAME_ALLOWED, isDnsName).default("cluster.local"),
-    enableAutoMtls: bool().default(true),
+    trustDomain: str("a trust domain", DNS_NAME_ALLOWED, isDnsName).default(DEFAULT_MESH_CONFIG.trustDomain),
+    enableAutoMtls: bool().default(DEFAULT_MESH_CONFIG.enableAutoMtls),
   }).prefault({}),
   /** Default: ingress.enabled (filled in by loadStackConfig). */
   ingressGateway: bool().optional(),
@@ -175,7 +171,7 @@ export const caSchema = object("ca", {
   type: z.enum(["cert-manager", "istiod"], refused("a CA type", "cert-manager, istiod")).default("cert-manager"),
   keyAlgorithm: z.enum(["ECDSA", "RSA"], refused("a key algorithm", "ECDSA, RSA")).default("ECDSA"),
   /** Default: 256 for ECDSA, 2048 for RSA (filled in by loadStackConfig). */
-  keySize: int("a key size", "256 or 384 (ECDSA); 2048, 3072 or 4096 (RSA)", 1).optional(),
+  keySize: int("a key size", Object.entries(KEY_SIZES).map(([algorithm, sizes]) => `${sizes.join(", ")} (${algorithm})`).join("; "), 1).optional(),
   rootDuration: duration.default("87600h"),
   intermediateDuration: duration.default("8760h"),
   intermediateRenewBefore: duration.default("720h"),
@@ -240,7 +236,7 @@ export const destinationRulesSchema = list(
   object("a destination rule", {
     namespace: namespaceName,
     name: objectName,
-    host: str("a host", HOST_ALLOWED, isDestinationHost),
+    host: str("a host", HOST_ALLOWED, isServiceHost),
     mode: clientTlsMode.optional(),
     portLevel: list("port settings", object("a port setting", { port, mode: clientTlsMode.optional() })).optional(),
     exportTo: list(
@@ -280,7 +276,7 @@ export const authorizationSchema = list(
 export const ingressSchema = object("ingress", {
   enabled: bool().default(false),
   tls: bool().default(false),
-  host: str("an ingress host", `"*", a DNS name, or "*." followed by a DNS name`, isDestinationHost).default("*"),
+  host: str("an ingress host", `"*", a DNS name, or "*." followed by a DNS name`, isServiceHost).default("*"),
   /** The gateway chart's `service.type`; NodePort where nothing assigns LoadBalancer addresses (kind). */
   serviceType: z
     .enum(GATEWAY_SERVICE_TYPES, refused("a gateway Service type", GATEWAY_SERVICE_TYPES.join(", ")))
@@ -301,24 +297,12 @@ export const probeSchema = object("probe", {
 export const INTENT_FROM_ALLOWED = '"<workload>.<namespace>", e.g. "sleep.foo"';
 export const INTENT_TO_ALLOWED = '"<service>.<namespace>:<port>", e.g. "httpbin.bar:8000"';
 
-export function parseIntentFrom(s: string): { workload: string; namespace: string } | undefined {
-  const m = /^([^.:]+)\.([^.:]+)$/.exec(s);
-  return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) ? { workload: m[1], namespace: m[2] } : undefined;
-}
-
-export function parseIntentTo(s: string): { service: string; namespace: string; port: number } | undefined {
-  const m = /^([^.:]+)\.([^.:]+):(\d+)$/.exec(s);
-  return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) && isPort(Number(m[3]))
-    ? { service: m[1], namespace: m[2], port: Number(m[3]) }
-    : undefined;
-}
-
 export const intentSchema = list(
   "intents",
   object("an intent", {
     from: str("a client", INTENT_FROM_ALLOWED, (s) => parseIntentFrom(s) !== undefined),
     to: str("a target", INTENT_TO_ALLOWED, (s) => parseIntentTo(s) !== undefined),
-    expect: z.enum(["mtls", "allowed", "refused"], refused("an expectation", "mtls, allowed, refused")),
+    expect: z.enum(INTENT_EXPECTATIONS, refused("an expectation", INTENT_EXPECTATIONS.join(", "))),
   }),
 ).default([]);
 

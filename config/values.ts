@@ -1,20 +1,15 @@
 /**
  * Syntax checks for the scalar values the stack config holds: Kubernetes names and labels, Go
- * durations, URLs, versions. Each check comes with the text that tells the user what is allowed.
+ * durations, URLs, versions. Each check comes with the text that tells the user what is allowed;
+ * the checks that the builders share (names, ports, durations, hosts) live in mesh/.
  */
+import { parseGoDuration } from "../mesh/builders/duration";
+import { isDnsLabel, isDnsName, isServiceHost } from "../mesh/names";
+
+export { isDnsLabel, isDnsName, isServiceHost, parseGoDuration };
 
 export const DNS_LABEL_ALLOWED = 'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
 export const DNS_NAME_ALLOWED = 'a DNS-1123 name: dot-separated DNS-1123 labels, at most 253 characters';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export function isDnsLabel(s: string): boolean {
-  return s.length <= 63 && DNS_LABEL.test(s);
-}
-
-export function isDnsName(s: string): boolean {
-  return s.length > 0 && s.length <= 253 && s.split(".").every(isDnsLabel);
-}
 
 /** Kubernetes label keys: `[prefix/]name`, name ≤ 63 alphanumerics with `-_.` inside, prefix a DNS name. */
 export const LABEL_KEY_ALLOWED = 'a label key: optional DNS-name prefix and "/", then at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
@@ -36,30 +31,9 @@ export function isLabelValue(s: string): boolean {
 
 export const PORT_ALLOWED = "1..65535";
 
-export function isPort(n: number): boolean {
-  return Number.isInteger(n) && n >= 1 && n <= 65535;
-}
-
 // ---- Go durations (time.ParseDuration, as cert-manager reads `duration` and `renewBefore`) ----
 
 export const DURATION_ALLOWED = 'a Go duration such as "87600h", "30m" or "1h30m" (units h, m, s, ms)';
-
-/** The units the manifest builders (mesh/builders/duration.ts) accept; ns and us make no sense for certificates. */
-const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-
-/** Milliseconds of a positive Go duration string; undefined when it is not one. */
-export function parseGoDuration(s: string): number | undefined {
-  if (s.length === 0) return undefined;
-  let total = 0;
-  DURATION_PART.lastIndex = 0;
-  while (DURATION_PART.lastIndex < s.length) {
-    const m = DURATION_PART.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * DURATION_UNIT_MS[m[2]];
-  }
-  return total > 0 ? total : undefined;
-}
 
 /** Go's own spelling of a duration, for messages: 3_600_000 → "1h0m0s". */
 export function formatGoDuration(ms: number): string {
@@ -98,17 +72,8 @@ export function parseSemver(s: string, prefix = ""): [number, number, number] | 
 
 // ---- Istio names --------------------------------------------------------------------------------
 
-/**
- * DestinationRule hosts: a DNS name or short name, optionally with a leading "*." wildcard, or "*".
- * Istio rejects a scheme, a port or a "*" anywhere but the start.
- */
+/** DestinationRule hosts (isServiceHost): Istio rejects a scheme, a port or a "*" anywhere but the start. */
 export const HOST_ALLOWED = 'a service host: FQDN ("httpbin.foo.svc.cluster.local"), short name ("httpbin") or leading wildcard ("*.local", "*"); no scheme, no port';
-
-export function isDestinationHost(s: string): boolean {
-  if (s === "*") return true;
-  const name = s.startsWith("*.") ? s.slice(2) : s;
-  return isDnsName(name);
-}
 
 /**
  * AuthorizationPolicy principals: `<trustDomain>/ns/<namespace>/sa/<serviceAccount>`, "*", or

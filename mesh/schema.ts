@@ -7,6 +7,7 @@
  * fields the model reads are checked deeply, the others only by name.
  */
 import { z } from "zod";
+import { isPort, isPortKey } from "./names";
 import { AUTHORIZATION_ACTIONS, CLIENT_TLS_MODES, MTLS_MODES, type KubeObject } from "./types";
 import { excerpt, SourceError, type SourceObject, type YamlPath } from "./yaml";
 
@@ -23,14 +24,7 @@ const policyTargetReference = z.strictObject({
   namespace: z.string().optional(),
 });
 
-function isPortNumber(s: string): boolean {
-  return /^[0-9]+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535;
-}
-
-const portNumber = z
-  .number()
-  .int()
-  .refine((n) => n >= 1 && n <= 65535, { message: "must be a port number between 1 and 65535" });
+const portNumber = z.number().int().refine(isPort, { message: "must be a port number between 1 and 65535" });
 
 // ---- security.istio.io ----------------------------------------------------------------------
 
@@ -41,7 +35,7 @@ export const peerAuthenticationSpec = z.strictObject({
   mtls: mtls.optional(),
   portLevelMtls: z
     .record(
-      z.string().refine(isPortNumber, { message: "must be a port number between 1 and 65535" }),
+      z.string().refine(isPortKey, { message: "must be a port number between 1 and 65535" }),
       mtls,
     )
     .optional(),

@@ -15,6 +15,12 @@ export interface ObjectMeta {
   creationTimestamp?: string;
 }
 
+/** Milliseconds since epoch of `creationTimestamp`; undefined when absent or unreadable. */
+export function creationTime(meta: ObjectMeta): number | undefined {
+  const t = meta.creationTimestamp ? Date.parse(meta.creationTimestamp) : NaN;
+  return Number.isNaN(t) ? undefined : t;
+}
+
 /** Any Kubernetes object: what YAML reading yields and what builders return. */
 export interface KubeObject {
   apiVersion: string;
@@ -162,8 +168,15 @@ export interface MeshConfig {
   enableAutoMtls: boolean;
 }
 
+/** Where istiod runs by default; its namespace is the mesh root namespace unless MeshConfig says otherwise. */
+export const ISTIOD_NAMESPACE = "istio-system";
+
+/** istiod's ConfigMap holding MeshConfig (key `mesh`), in istiod's namespace. */
+export const MESH_CONFIGMAP = "istio";
+
+/** Istio's defaults for the MeshConfig fields above. */
 export const DEFAULT_MESH_CONFIG: Readonly<MeshConfig> = Object.freeze({
-  rootNamespace: "istio-system",
+  rootNamespace: ISTIOD_NAMESPACE,
   trustDomain: "cluster.local",
   enableAutoMtls: true,
 });

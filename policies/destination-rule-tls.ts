@@ -6,10 +6,10 @@
  * into failure are named.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
+import { objectRef } from "../mesh/model/errors";
 import { predict } from "../mesh/predict";
 import type { ProbeOutcome } from "../mesh/prediction";
 import { analyzeStack, listCells, modelErrorMessage, succeeded } from "./analysis";
-import { refOf } from "./stack-objects";
 
 export const DESTINATION_RULE_TLS = "destination-rule-breaks-traffic";
 
@@ -46,7 +46,7 @@ export function destinationRuleTls(): StackValidationPolicy {
         if (broken.length === 0) continue;
         const spec = rule.spec as { host?: string };
         reportViolation(
-          `${refOf(rule)} (host ${spec.host}, tls ${tlsSettings(rule.spec as Record<string, unknown>).join(", ")}) breaks ` +
+          `${objectRef(rule.kind, rule.metadata.namespace, rule.metadata.name)} (host ${spec.host}, tls ${tlsSettings(rule.spec as Record<string, unknown>).join(", ")}) breaks ` +
             `${broken.length} request(s) that succeed without it: ${listCells(broken)}. ` +
             `Remove the TLS setting and let auto mTLS choose, or align it with the server's PeerAuthentication.`,
           a.urnOf("DestinationRule", rule.metadata.namespace, rule.metadata.name),

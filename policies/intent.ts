@@ -4,22 +4,14 @@
  * `{from: <workload>.<namespace>, to: <service>.<namespace>:<port>, expect: mtls|allowed|refused}`.
  */
 import { parse } from "yaml";
+import { INTENT_CONFIGMAP, INTENT_EXPECTATIONS, parseIntentFrom, parseIntentTo, type IntentEntry, type IntentExpectation } from "../mesh/builders/intent";
+import { objectRef } from "../mesh/model/errors";
 import type { KubeObject } from "../mesh/types";
-import { refOf, type StackObject } from "./stack-objects";
-
-export const INTENT_CONFIGMAP_NAME = "istio-mtls-intent";
-export const INTENT_EXPECTATIONS = ["mtls", "allowed", "refused"] as const;
-export type IntentExpectation = (typeof INTENT_EXPECTATIONS)[number];
-
-export interface IntentCell {
-  from: string;
-  to: string;
-  expect: IntentExpectation;
-}
+import type { StackObject } from "./stack-objects";
 
 export interface StackIntent {
   production: boolean;
-  intent: IntentCell[];
+  intent: IntentEntry[];
   /** `ConfigMap <ns>/istio-mtls-intent`. */
   ref: string;
   urn: string;
@@ -32,11 +24,8 @@ export class IntentError extends Error {
   }
 }
 
-const FROM = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const TO = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?:\d{1,5}$/;
-
 export function parseIntentConfigMap(cm: KubeObject, urn: string): StackIntent {
-  const ref = refOf(cm);
+  const ref = objectRef(cm.kind, cm.metadata.namespace, cm.metadata.name);
   const data = (cm.data ?? {}) as Record<string, unknown>;
   const production = data.production ?? "false";
   if (production !== "true" && production !== "false") {
@@ -52,12 +41,12 @@ export function parseIntentConfigMap(cm: KubeObject, urn: string): StackIntent {
     }
   }
   if (!Array.isArray(list)) throw new IntentError(ref, `data.intent must be a YAML list, found ${typeof list}`);
-  const intent = list.map((item: unknown, i): IntentCell => {
+  const intent = list.map((item: unknown, i): IntentEntry => {
     const e = (item ?? {}) as Record<string, unknown>;
-    if (typeof e.from !== "string" || !FROM.test(e.from)) {
+    if (typeof e.from !== "string" || !parseIntentFrom(e.from)) {
       throw new IntentError(ref, `data.intent[${i}].from is ${JSON.stringify(e.from)}; allowed: <workload>.<namespace>, e.g. sleep.foo`);
     }
-    if (typeof e.to !== "string" || !TO.test(e.to)) {
+    if (typeof e.to !== "string" || !parseIntentTo(e.to)) {
       throw new IntentError(ref, `data.intent[${i}].to is ${JSON.stringify(e.to)}; allowed: <service>.<namespace>:<port>, e.g. httpbin.foo:8000`);
     }
     if (!(INTENT_EXPECTATIONS as readonly unknown[]).includes(e.expect)) {
@@ -74,7 +63,7 @@ export function parseIntentConfigMap(cm: KubeObject, urn: string): StackIntent {
  */
 export function findStackIntent(objects: readonly StackObject[], rootNamespace: string): StackIntent | undefined {
   const found = objects.filter(
-    (s) => s.object.kind === "ConfigMap" && s.object.apiVersion === "v1" && s.object.metadata.name === INTENT_CONFIGMAP_NAME,
+    (s) => s.object.kind === "ConfigMap" && s.object.apiVersion === "v1" && s.object.metadata.name === INTENT_CONFIGMAP,
   );
   const chosen = found.find((s) => s.object.metadata.namespace === rootNamespace) ?? found[0];
   return chosen ? parseIntentConfigMap(chosen.object, chosen.urn) : undefined;

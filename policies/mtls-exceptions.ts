@@ -6,6 +6,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { EXCEPTION_EXPIRES_ANNOTATION, EXCEPTION_REASON_ANNOTATION } from "../mesh/builders/peer-authentication";
 import { parseDay } from "../mesh/day";
+import { objectRef } from "../mesh/model/errors";
 import type { PolicyClock } from "./options";
 
 export const MTLS_EXCEPTIONS = "mtls-exception-annotations";
@@ -95,7 +96,7 @@ export function mtlsExceptions(clock: PolicyClock): ResourceValidationPolicy {
       const props = args.props as { metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
       const settings = plaintextSettings(props.spec);
       if (settings.length === 0) return;
-      const ref = `PeerAuthentication ${props.metadata?.namespace ?? "default"}/${props.metadata?.name ?? args.name}`;
+      const ref = objectRef("PeerAuthentication", props.metadata?.namespace ?? "default", props.metadata?.name ?? args.name);
       const maxDays = args.getConfig<MtlsExceptionsConfig>().maxExceptionDays ?? DEFAULT_MAX_EXCEPTION_DAYS;
       for (const m of exceptionProblems(`${ref} lets plaintext in (${settings.join(", ")})`, props.metadata?.annotations, clock(), maxDays, "make it STRICT")) {
         reportViolation(m);

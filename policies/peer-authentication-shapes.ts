@@ -5,11 +5,13 @@
  * sidecar mode), and two workload policies selecting one workload (only the oldest applies to it).
  */
 import type { ReportViolation, StackValidationPolicy } from "@pulumi/policy";
+import { objectRef } from "../mesh/model/errors";
 import { selectorMatches } from "../mesh/model/match";
 import { oldestFirst, type Aged } from "../mesh/model/order";
-import type { KubeObject, Labels } from "../mesh/types";
+import { namespaceOf } from "../mesh/model/workloads";
+import { describeProblem, peerAuthenticationLevels, peerAuthenticationSpecProblems } from "../mesh/peer-authentication-rules";
+import { creationTime, type KubeObject, type Labels } from "../mesh/types";
 import { analyzeStack, type StackAnalysis } from "./analysis";
-import { refOf } from "./stack-objects";
 
 export const PEER_AUTHENTICATION_SHAPES = "peer-authentication-shapes";
 
@@ -17,70 +19,44 @@ interface PaShape extends Aged {
   object: KubeObject;
   ref: string;
   selector: Labels | undefined;
-  portLevel: Record<string, unknown> | undefined;
 }
 
 function shapeOf(object: KubeObject, position: number): PaShape {
-  const spec = (object.spec ?? {}) as { selector?: { matchLabels?: Labels }; portLevelMtls?: Record<string, unknown> };
-  const labels = spec.selector?.matchLabels;
-  const created = object.metadata.creationTimestamp ? Date.parse(object.metadata.creationTimestamp) : undefined;
+  const labels = (object.spec as { selector?: { matchLabels?: Labels } } | undefined)?.selector?.matchLabels;
+  const namespace = namespaceOf(object);
   return {
     object,
-    ref: refOf({ ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace || "default" } }),
+    ref: objectRef("PeerAuthentication", namespace, object.metadata.name),
     name: object.metadata.name,
-    namespace: object.metadata.namespace || "default",
-    created: created !== undefined && !Number.isNaN(created) ? created : undefined,
+    namespace,
+    created: creationTime(object.metadata),
     position,
     selector: labels && Object.keys(labels).length > 0 ? labels : undefined,
-    portLevel: spec.portLevelMtls ?? undefined,
   };
 }
 
-function checkPortLevel(p: PaShape, report: (p: PaShape, m: string) => void): void {
-  if (p.portLevel === undefined) return;
-  if (!p.selector) {
-    report(p, `${p.ref} sets spec.portLevelMtls without spec.selector; Istio rejects it (port-level mTLS is only valid on a workload policy). Add spec.selector.matchLabels or move the ports to a workload policy.`);
-  }
-  const ports = Object.keys(p.portLevel);
-  if (ports.length === 0) report(p, `${p.ref} has an empty spec.portLevelMtls; Istio rejects it. Remove the field or list at least one port.`);
-  for (const port of ports) {
-    const n = Number(port);
-    if (!/^\d+$/.test(port) || n < 1 || n > 65535) {
-      report(p, `${p.ref} has spec.portLevelMtls key ${JSON.stringify(port)}; allowed: a container port 1..65535.`);
-    }
+function checkSpec(p: PaShape, report: (p: PaShape, m: string) => void): void {
+  for (const problem of peerAuthenticationSpecProblems((p.object.spec ?? {}) as Record<string, unknown>)) {
+    report(p, `${p.ref} is rejected by Istio: ${describeProblem(problem)}.`);
   }
 }
 
 function checkLevels(policies: PaShape[], root: string, report: (p: PaShape, m: string) => void): void {
-  const winners = new Map<string, PaShape>();
-  for (const p of oldestFirst(policies)) {
-    if (p.selector) {
-      if (p.namespace === root) {
-        report(p, `${p.ref} has a selector in the root namespace ${root}; Istio ignores it in sidecar mode. Move it to the workload's namespace.`);
-      }
-      continue;
-    }
-    const level = p.namespace === root ? "mesh" : `namespace ${p.namespace}`;
-    const winner = winners.get(level);
-    if (winner) {
-      report(p, `${p.ref} is a second ${level}-level PeerAuthentication; Istio applies only the oldest, ${winner.ref}, and ignores this one. Merge them into one.`);
-    } else {
-      winners.set(level, p);
-    }
+  for (const { policy, why, winner } of peerAuthenticationLevels(oldestFirst(policies), root).ignored) {
+    const fix = winner ? "Merge them into one." : "Move it to the workload's namespace.";
+    report(policy, `${policy.ref} is ignored: ${why}. ${fix}`);
   }
 }
 
-function checkOverlaps(a: StackAnalysis, policies: PaShape[], report: (p: PaShape, m: string) => void): void {
+function checkOverlaps(a: StackAnalysis, report: (p: PaShape, m: string) => void, byRef: Map<string, PaShape>): void {
   if (!a.model) return;
-  const root = a.mesh.rootNamespace;
-  const workloadLevel = oldestFirst(policies.filter((p) => p.selector && p.namespace !== root));
-  const reported = new Set<PaShape>();
+  const reported = new Set<string>();
   for (const w of a.model.workloads) {
-    const matching = workloadLevel.filter((p) => p.namespace === w.namespace && selectorMatches(p.selector, w.labels));
+    const matching = (a.model.peerAuthn.workloadLevel.get(w.namespace) ?? []).filter((p) => selectorMatches(p.selector, w.labels));
     for (const loser of matching.slice(1)) {
-      if (reported.has(loser)) continue;
-      reported.add(loser);
-      report(loser, `${loser.ref} and ${matching[0].ref} both select workload ${w.id}; Istio applies only the oldest, ${matching[0].ref}, to it (workload policies are never merged). Make the selectors disjoint.`);
+      if (reported.has(loser.ref)) continue;
+      reported.add(loser.ref);
+      report(byRef.get(loser.ref)!, `${loser.ref} and ${matching[0].ref} both select workload ${w.id}; Istio applies only the oldest, ${matching[0].ref}, to it (workload policies are never merged). Make the selectors disjoint.`);
     }
   }
 }
@@ -99,9 +75,9 @@ export function peerAuthenticationShapes(): StackValidationPolicy {
       if (policies.length === 0) return args.notApplicable("no PeerAuthentication");
       const report = (p: PaShape, message: string) =>
         reportViolation(message, a.urnOf("PeerAuthentication", p.object.metadata.namespace, p.object.metadata.name));
-      for (const p of policies) checkPortLevel(p, report);
+      for (const p of policies) checkSpec(p, report);
       checkLevels(policies, a.mesh.rootNamespace, report);
-      checkOverlaps(a, policies, report);
+      checkOverlaps(a, report, new Map(policies.map((p) => [p.ref, p])));
     },
   };
 }

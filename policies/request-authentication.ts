@@ -5,11 +5,12 @@
  * JWKS must be fetched over https (istiod fetches them; http allows key substitution).
  */
 import type { ReportViolation, StackValidationPolicy } from "@pulumi/policy";
+import { objectRef } from "../mesh/model/errors";
+import { namespaceOf } from "../mesh/model/workloads";
 import { predictModel } from "../mesh/predict";
 import type { ProbeOutcome } from "../mesh/prediction";
 import type { JWTRule, KubeObject } from "../mesh/types";
 import { analyzeStack, listCells, modelErrorMessage, succeeded, type StackAnalysis } from "./analysis";
-import { refOf } from "./stack-objects";
 
 export const REQUEST_AUTHENTICATION = "request-authentication-requires-token";
 const DEFAULT_PATH = "/headers";
@@ -48,7 +49,7 @@ function checkJwksUris(a: StackAnalysis, ra: KubeObject, report: ReportViolation
   rules.forEach((rule, i) => {
     if (rule.jwksUri !== undefined && !/^https:\/\//i.test(rule.jwksUri)) {
       report(
-        `${refOf(ra)} spec.jwtRules[${i}].jwksUri is ${JSON.stringify(rule.jwksUri)}; allowed: an https:// URL (keys fetched over plaintext can be replaced in transit).`,
+        `${objectRef(ra.kind, ra.metadata.namespace, ra.metadata.name)} spec.jwtRules[${i}].jwksUri is ${JSON.stringify(rule.jwksUri)}; allowed: an https:// URL (keys fetched over plaintext can be replaced in transit).`,
         a.urnOf("RequestAuthentication", ra.metadata.namespace, ra.metadata.name),
       );
     }
@@ -83,7 +84,7 @@ export function requestAuthentication(): StackValidationPolicy {
         }
       }
       for (const ra of ras) {
-        const ref = refOf({ ...ra, metadata: { ...ra.metadata, namespace: ra.metadata.namespace || "default" } });
+        const ref = objectRef(ra.kind, namespaceOf(ra), ra.metadata.name);
         const ports = portsByRa.get(ref);
         if (!ports) continue;
         const accepted: ProbeOutcome[] = [];

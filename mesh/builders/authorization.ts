@@ -2,35 +2,36 @@
  * AuthorizationPolicy ALLOW by peer identity. Principals and namespaces come from the client's
  * mTLS certificate, so plaintext requests never match and are refused (403) once the policy exists.
  */
+import { objectRef } from "../model/errors";
 import type { AuthorizationPolicySettings } from "../settings";
 import type { AuthorizationPolicy, AuthorizationSource } from "../types";
 import { checkDnsLabel, checkWorkloadPolicyMeta, labels } from "./meta";
 
-const KEY = "istio-mtls:authorization";
-
 export function validateAuthorizationPolicies(policies: readonly AuthorizationPolicySettings[]): void {
   const ids = new Set<string>();
-  policies.forEach((p, i) => {
-    const at = `${KEY}[${i}]`;
+  for (const p of policies) {
+    const at = objectRef("AuthorizationPolicy", p.namespace, p.name);
     checkWorkloadPolicyMeta(at, p, "at least one label (an empty selector would lock down the whole namespace)");
-    if ((p.principals ?? []).length === 0 && (p.namespaces ?? []).length === 0) {
-      throw new Error(`${at}: neither principals nor namespaces is set; allowed: at least one, or the policy denies everything`);
+    const principals = p.principals ?? [];
+    if (principals.length === 0 && (p.namespaces ?? []).length === 0) {
+      throw new Error(`${at}: spec.rules[0].from: neither principals nor namespaces is set; allowed: at least one, or the policy denies everything`);
     }
-    (p.principals ?? []).forEach((pr, j) => {
+    principals.forEach((pr, j) => {
       if (typeof pr !== "string" || pr === "" || pr.startsWith("spiffe://")) {
         throw new Error(
-          `${at}.principals[${j}]: ${JSON.stringify(pr)}; allowed: "<trustDomain>/ns/<namespace>/sa/<serviceAccount>" ` +
+          `${at}: spec.rules[0].from[0].source.principals[${j}]: ${JSON.stringify(pr)}; allowed: "<trustDomain>/ns/<namespace>/sa/<serviceAccount>" ` +
             `without the spiffe:// prefix, or "*" patterns`,
         );
       }
     });
+    // buildAuthorizationPolicy puts the namespaces source after the principals one.
+    const from = principals.length > 0 ? 1 : 0;
     (p.namespaces ?? []).forEach((ns, j) => {
-      if (ns !== "*") checkDnsLabel(`${at}.namespaces[${j}]`, ns);
+      if (ns !== "*") checkDnsLabel(`${at}: spec.rules[0].from[${from}].source.namespaces[${j}]`, ns);
     });
-    const id = `${p.namespace}/${p.name}`;
-    if (ids.has(id)) throw new Error(`${at}.name: ${id} is defined twice; allowed: one per name and namespace`);
-    ids.add(id);
-  });
+    if (ids.has(at)) throw new Error(`${at}: defined twice; allowed: one per name and namespace`);
+    ids.add(at);
+  }
 }
 
 export function buildAuthorizationPolicy(p: AuthorizationPolicySettings): AuthorizationPolicy {

@@ -1,10 +1,9 @@
 /** DestinationRules that override client-side TLS (istio-mtls-rules.md §C 9-11). */
+import { objectRef } from "../model/errors";
+import { isPort, isServiceHost } from "../names";
 import type { DestinationRuleSettings } from "../settings";
 import { CLIENT_TLS_MODES, type DestinationRule, type PortTrafficPolicy, type TrafficPolicy } from "../types";
 import { checkDnsLabel, checkDnsSubdomain } from "./meta";
-
-const KEY = "istio-mtls:destinationRules";
-const HOST = /^(\*|\*\.[a-z0-9.-]+|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
 
 function checkTlsMode(setting: string, mode: unknown): void {
   if (mode !== undefined && !(CLIENT_TLS_MODES as readonly unknown[]).includes(mode)) {
@@ -14,33 +13,32 @@ function checkTlsMode(setting: string, mode: unknown): void {
 
 export function validateClientTlsPolicies(rules: readonly DestinationRuleSettings[]): void {
   const ids = new Set<string>();
-  rules.forEach((r, i) => {
-    const at = `${KEY}[${i}]`;
-    checkDnsLabel(`${at}.namespace`, r.namespace);
-    checkDnsSubdomain(`${at}.name`, r.name);
-    if (typeof r.host !== "string" || !HOST.test(r.host)) {
-      throw new Error(`${at}.host: ${JSON.stringify(r.host)} is not a host; allowed: a short name, an FQDN or a wildcard such as "*.local"`);
+  for (const r of rules) {
+    const at = objectRef("DestinationRule", r.namespace, r.name);
+    checkDnsLabel(`${at}: metadata.namespace`, r.namespace);
+    checkDnsSubdomain(`${at}: metadata.name`, r.name);
+    if (!isServiceHost(r.host)) {
+      throw new Error(`${at}: spec.host: ${JSON.stringify(r.host)} is not a host; allowed: a short name, an FQDN or a wildcard such as "*.local"`);
     }
-    checkTlsMode(`${at}.mode`, r.mode);
+    checkTlsMode(`${at}: spec.trafficPolicy.tls.mode`, r.mode);
     const ports = new Set<number>();
-    (r.portLevel ?? []).forEach((p, j) => {
-      if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-        throw new Error(`${at}.portLevel[${j}].port: ${JSON.stringify(p.port)} is not a port; allowed: 1..65535 (Service port)`);
-      }
-      if (ports.has(p.port)) throw new Error(`${at}.portLevel[${j}].port: ${p.port} is listed twice; allowed: one entry per port`);
+    for (const p of r.portLevel ?? []) {
+      // Named by port: the builder sorts portLevelSettings by it.
+      const setting = `${at}: spec.trafficPolicy.portLevelSettings (port ${JSON.stringify(p.port)})`;
+      if (!isPort(p.port)) throw new Error(`${setting}: ${JSON.stringify(p.port)} is not a port; allowed: 1..65535 (Service port)`);
+      if (ports.has(p.port)) throw new Error(`${setting}: listed twice; allowed: one entry per port`);
       ports.add(p.port);
-      checkTlsMode(`${at}.portLevel[${j}].mode`, p.mode);
-    });
+      checkTlsMode(`${setting}.tls.mode`, p.mode);
+    }
     if (r.mode === undefined && (r.portLevel ?? []).every((p) => p.mode === undefined)) {
-      throw new Error(`${at}: neither mode nor any portLevel[].mode is set; a rule without TLS settings changes nothing`);
+      throw new Error(`${at}: spec.trafficPolicy: no tls.mode at the top or on any port; a rule without TLS settings changes nothing`);
     }
     (r.exportTo ?? []).forEach((e, j) => {
-      if (e !== "." && e !== "*") checkDnsLabel(`${at}.exportTo[${j}]`, e);
+      if (e !== "." && e !== "*") checkDnsLabel(`${at}: spec.exportTo[${j}]`, e);
     });
-    const id = `${r.namespace}/${r.name}`;
-    if (ids.has(id)) throw new Error(`${at}.name: DestinationRule ${id} is defined twice; allowed: one per name and namespace`);
-    ids.add(id);
-  });
+    if (ids.has(at)) throw new Error(`${at}: defined twice; allowed: one per name and namespace`);
+    ids.add(at);
+  }
 }
 
 export function buildDestinationRule(r: DestinationRuleSettings): DestinationRule {

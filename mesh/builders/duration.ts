@@ -1,15 +1,19 @@
-/** Go durations as cert-manager reads them ("87600h", "1h30m"), to check and compare settings. */
-const PART = /(\d+(?:\.\d+)?)(h|ms|m|s)/g;
-const WHOLE = /^(\d+(?:\.\d+)?(h|ms|m|s))+$/;
-const MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+/**
+ * Go durations as cert-manager reads `duration` and `renewBefore` (time.ParseDuration), for the
+ * stack config and the CA builder alike. Units h, m, s and ms: ns and us make no sense for certificates.
+ */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
-/** Milliseconds, or throws naming the setting. cert-manager accepts h, m, s (and ms). */
-export function parseGoDuration(setting: string, value: string): number {
-  if (typeof value !== "string" || !WHOLE.test(value)) {
-    throw new Error(`${setting}: ${JSON.stringify(value)} is not a duration; allowed: Go durations such as "87600h" or "720h30m"`);
-  }
+/** Milliseconds of a positive Go duration string; undefined when it is not one. */
+export function parseGoDuration(s: string): number | undefined {
+  if (typeof s !== "string" || s.length === 0) return undefined;
   let total = 0;
-  for (const m of value.matchAll(PART)) total += Number(m[1]) * MS[m[2]];
-  if (total <= 0) throw new Error(`${setting}: ${JSON.stringify(value)} is zero; allowed: a positive duration`);
-  return total;
+  PART.lastIndex = 0;
+  while (PART.lastIndex < s.length) {
+    const m = PART.exec(s);
+    if (!m) return undefined;
+    total += Number(m[1]) * UNIT_MS[m[2]];
+  }
+  return total > 0 ? total : undefined;
 }

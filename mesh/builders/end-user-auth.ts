@@ -9,19 +9,19 @@
  * path to any caller and defeat an ALLOW-by-principal policy on the same workload. DENY is
  * evaluated before ALLOW and composes with other policies; a missing token gives 403.
  */
+import { objectRef } from "../model/errors";
 import type { EndUserAuthSettings } from "../settings";
 import type { AuthorizationPolicy, AuthorizationRule, RequestAuthentication } from "../types";
 import { checkWorkloadPolicyMeta, labels } from "./meta";
 
-const KEY = "istio-mtls:endUserAuth";
 const API_VERSION = "security.istio.io/v1";
 
 export function validateEndUserAuthPolicies(policies: readonly EndUserAuthSettings[]): void {
   const ids = new Set<string>();
-  policies.forEach((p, i) => {
-    const at = `${KEY}[${i}]`;
+  for (const p of policies) {
+    const at = objectRef("RequestAuthentication", p.namespace, p.name);
     checkWorkloadPolicyMeta(at, p, "at least one label naming the workloads that verify tokens");
-    if (typeof p.issuer !== "string" || p.issuer.trim() === "") throw new Error(`${at}.issuer: empty; allowed: the token issuer (iss claim)`);
+    if (typeof p.issuer !== "string" || p.issuer.trim() === "") throw new Error(`${at}: spec.jwtRules[0].issuer: empty; allowed: the token issuer (iss claim)`);
     let url: URL | undefined;
     try {
       url = new URL(p.jwksUri);
@@ -30,22 +30,22 @@ export function validateEndUserAuthPolicies(policies: readonly EndUserAuthSettin
     }
     if (!url || url.protocol !== "https:") {
       throw new Error(
-        `${at}.jwksUri: ${JSON.stringify(p.jwksUri)} is not an https URL; allowed: https:// only ` +
+        `${at}: spec.jwtRules[0].jwksUri: ${JSON.stringify(p.jwksUri)} is not an https URL; allowed: https:// only ` +
           `(keys fetched over plaintext could be replaced in transit)`,
       );
     }
+    const requirement = objectRef("AuthorizationPolicy", p.namespace, requireTokenPolicyName(p.name));
     (p.paths ?? []).forEach((path, j) => {
       if (typeof path !== "string" || !(path.startsWith("/") || path.startsWith("*"))) {
-        throw new Error(`${at}.paths[${j}]: ${JSON.stringify(path)}; allowed: a path starting with "/", or "*" prefix/suffix matches`);
+        throw new Error(`${requirement}: spec.rules[0].to[0].operation.paths[${j}]: ${JSON.stringify(path)}; allowed: a path starting with "/", or "*" prefix/suffix matches`);
       }
     });
     if ((p.paths ?? []).length > 0 && !p.requireToken) {
-      throw new Error(`${at}.paths: set but requireToken is false; paths only scope where a token is required`);
+      throw new Error(`${at}: paths set but requireToken is false; paths only scope where ${requirement} requires a token`);
     }
-    const id = `${p.namespace}/${p.name}`;
-    if (ids.has(id)) throw new Error(`${at}.name: ${id} is defined twice; allowed: one per name and namespace`);
-    ids.add(id);
-  });
+    if (ids.has(at)) throw new Error(`${at}: defined twice; allowed: one per name and namespace`);
+    ids.add(at);
+  }
 }
 
 export function buildRequestAuthentication(p: EndUserAuthSettings): RequestAuthentication {

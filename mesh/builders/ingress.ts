@@ -3,6 +3,8 @@
  * and with TLS a serving Certificate from the mesh root ClusterIssuer. The gateway reads
  * `credentialName` Secrets from its own namespace, so the Certificate goes there.
  */
+import { objectRef } from "../model/errors";
+import { isServiceHost } from "../names";
 import type { IngressSettings } from "../settings";
 import { HTTPBIN_SERVICE_PORT } from "./httpbin";
 import type { Certificate, Gateway, VirtualService } from "./kinds";
@@ -28,7 +30,9 @@ export const DEFAULT_GATEWAY_SERVICE_TYPE: GatewayServiceType = "LoadBalancer";
 
 export function validateGatewayServiceType(serviceType: unknown): asserts serviceType is GatewayServiceType {
   if (!(GATEWAY_SERVICE_TYPES as readonly unknown[]).includes(serviceType)) {
-    throw new Error(`istio-mtls:ingress.serviceType: ${JSON.stringify(serviceType)} is not a gateway Service type; allowed: ${GATEWAY_SERVICE_TYPES.join(", ")}`);
+    throw new Error(
+      `Helm release ${INGRESS_GATEWAY_RELEASE}: values.service.type: ${JSON.stringify(serviceType)} is not a gateway Service type; allowed: ${GATEWAY_SERVICE_TYPES.join(", ")}`,
+    );
   }
 }
 
@@ -37,8 +41,6 @@ export function gatewayChartValues(input: { revision?: string; serviceType: Gate
   validateGatewayServiceType(input.serviceType);
   return { ...(input.revision ? { revision: input.revision } : {}), service: { type: input.serviceType } };
 }
-
-const HOSTNAME = /^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/;
 
 export interface IngressInput extends Pick<IngressSettings, "tls" | "host"> {
   /** Namespace of httpbin (and of the Gateway and VirtualService). */
@@ -49,14 +51,13 @@ export interface IngressInput extends Pick<IngressSettings, "tls" | "host"> {
 
 export function validateIngress(input: IngressInput): void {
   checkDnsLabel("ingress namespace", input.namespace);
-  checkDnsLabel("istio-mtls:istio.namespace", input.gatewayNamespace);
-  if (typeof input.host !== "string" || !HOSTNAME.test(input.host)) {
-    throw new Error(`istio-mtls:ingress.host: ${JSON.stringify(input.host)} is not a host; allowed: a DNS name or "*"`);
+  checkDnsLabel("gateway namespace", input.gatewayNamespace);
+  const at = `${objectRef("Gateway", input.namespace, INGRESS_GATEWAY_NAME)}: spec.servers[0].hosts[0]`;
+  if (!isServiceHost(input.host)) {
+    throw new Error(`${at}: ${JSON.stringify(input.host)} is not a host; allowed: a DNS name or "*"`);
   }
   if (input.tls && input.host.includes("*")) {
-    throw new Error(
-      `istio-mtls:ingress.host: ${JSON.stringify(input.host)} with tls: true; allowed: a DNS name without "*", which the serving certificate names`,
-    );
+    throw new Error(`${at}: ${JSON.stringify(input.host)} on an HTTPS server; allowed: a DNS name without "*", which the serving certificate names`);
   }
 }
 

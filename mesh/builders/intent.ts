@@ -6,16 +6,36 @@
  * installed elsewhere (istio.install false) no release carries it, and the pack reads it here.
  */
 import { stringify } from "yaml";
+import { isDnsLabel, isPort } from "../names";
 import type { MeshConfig } from "../types";
 import type { ConfigMap } from "./kinds";
 import { meshConfigValues } from "./mesh-config";
 
 export const INTENT_CONFIGMAP = "istio-mtls-intent";
 
+/** "mtls": must succeed over mTLS; "allowed": must succeed; "refused": must not succeed. */
+export const INTENT_EXPECTATIONS = ["mtls", "allowed", "refused"] as const;
+export type IntentExpectation = (typeof INTENT_EXPECTATIONS)[number];
+
+/** A declared expectation for one cell of the matrix, as the stack config and the ConfigMap hold it. */
 export interface IntentEntry {
+  /** `<workload>.<namespace>` */
   from: string;
+  /** `<service>.<namespace>:<port>` */
   to: string;
-  expect: "mtls" | "allowed" | "refused";
+  expect: IntentExpectation;
+}
+
+/** `<workload>.<namespace>`, as ProbeOutcome names a client; undefined when it is not one. */
+export function parseIntentFrom(s: string): { workload: string; namespace: string } | undefined {
+  const m = /^([^.:]+)\.([^.:]+)$/.exec(s);
+  return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) ? { workload: m[1], namespace: m[2] } : undefined;
+}
+
+/** `<service>.<namespace>:<port>`, as ProbeOutcome names a target; undefined when it is not one. */
+export function parseIntentTo(s: string): { service: string; namespace: string; port: number } | undefined {
+  const m = /^([^.:]+)\.([^.:]+):(\d+)$/.exec(s);
+  return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) && isPort(Number(m[3])) ? { service: m[1], namespace: m[2], port: Number(m[3]) } : undefined;
 }
 
 export function buildIntentConfigMap(mesh: MeshConfig, production: boolean, intent: readonly IntentEntry[]): ConfigMap {

@@ -10,6 +10,7 @@
  */
 import type { Certificate, Issuer } from "./kinds";
 import { CERT_MANAGER_API_VERSION } from "./kinds";
+import { objectRef } from "../model/errors";
 import { parseGoDuration } from "./duration";
 import { checkDnsLabel } from "./meta";
 
@@ -30,35 +31,45 @@ export const ROOT_CA_NAME = "istio-mtls-root-ca";
 export const CACERTS_SECRET = "cacerts";
 export const ORGANIZATION = "istio-mtls";
 
+/** Key sizes cert-manager issues for each algorithm; the first is the default. */
 export const KEY_SIZES: Readonly<Record<MeshCaInput["keyAlgorithm"], readonly number[]>> = {
   ECDSA: [256, 384],
   RSA: [2048, 3072, 4096],
 };
 
-const KEY = "istio-mtls:ca";
+const DURATION_ALLOWED = 'a positive Go duration such as "87600h" or "720h30m"';
 
+function duration(at: string, value: string): number {
+  const ms = parseGoDuration(value);
+  if (ms === undefined) throw new Error(`${at}: ${JSON.stringify(value)} is not a duration; allowed: ${DURATION_ALLOWED}`);
+  return ms;
+}
+
+/** Throws on input cert-manager would refuse, naming the Certificate and its field. */
 export function validateMeshCa(input: MeshCaInput): void {
-  checkDnsLabel("istio-mtls:certManager.namespace", input.certManagerNamespace);
-  checkDnsLabel("istio-mtls:istio.namespace", input.istioNamespace);
+  const root = objectRef("Certificate", input.certManagerNamespace, ROOT_CA_NAME);
+  const intermediate = objectRef("Certificate", input.istioNamespace, CACERTS_SECRET);
+  checkDnsLabel(`${root}: metadata.namespace`, input.certManagerNamespace);
+  checkDnsLabel(`${intermediate}: metadata.namespace`, input.istioNamespace);
   const sizes = KEY_SIZES[input.keyAlgorithm];
   if (!sizes) {
-    throw new Error(`${KEY}.keyAlgorithm: ${JSON.stringify(input.keyAlgorithm)}; allowed: ${Object.keys(KEY_SIZES).join(", ")}`);
+    throw new Error(`${root}: spec.privateKey.algorithm: ${JSON.stringify(input.keyAlgorithm)}; allowed: ${Object.keys(KEY_SIZES).join(", ")}`);
   }
   if (!sizes.includes(input.keySize)) {
-    throw new Error(`${KEY}.keySize: ${JSON.stringify(input.keySize)} for ${input.keyAlgorithm}; allowed: ${sizes.join(", ")}`);
+    throw new Error(`${root}: spec.privateKey.size: ${JSON.stringify(input.keySize)} for ${input.keyAlgorithm}; allowed: ${sizes.join(", ")}`);
   }
-  const root = parseGoDuration(`${KEY}.rootDuration`, input.rootDuration);
-  const inter = parseGoDuration(`${KEY}.intermediateDuration`, input.intermediateDuration);
-  const renew = parseGoDuration(`${KEY}.intermediateRenewBefore`, input.intermediateRenewBefore);
-  if (inter > root) {
+  const rootMs = duration(`${root}: spec.duration`, input.rootDuration);
+  const interMs = duration(`${intermediate}: spec.duration`, input.intermediateDuration);
+  const renewMs = duration(`${intermediate}: spec.renewBefore`, input.intermediateRenewBefore);
+  if (interMs > rootMs) {
     throw new Error(
-      `${KEY}.intermediateDuration: ${input.intermediateDuration} outlives rootDuration ${input.rootDuration}; ` +
+      `${intermediate}: spec.duration: ${input.intermediateDuration} outlives the root's ${input.rootDuration} (${root}); ` +
         `allowed: at most the root's lifetime`,
     );
   }
-  if (renew >= inter) {
+  if (renewMs >= interMs) {
     throw new Error(
-      `${KEY}.intermediateRenewBefore: ${input.intermediateRenewBefore} is not shorter than intermediateDuration ` +
+      `${intermediate}: spec.renewBefore: ${input.intermediateRenewBefore} is not shorter than spec.duration ` +
         `${input.intermediateDuration}; allowed: a shorter duration`,
     );
   }

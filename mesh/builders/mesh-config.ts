@@ -4,10 +4,10 @@
  * real ConfigMap; this one is for prediction only and is never deployed.
  */
 import { stringify } from "yaml";
-import type { MeshConfig } from "../types";
+import { MESH_CONFIGMAP, type MeshConfig } from "../types";
 import type { ConfigMap } from "./kinds";
 
-export const MESH_CONFIGMAP = "istio";
+export { MESH_CONFIGMAP };
 
 /** The meshConfig block of istiod's Helm values, keys sorted. */
 export function meshConfigValues(mesh: MeshConfig): Record<string, unknown> {

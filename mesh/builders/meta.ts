@@ -1,4 +1,5 @@
 /** Small shared pieces: deterministic key order and Kubernetes name checks. */
+import { isDnsLabel, isDnsName } from "../names";
 import type { Labels } from "../types";
 
 /** A copy with keys in code-point order, so serialized inputs never depend on insertion order. */
@@ -12,13 +13,8 @@ export function labels(r: Readonly<Labels>): Labels {
   return sortedRecord(r);
 }
 
-/** RFC 1123 label: what Kubernetes allows for namespace and most object names. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** RFC 1123 subdomain: ConfigMap, Certificate and most other object names. */
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 export function checkDnsLabel(setting: string, value: string): void {
-  if (typeof value !== "string" || value.length > 63 || !DNS_LABEL.test(value)) {
+  if (!isDnsLabel(value)) {
     throw new Error(
       `${setting}: ${JSON.stringify(value)} is not a valid name; allowed: lower-case letters, digits and "-", ` +
         `starting and ending with a letter or digit, at most 63 characters`,
@@ -27,7 +23,7 @@ export function checkDnsLabel(setting: string, value: string): void {
 }
 
 export function checkDnsSubdomain(setting: string, value: string): void {
-  if (typeof value !== "string" || value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+  if (!isDnsName(value)) {
     throw new Error(
       `${setting}: ${JSON.stringify(value)} is not a valid name; allowed: lower-case RFC 1123 subdomain ` +
         `(letters, digits, "-" and "."), at most 253 characters`,
@@ -35,9 +31,9 @@ export function checkDnsSubdomain(setting: string, value: string): void {
   }
 }
 
-/** Namespace, name and a non-empty selector of a policy that targets workloads; `why` says what an empty selector would mean. */
+/** Namespace, name and a non-empty selector of a policy (`at`: `Kind namespace/name`); `why` says what an empty selector would mean. */
 export function checkWorkloadPolicyMeta(at: string, p: { namespace: string; name: string; selector?: Readonly<Labels> }, why: string): void {
-  checkDnsLabel(`${at}.namespace`, p.namespace);
-  checkDnsSubdomain(`${at}.name`, p.name);
-  if (!p.selector || Object.keys(p.selector).length === 0) throw new Error(`${at}.selector: empty; allowed: ${why}`);
+  checkDnsLabel(`${at}: metadata.namespace`, p.namespace);
+  checkDnsSubdomain(`${at}: metadata.name`, p.name);
+  if (!p.selector || Object.keys(p.selector).length === 0) throw new Error(`${at}: spec.selector: empty; allowed: ${why}`);
 }

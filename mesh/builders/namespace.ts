@@ -2,6 +2,7 @@
  * Namespaces with the label Istio's injection webhook selects on. A revision uses `istio.io/rev`
  * alone: with both labels present, `istio-injection` wins and the revision is ignored.
  */
+import { objectRef } from "../model/errors";
 import type { MtlsException } from "../settings";
 import type { Namespace } from "./kinds";
 import { checkDnsLabel, labels } from "./meta";
@@ -31,6 +32,6 @@ export function buildNamespace(input: NamespaceInput): Namespace {
   }
   const metadata: Namespace["metadata"] = { name: input.name };
   if (Object.keys(l).length > 0) metadata.labels = labels(l);
-  if (input.exception !== undefined) metadata.annotations = exceptionAnnotations(`istio-mtls:namespaces.${input.name}`, input.exception);
+  if (input.exception !== undefined) metadata.annotations = exceptionAnnotations(objectRef("Namespace", undefined, input.name), input.exception);
   return { apiVersion: "v1", kind: "Namespace", metadata };
 }

@@ -4,13 +4,14 @@
  */
 import type { MeshPeerAuthentication, MtlsException, PeerAuthenticationSettings, NamespacePeerAuthentication, WorkloadPeerAuthentication } from "../settings";
 import { parseDay } from "../day";
+import { objectRef } from "../model/errors";
+import { describeProblem, peerAuthenticationScope, peerAuthenticationSpecProblems } from "../peer-authentication-rules";
 import { MTLS_MODES, type MtlsMode, type PeerAuthentication } from "../types";
 import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
 
 const API_VERSION = "security.istio.io/v1";
 /** Istio's convention for the one selector-less policy of a namespace (and of the mesh). */
 export const DEFAULT_POLICY_NAME = "default";
-const KEY = "istio-mtls:mtls";
 
 function checkMode(setting: string, mode: unknown): asserts mode is MtlsMode {
   if (!(MTLS_MODES as readonly unknown[]).includes(mode)) {
@@ -18,65 +19,53 @@ function checkMode(setting: string, mode: unknown): asserts mode is MtlsMode {
   }
 }
 
-/** Throws on the first policy Istio would reject or ignore; names the setting and what is allowed. */
+function ref(namespace: string, name: string): string {
+  return objectRef("PeerAuthentication", namespace, name);
+}
+
+/** Throws on the first policy Istio would reject or ignore, naming the object, its field and what is allowed. */
 export function validateMtlsPolicies(policies: PeerAuthenticationSettings, rootNamespace: string): void {
-  if (policies.mesh) checkMode(`${KEY}.mesh.mode`, policies.mesh.mode);
+  if (policies.mesh) checkMode(`${ref(rootNamespace, DEFAULT_POLICY_NAME)}: spec.mtls.mode`, policies.mesh.mode);
   const namespaced = new Set<string>();
-  policies.namespaces.forEach((p, i) => {
-    const at = `${KEY}.namespaces[${i}]`;
-    checkDnsLabel(`${at}.namespace`, p.namespace);
-    checkMode(`${at}.mode`, p.mode);
-    if (p.namespace === rootNamespace) {
+  for (const p of policies.namespaces) {
+    const at = ref(p.namespace, DEFAULT_POLICY_NAME);
+    checkDnsLabel(`${at}: metadata.namespace`, p.namespace);
+    checkMode(`${at}: spec.mtls.mode`, p.mode);
+    if (peerAuthenticationScope(p.namespace, false, rootNamespace) === "mesh") {
       throw new Error(
-        `${at}.namespace: ${JSON.stringify(p.namespace)} is the mesh root namespace, where a policy without selector ` +
-          `is the mesh-wide policy; set ${KEY}.mesh.mode instead`,
+        `${at}: metadata.namespace: ${JSON.stringify(p.namespace)} is the mesh root namespace, where a policy without selector ` +
+          `is the mesh-wide policy; allowed: another namespace (the mesh-wide mode is the mesh policy's)`,
       );
     }
     if (namespaced.has(p.namespace)) {
-      throw new Error(
-        `${at}.namespace: a second namespace-level policy for ${JSON.stringify(p.namespace)}; ` +
-          `allowed: one per namespace (Istio applies only the oldest)`,
-      );
+      throw new Error(`${at}: a second namespace-level policy for ${JSON.stringify(p.namespace)}; allowed: one per namespace (Istio applies only the oldest)`);
     }
     namespaced.add(p.namespace);
-  });
+  }
   const names = new Set<string>();
-  policies.workloads.forEach((p, i) => {
-    const at = `${KEY}.workloads[${i}]`;
-    checkDnsLabel(`${at}.namespace`, p.namespace);
-    checkDnsSubdomain(`${at}.name`, p.name);
-    const selectorSize = p.selector ? Object.keys(p.selector).length : 0;
-    if (selectorSize === 0) {
-      throw new Error(
-        p.portLevelMtls
-          ? `${at}.portLevelMtls: requires a non-empty ${at}.selector (Istio rejects port-level mTLS without one)`
-          : `${at}.selector: empty; allowed: at least one label (a policy without selector is ${KEY}.namespaces)`,
-      );
+  for (const p of policies.workloads) {
+    const at = ref(p.namespace, p.name);
+    checkDnsLabel(`${at}: metadata.namespace`, p.namespace);
+    checkDnsSubdomain(`${at}: metadata.name`, p.name);
+    if (p.mode !== undefined) checkMode(`${at}: spec.mtls.mode`, p.mode);
+    for (const [port, mode] of Object.entries(p.portLevelMtls ?? {})) checkMode(`${at}: spec.portLevelMtls.${port}.mode`, mode);
+    const [problem] = peerAuthenticationSpecProblems({ selector: { matchLabels: p.selector }, portLevelMtls: p.portLevelMtls });
+    if (problem) throw new Error(`${at}: ${describeProblem(problem)}`);
+    if (!p.selector || Object.keys(p.selector).length === 0) {
+      throw new Error(`${at}: spec.selector: empty; allowed: at least one label (without one the policy is namespace-wide)`);
     }
-    if (p.namespace === rootNamespace) {
+    if (peerAuthenticationScope(p.namespace, true, rootNamespace) === undefined) {
       throw new Error(
-        `${at}.namespace: ${JSON.stringify(p.namespace)} is the mesh root namespace, where Istio ignores policies ` +
+        `${at}: metadata.namespace: ${JSON.stringify(p.namespace)} is the mesh root namespace, where Istio ignores policies ` +
           `with a selector; allowed: the workload's own namespace`,
       );
     }
-    if (p.mode !== undefined) checkMode(`${at}.mode`, p.mode);
-    if (p.portLevelMtls !== undefined) {
-      const entries = Object.entries(p.portLevelMtls);
-      if (entries.length === 0) throw new Error(`${at}.portLevelMtls: empty; allowed: at least one port, or omit it`);
-      for (const [port, mode] of entries) {
-        const n = Number(port);
-        if (!/^[0-9]+$/.test(port) || !Number.isInteger(n) || n < 1 || n > 65535) {
-          throw new Error(`${at}.portLevelMtls: port ${JSON.stringify(port)} is not a port; allowed: 1..65535 (container port)`);
-        }
-        checkMode(`${at}.portLevelMtls.${port}`, mode);
-      }
-    }
     const id = `${p.namespace}/${p.name}`;
     if (names.has(id) || (p.name === DEFAULT_POLICY_NAME && namespaced.has(p.namespace))) {
-      throw new Error(`${at}.name: PeerAuthentication ${id} is defined twice; allowed: one object per name and namespace`);
+      throw new Error(`${at}: defined twice; allowed: one object per name and namespace`);
     }
     names.add(id);
-  });
+  }
 }
 
 function peerAuthentication(namespace: string, name: string, spec: PeerAuthentication["spec"]): PeerAuthentication {
@@ -87,31 +76,32 @@ function peerAuthentication(namespace: string, name: string, spec: PeerAuthentic
 export const EXCEPTION_REASON_ANNOTATION = "istio-mtls.dev/exception-reason";
 export const EXCEPTION_EXPIRES_ANNOTATION = "istio-mtls.dev/exception-expires";
 
-/** The annotations of an exception, on a PeerAuthentication at any level or on a Namespace without injection. */
+/** The annotations of an exception, on a PeerAuthentication at any level or on a Namespace without injection (`at`). */
 export function exceptionAnnotations(at: string, e: MtlsException): Record<string, string> {
-  if (typeof e.reason !== "string" || e.reason.trim() === "") throw new Error(`${at}.exception.reason: empty; allowed: why plaintext is still accepted`);
+  if (typeof e.reason !== "string" || e.reason.trim() === "") {
+    throw new Error(`${at}: metadata.annotations["${EXCEPTION_REASON_ANNOTATION}"]: empty; allowed: why plaintext is still accepted`);
+  }
   // parseDay, as the config and the pack read it: a calendar date, not one Date.parse rolls over.
   if (typeof e.expires !== "string" || parseDay(e.expires) === undefined) {
-    throw new Error(`${at}.exception.expires: ${JSON.stringify(e.expires)} is not a date; allowed: YYYY-MM-DD`);
+    throw new Error(`${at}: metadata.annotations["${EXCEPTION_EXPIRES_ANNOTATION}"]: ${JSON.stringify(e.expires)} is not a date; allowed: YYYY-MM-DD`);
   }
   return { [EXCEPTION_EXPIRES_ANNOTATION]: e.expires, [EXCEPTION_REASON_ANNOTATION]: e.reason };
 }
 
-function withException(pa: PeerAuthentication, at: string, e: MtlsException | undefined): PeerAuthentication {
-  if (e !== undefined) pa.metadata.annotations = exceptionAnnotations(at, e);
+function withException(pa: PeerAuthentication, e: MtlsException | undefined): PeerAuthentication {
+  if (e !== undefined) pa.metadata.annotations = exceptionAnnotations(ref(pa.metadata.namespace!, pa.metadata.name), e);
   return pa;
 }
 
 /** Mesh level: the selector-less policy in the root namespace. */
 export function buildMeshPeerAuthentication(p: MeshPeerAuthentication, rootNamespace: string): PeerAuthentication {
-  checkMode(`${KEY}.mesh.mode`, p.mode);
-  return withException(peerAuthentication(rootNamespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } }), `${KEY}.mesh`, p.exception);
+  checkMode(`${ref(rootNamespace, DEFAULT_POLICY_NAME)}: spec.mtls.mode`, p.mode);
+  return withException(peerAuthentication(rootNamespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } }), p.exception);
 }
 
 export function buildNamespacePeerAuthentication(p: NamespacePeerAuthentication): PeerAuthentication {
-  checkMode(`${KEY}.namespaces.mode`, p.mode);
-  const pa = peerAuthentication(p.namespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } });
-  return withException(pa, `${KEY}.namespaces.${p.namespace}`, p.exception);
+  checkMode(`${ref(p.namespace, DEFAULT_POLICY_NAME)}: spec.mtls.mode`, p.mode);
+  return withException(peerAuthentication(p.namespace, DEFAULT_POLICY_NAME, { mtls: { mode: p.mode } }), p.exception);
 }
 
 export function buildWorkloadPeerAuthentication(p: WorkloadPeerAuthentication): PeerAuthentication {
@@ -122,7 +112,7 @@ export function buildWorkloadPeerAuthentication(p: WorkloadPeerAuthentication): 
     const ports = Object.keys(p.portLevelMtls).map(Number).sort((a, b) => a - b);
     spec.portLevelMtls = Object.fromEntries(ports.map((port) => [String(port), { mode: p.portLevelMtls![port] }]));
   }
-  return withException(peerAuthentication(p.namespace, p.name, spec), `${KEY}.workloads.${p.namespace}/${p.name}`, p.exception);
+  return withException(peerAuthentication(p.namespace, p.name, spec), p.exception);
 }
 
 /** Every PeerAuthentication of the policies, mesh first, then namespaces and workloads as listed. */

@@ -1,10 +1,6 @@
 import { parse } from "yaml";
-import { DEFAULT_MESH_CONFIG, type KubeObject, type MeshConfig } from "../types";
+import { DEFAULT_MESH_CONFIG, ISTIOD_NAMESPACE, MESH_CONFIGMAP, type KubeObject, type MeshConfig } from "../types";
 import { ModelInputError, objectRef } from "./errors";
-
-/** Where istiod keeps its MeshConfig: ConfigMap `istio`, key `mesh`, in istiod's namespace. */
-export const MESH_CONFIGMAP_NAME = "istio";
-const ISTIOD_NAMESPACE = "istio-system";
 
 /**
  * MeshConfig from the input's ConfigMap `istio` (in istio-system, or in a namespace that its own
@@ -12,7 +8,7 @@ const ISTIOD_NAMESPACE = "istio-system";
  */
 export function readMeshConfig(objects: readonly KubeObject[]): MeshConfig {
   const candidates = objects.filter(
-    (o) => o.kind === "ConfigMap" && o.apiVersion === "v1" && o.metadata?.name === MESH_CONFIGMAP_NAME,
+    (o) => o.kind === "ConfigMap" && o.apiVersion === "v1" && o.metadata?.name === MESH_CONFIGMAP,
   );
   const parsed = candidates.map((cm) => ({ cm, mesh: parseMeshConfig(cm) }));
   const chosen =

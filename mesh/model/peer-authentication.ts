@@ -3,7 +3,8 @@
  * pilot/pkg/model/authentication.go, pilot/pkg/security/authn/policy_applier.go
  * ComposePeerAuthentication).
  */
-import { MTLS_MODES, type KubeObject, type Labels, type MtlsMode } from "../types";
+import { describeProblem, peerAuthenticationLevels, peerAuthenticationSpecProblems } from "../peer-authentication-rules";
+import { creationTime, MTLS_MODES, type KubeObject, type Labels, type MtlsMode } from "../types";
 import { ModelInputError, objectRef } from "./errors";
 import { isEmptySelector, selectorMatches } from "./match";
 import { oldestFirst, type Aged } from "./order";
@@ -60,30 +61,21 @@ export function readPeerAuthentication(o: KubeObject, position: number): PeerAut
   const mtls = spec.mtls as { mode?: unknown } | undefined | null;
   const mode = readMode(ref, "spec.mtls.mode", mtls?.mode);
   const portLevel = new Map<number, MtlsMode>();
-  if (spec.portLevelMtls !== undefined && spec.portLevelMtls !== null) {
-    const plm = spec.portLevelMtls as Record<string, unknown>;
-    if (typeof plm !== "object" || Array.isArray(plm)) throw new ModelInputError(ref, "spec.portLevelMtls must be a map keyed by port");
-    if (!selector) {
-      throw new ModelInputError(ref, "spec.portLevelMtls requires a non-empty spec.selector (Istio rejects it on mesh and namespace policies)");
-    }
-    const keys = Object.keys(plm);
-    if (keys.length === 0) throw new ModelInputError(ref, "spec.portLevelMtls must have at least one port");
-    for (const key of keys) {
-      const port = Number(key);
-      if (!/^\d+$/.test(key) || port < 1 || port > 65535) {
-        throw new ModelInputError(ref, `spec.portLevelMtls key ${JSON.stringify(key)} is not a port; allowed: 1..65535`);
-      }
-      const entry = plm[key] as { mode?: unknown } | undefined | null;
-      portLevel.set(port, readMode(ref, `spec.portLevelMtls[${key}].mode`, entry?.mode));
-    }
+  const plm = spec.portLevelMtls;
+  if (plm !== undefined && plm !== null && (typeof plm !== "object" || Array.isArray(plm))) {
+    throw new ModelInputError(ref, "spec.portLevelMtls must be a map keyed by port");
   }
-  const created = o.metadata.creationTimestamp ? Date.parse(o.metadata.creationTimestamp) : undefined;
+  const [problem] = peerAuthenticationSpecProblems(spec);
+  if (problem) throw new ModelInputError(ref, describeProblem(problem));
+  for (const [key, entry] of Object.entries((plm ?? {}) as Record<string, { mode?: unknown } | undefined | null>)) {
+    portLevel.set(Number(key), readMode(ref, `spec.portLevelMtls[${key}].mode`, entry?.mode));
+  }
   return {
     name: o.metadata.name,
     namespace,
-    created: created !== undefined && !Number.isNaN(created) ? created : undefined,
+    created: creationTime(o.metadata),
     position,
-    ref: `PeerAuthentication ${namespace}/${o.metadata.name}`,
+    ref,
     mode,
     selector,
     portLevel,
@@ -93,38 +85,22 @@ export function readPeerAuthentication(o: KubeObject, position: number): PeerAut
 export class PeerAuthnIndex {
   readonly mesh: PeerAuthnPolicy | undefined;
   /** Oldest selector-less policy per (non-root) namespace. */
-  readonly namespaceLevel = new Map<string, PeerAuthnPolicy>();
+  readonly namespaceLevel: Map<string, PeerAuthnPolicy>;
   /** Selector policies per namespace, oldest first. Root-namespace selector policies are dropped. */
-  readonly workloadLevel = new Map<string, PeerAuthnPolicy[]>();
+  readonly workloadLevel: Map<string, PeerAuthnPolicy[]>;
   /** Policies that the model ignores, with why (for explanations). */
-  readonly ignored: { ref: string; why: string }[] = [];
+  readonly ignored: { ref: string; why: string }[];
   private readonly meshDecision: ModeDecision;
   private readonly nsDecisions = new Map<string, ModeDecision>();
   private readonly byWorkload = new Map<Workload, WorkloadPeerAuthn>();
 
   constructor(policies: readonly PeerAuthnPolicy[], readonly rootNamespace: string) {
-    let mesh: PeerAuthnPolicy | undefined;
-    for (const p of oldestFirst(policies)) {
-      if (!p.selector) {
-        if (p.namespace === rootNamespace) {
-          if (!mesh) mesh = p;
-          else this.ignored.push({ ref: p.ref, why: `older mesh-level policy ${mesh.ref} wins` });
-        } else if (!this.namespaceLevel.has(p.namespace)) {
-          this.namespaceLevel.set(p.namespace, p);
-        } else {
-          this.ignored.push({ ref: p.ref, why: `older namespace-level policy ${this.namespaceLevel.get(p.namespace)!.ref} wins` });
-        }
-      } else if (p.namespace === rootNamespace) {
-        // policy_applier.go: "ignore non-empty selector in root namespace" (sidecar mode).
-        this.ignored.push({ ref: p.ref, why: "a selector in the root namespace is ignored" });
-      } else {
-        const list = this.workloadLevel.get(p.namespace);
-        if (list) list.push(p);
-        else this.workloadLevel.set(p.namespace, [p]);
-      }
-    }
-    this.mesh = mesh;
-    this.meshDecision = mesh && mesh.mode !== "UNSET" ? { mode: mesh.mode, source: mesh.ref } : DEFAULT_MODE;
+    const levels = peerAuthenticationLevels(oldestFirst(policies), rootNamespace);
+    this.mesh = levels.mesh;
+    this.namespaceLevel = levels.namespaceLevel;
+    this.workloadLevel = levels.workloadLevel;
+    this.ignored = levels.ignored.map(({ policy, why }) => ({ ref: policy.ref, why }));
+    this.meshDecision = this.mesh && this.mesh.mode !== "UNSET" ? { mode: this.mesh.mode, source: this.mesh.ref } : DEFAULT_MODE;
   }
 
   /** Mesh then namespace level only: what auto mTLS infers for a service (BestEffortInferServiceMTLSMode). */

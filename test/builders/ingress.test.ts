@@ -51,10 +51,10 @@ test("TLS ingress: HTTPS only, credentialName Secret issued in the gateway's nam
 
 test("TLS with a wildcard host is refused", (t) => {
   const e = t.throws(() => buildIngress({ namespace: "foo", gatewayNamespace: "istio-system", host: "*", tls: true }));
-  t.regex(e!.message, /istio-mtls:ingress\.host: "\*" with tls: true; allowed: a DNS name without "\*"/);
+  t.regex(e!.message, /^Gateway foo\/httpbin-gateway: spec\.servers\[0\]\.hosts\[0\]: "\*" on an HTTPS server; allowed: a DNS name without "\*"/);
   t.regex(
     t.throws(() => buildIngress({ namespace: "foo", gatewayNamespace: "istio-system", host: "Bad Host", tls: false }))!.message,
-    /ingress\.host: "Bad Host" is not a host/,
+    /hosts\[0\]: "Bad Host" is not a host/,
   );
 });
 
@@ -62,6 +62,6 @@ test("gateway chart values: the Service type as the chart's service.type, with t
   t.deepEqual(gatewayChartValues({ serviceType: "LoadBalancer" }), { service: { type: "LoadBalancer" } });
   t.deepEqual(gatewayChartValues({ serviceType: "NodePort", revision: "1-28" }), { revision: "1-28", service: { type: "NodePort" } });
   t.throws(() => gatewayChartValues({ serviceType: "Headless" as never }), {
-    message: 'istio-mtls:ingress.serviceType: "Headless" is not a gateway Service type; allowed: LoadBalancer, NodePort, ClusterIP',
+    message: 'Helm release istio-ingressgateway: values.service.type: "Headless" is not a gateway Service type; allowed: LoadBalancer, NodePort, ClusterIP',
   });
 });

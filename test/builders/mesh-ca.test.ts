@@ -67,19 +67,23 @@ test("RSA keys carry their size", (t) => {
 });
 
 test("Go durations", (t) => {
-  t.is(parseGoDuration("d", "1h30m"), 5_400_000);
-  t.is(parseGoDuration("d", "2.5s"), 2500);
-  t.regex(t.throws(() => parseGoDuration("istio-mtls:ca.rootDuration", "10d"))!.message, /istio-mtls:ca\.rootDuration: "10d" is not a duration/);
-  t.throws(() => parseGoDuration("d", "0h"));
+  t.is(parseGoDuration("1h30m"), 5_400_000);
+  t.is(parseGoDuration("2.5s"), 2500);
+  t.is(parseGoDuration("10d"), undefined);
+  t.is(parseGoDuration("0h"), undefined);
+  t.regex(
+    t.throws(() => validateMeshCa({ ...input, rootDuration: "10d" }))!.message,
+    /^Certificate cert-manager\/istio-mtls-root-ca: spec\.duration: "10d" is not a duration/,
+  );
 });
 
 const rejected: [string, Partial<MeshCaInput>, RegExp][] = [
-  ["ECDSA 521", { keySize: 521 }, /istio-mtls:ca\.keySize: 521 for ECDSA; allowed: 256, 384/],
-  ["RSA 1024", { keyAlgorithm: "RSA", keySize: 1024 }, /keySize: 1024 for RSA; allowed: 2048, 3072, 4096/],
-  ["unknown algorithm", { keyAlgorithm: "Ed25519" as never }, /istio-mtls:ca\.keyAlgorithm: "Ed25519"; allowed: ECDSA, RSA/],
-  ["intermediate outlives root", { intermediateDuration: "100000h" }, /intermediateDuration: 100000h outlives rootDuration 87600h/],
-  ["renewBefore not shorter", { intermediateRenewBefore: "8760h" }, /intermediateRenewBefore: 8760h is not shorter than intermediateDuration 8760h/],
-  ["bad namespace", { istioNamespace: "Istio" }, /istio-mtls:istio\.namespace: "Istio" is not a valid name/],
+  ["ECDSA 521", { keySize: 521 }, /^Certificate cert-manager\/istio-mtls-root-ca: spec\.privateKey\.size: 521 for ECDSA; allowed: 256, 384/],
+  ["RSA 1024", { keyAlgorithm: "RSA", keySize: 1024 }, /size: 1024 for RSA; allowed: 2048, 3072, 4096/],
+  ["unknown algorithm", { keyAlgorithm: "Ed25519" as never }, /spec\.privateKey\.algorithm: "Ed25519"; allowed: ECDSA, RSA/],
+  ["intermediate outlives root", { intermediateDuration: "100000h" }, /^Certificate istio-system\/cacerts: spec\.duration: 100000h outlives the root's 87600h/],
+  ["renewBefore not shorter", { intermediateRenewBefore: "8760h" }, /spec\.renewBefore: 8760h is not shorter than spec\.duration 8760h/],
+  ["bad namespace", { istioNamespace: "Istio" }, /^Certificate Istio\/cacerts: metadata\.namespace: "Istio" is not a valid name/],
 ];
 for (const [title, change, message] of rejected) {
   test(`CA refused: ${title}`, (t) => {

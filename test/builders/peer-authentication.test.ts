@@ -64,52 +64,52 @@ test("all levels together: mesh, then namespaces, then workloads", (t) => {
 
 const base: PeerAuthenticationSettings = { namespaces: [], workloads: [] };
 const rejected: [string, PeerAuthenticationSettings, RegExp][] = [
-  ["unknown mesh mode", { ...base, mesh: { mode: "MUTUAL" as never } }, /istio-mtls:mtls\.mesh\.mode: unknown mode "MUTUAL"; allowed: UNSET, DISABLE, PERMISSIVE, STRICT/],
+  ["unknown mesh mode", { ...base, mesh: { mode: "MUTUAL" as never } }, /^PeerAuthentication istio-system\/default: spec\.mtls\.mode: unknown mode "MUTUAL"; allowed: UNSET, DISABLE, PERMISSIVE, STRICT/],
   [
     "second namespace-level policy",
     { ...base, namespaces: [{ namespace: "foo", mode: "STRICT" }, { namespace: "foo", mode: "DISABLE" }] },
-    /namespaces\[1\]\.namespace: a second namespace-level policy for "foo"/,
+    /^PeerAuthentication foo\/default: a second namespace-level policy for "foo"/,
   ],
   [
     "namespace policy in the root namespace (a second mesh-level policy)",
     { ...base, mesh: { mode: "STRICT" }, namespaces: [{ namespace: "istio-system", mode: "DISABLE" }] },
-    /namespaces\[0\]\.namespace: "istio-system" is the mesh root namespace.*set istio-mtls:mtls\.mesh\.mode instead/,
+    /^PeerAuthentication istio-system\/default: metadata\.namespace: "istio-system" is the mesh root namespace, where a policy without selector is the mesh-wide policy/,
   ],
   [
     "portLevelMtls without selector",
     { ...base, workloads: [{ namespace: "foo", name: "p", selector: {}, portLevelMtls: { 8080: "DISABLE" } }] },
-    /workloads\[0\]\.portLevelMtls: requires a non-empty istio-mtls:mtls\.workloads\[0\]\.selector/,
+    /^PeerAuthentication foo\/p: spec\.portLevelMtls requires a non-empty spec\.selector/,
   ],
-  ["empty selector", { ...base, workloads: [{ namespace: "foo", name: "p", selector: {}, mode: "STRICT" }] }, /workloads\[0\]\.selector: empty/],
+  ["empty selector", { ...base, workloads: [{ namespace: "foo", name: "p", selector: {}, mode: "STRICT" }] }, /^PeerAuthentication foo\/p: spec\.selector: empty/],
   [
     "selector policy in the root namespace",
     { ...base, workloads: [{ namespace: "istio-system", name: "p", selector: { app: "a" }, mode: "STRICT" }] },
-    /workloads\[0\]\.namespace: "istio-system" is the mesh root namespace, where Istio ignores policies with a selector/,
+    /^PeerAuthentication istio-system\/p: metadata\.namespace: "istio-system" is the mesh root namespace, where Istio ignores policies with a selector/,
   ],
   [
     "port 0",
     { ...base, workloads: [{ namespace: "foo", name: "p", selector: { app: "a" }, portLevelMtls: { 0: "STRICT" } }] },
-    /portLevelMtls: port "0" is not a port; allowed: 1\.\.65535/,
+    /^PeerAuthentication foo\/p: spec\.portLevelMtls\.0 is not a port; allowed: 1\.\.65535/,
   ],
   [
     "port 70000",
     { ...base, workloads: [{ namespace: "foo", name: "p", selector: { app: "a" }, portLevelMtls: { 70000: "STRICT" } }] },
-    /port "70000" is not a port/,
+    /spec\.portLevelMtls\.70000 is not a port/,
   ],
   [
     "empty portLevelMtls",
     { ...base, workloads: [{ namespace: "foo", name: "p", selector: { app: "a" }, portLevelMtls: {} }] },
-    /portLevelMtls: empty/,
+    /spec\.portLevelMtls is empty/,
   ],
   [
     "unknown port mode",
     { ...base, workloads: [{ namespace: "foo", name: "p", selector: { app: "a" }, portLevelMtls: { 80: "ON" as never } }] },
-    /workloads\[0\]\.portLevelMtls\.80: unknown mode "ON"/,
+    /^PeerAuthentication foo\/p: spec\.portLevelMtls\.80\.mode: unknown mode "ON"/,
   ],
   [
     "workload policy named default next to the namespace policy",
     { ...base, namespaces: [{ namespace: "foo", mode: "STRICT" }], workloads: [{ namespace: "foo", name: "default", selector: { app: "a" } }] },
-    /workloads\[0\]\.name: PeerAuthentication foo\/default is defined twice/,
+    /^PeerAuthentication foo\/default: defined twice/,
   ],
 ];
 

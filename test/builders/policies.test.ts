@@ -44,11 +44,11 @@ test("DestinationRule: exportTo omitted stays omitted (visible to all)", (t) => 
 });
 
 const drRejected: [string, DestinationRuleSettings, RegExp][] = [
-  ["unknown mode", { namespace: "foo", name: "d", host: "h", mode: "STRICT" as never }, /destinationRules\[0\]\.mode: unknown TLS mode "STRICT"; allowed: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL/],
-  ["bad port", { namespace: "foo", name: "d", host: "h", portLevel: [{ port: 0, mode: "DISABLE" }] }, /portLevel\[0\]\.port: 0 is not a port/],
-  ["no TLS setting", { namespace: "foo", name: "d", host: "h", portLevel: [{ port: 80 }] }, /neither mode nor any portLevel\[\]\.mode/],
-  ["bad exportTo", { namespace: "foo", name: "d", host: "h", mode: "DISABLE", exportTo: ["Foo"] }, /exportTo\[0\]: "Foo" is not a valid name/],
-  ["bad host", { namespace: "foo", name: "d", host: "http://x", mode: "DISABLE" }, /host: "http:\/\/x" is not a host/],
+  ["unknown mode", { namespace: "foo", name: "d", host: "h", mode: "STRICT" as never }, /^DestinationRule foo\/d: spec\.trafficPolicy\.tls\.mode: unknown TLS mode "STRICT"; allowed: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL/],
+  ["bad port", { namespace: "foo", name: "d", host: "h", portLevel: [{ port: 0, mode: "DISABLE" }] }, /spec\.trafficPolicy\.portLevelSettings \(port 0\): 0 is not a port/],
+  ["no TLS setting", { namespace: "foo", name: "d", host: "h", portLevel: [{ port: 80 }] }, /spec\.trafficPolicy: no tls\.mode at the top or on any port/],
+  ["bad exportTo", { namespace: "foo", name: "d", host: "h", mode: "DISABLE", exportTo: ["Foo"] }, /spec\.exportTo\[0\]: "Foo" is not a valid name/],
+  ["bad host", { namespace: "foo", name: "d", host: "http://x", mode: "DISABLE" }, /spec\.host: "http:\/\/x" is not a host/],
 ];
 for (const [title, dr, message] of drRejected) {
   test(`DestinationRule refused: ${title}`, (t) => {
@@ -102,11 +102,11 @@ test("token required on every path: no `to`; token optional: RequestAuthenticati
 test("end-user auth refused: non-https JWKS, empty selector, paths without requireToken", (t) => {
   t.regex(
     t.throws(() => validateEndUserAuthPolicies([{ ...jwt, jwksUri: "http://keys.example.com/jwks.json" }]))!.message,
-    /endUserAuth\[0\]\.jwksUri: "http:\/\/keys\.example\.com\/jwks\.json" is not an https URL; allowed: https:\/\/ only/,
+    /^RequestAuthentication foo\/[^:]+: spec\.jwtRules\[0\]\.jwksUri: "http:\/\/keys\.example\.com\/jwks\.json" is not an https URL; allowed: https:\/\/ only/,
   );
   t.regex(t.throws(() => validateEndUserAuthPolicies([{ ...jwt, jwksUri: "not a url" }]))!.message, /is not an https URL/);
-  t.regex(t.throws(() => validateEndUserAuthPolicies([{ ...jwt, selector: {} }]))!.message, /endUserAuth\[0\]\.selector: empty/);
-  t.regex(t.throws(() => validateEndUserAuthPolicies([{ ...jwt, requireToken: false }]))!.message, /paths: set but requireToken is false/);
+  t.regex(t.throws(() => validateEndUserAuthPolicies([{ ...jwt, selector: {} }]))!.message, /^RequestAuthentication foo\/[^:]+: spec\.selector: empty/);
+  t.regex(t.throws(() => validateEndUserAuthPolicies([{ ...jwt, requireToken: false }]))!.message, /paths set but requireToken is false/);
 });
 
 test("AuthorizationPolicy ALLOW: principals and namespaces as separate (ORed) sources", (t) => {
@@ -131,7 +131,7 @@ test("AuthorizationPolicy ALLOW: principals and namespaces as separate (ORed) so
 
 test("AuthorizationPolicy refused: nothing allowed, spiffe:// principal, empty selector", (t) => {
   const p = { namespace: "foo", name: "a", selector: { app: "httpbin" } };
-  t.regex(t.throws(() => validateAuthorizationPolicies([p]))!.message, /authorization\[0\]: neither principals nor namespaces/);
+  t.regex(t.throws(() => validateAuthorizationPolicies([p]))!.message, /^AuthorizationPolicy foo\/a: spec\.rules\[0\]\.from: neither principals nor namespaces/);
   t.regex(
     t.throws(() => validateAuthorizationPolicies([{ ...p, principals: ["spiffe://cluster.local/ns/a/sa/b"] }]))!.message,
     /principals\[0\]: "spiffe:\/\/cluster\.local\/ns\/a\/sa\/b"; allowed: .*without the spiffe:\/\/ prefix/,
@@ -152,7 +152,7 @@ test("PeerAuthentication: a reviewed exception becomes the annotations the polic
   const bad = t.throws(() =>
     buildWorkloadPeerAuthentication({ namespace: "bar", name: "h", selector: { app: "h" }, mode: "PERMISSIVE", exception: { reason: "x", expires: "2027-13-45" } }),
   );
-  t.regex(bad!.message, /^istio-mtls:mtls\.workloads\.bar\/h\.exception\.expires: "2027-13-45" is not a date; allowed: YYYY-MM-DD$/);
+  t.regex(bad!.message, /^PeerAuthentication bar\/h: metadata\.annotations\["istio-mtls\.dev\/exception-expires"\]: "2027-13-45" is not a date; allowed: YYYY-MM-DD$/);
 });
 
 test("exceptions at mesh and namespace level, and calendar dates only (parseDay, as config and pack)", (t) => {
@@ -161,6 +161,6 @@ test("exceptions at mesh and namespace level, and calendar dates only (parseDay,
   t.deepEqual(buildMeshPeerAuthentication({ mode: "PERMISSIVE", exception }, "istio-system").metadata.annotations, annotations);
   t.deepEqual(buildNamespacePeerAuthentication({ namespace: "bar", mode: "PERMISSIVE", exception }).metadata.annotations, annotations);
   const bad = t.throws(() => buildNamespacePeerAuthentication({ namespace: "bar", mode: "PERMISSIVE", exception: { reason: "x", expires: "2027-02-30" } }));
-  t.is(bad!.message, 'istio-mtls:mtls.namespaces.bar.exception.expires: "2027-02-30" is not a date; allowed: YYYY-MM-DD');
+  t.is(bad!.message, 'PeerAuthentication bar/default: metadata.annotations["istio-mtls.dev/exception-expires"]: "2027-02-30" is not a date; allowed: YYYY-MM-DD');
   t.throws(() => buildWorkloadPeerAuthentication({ namespace: "bar", name: "h", selector: { app: "h" }, mode: "PERMISSIVE", exception: { reason: "x", expires: "2027-04-31" } }));
 });

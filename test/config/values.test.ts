@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { didYouMean, formatKey } from "../../config/errors";
 import {
   formatGoDuration,
-  isDestinationHost,
+  isServiceHost,
   isDnsLabel,
   isHttpsUrl,
   isLabelKey,
@@ -44,8 +44,8 @@ test("label keys: optional DNS prefix, name up to 63 characters", (t) => {
 });
 
 test("DestinationRule hosts: names and a leading wildcard only", (t) => {
-  for (const ok of ["*", "*.local", "httpbin", "httpbin.foo.svc.cluster.local", "*.foo.svc.cluster.local"]) t.true(isDestinationHost(ok), ok);
-  for (const bad of ["", "http://httpbin", "httpbin:8000", "httpbin.*.svc", "*httpbin", "**.local", "Httpbin"]) t.false(isDestinationHost(bad), bad);
+  for (const ok of ["*", "*.local", "httpbin", "httpbin.foo.svc.cluster.local", "*.foo.svc.cluster.local"]) t.true(isServiceHost(ok), ok);
+  for (const bad of ["", "http://httpbin", "httpbin:8000", "httpbin.*.svc", "*httpbin", "**.local", "Httpbin"]) t.false(isServiceHost(bad), bad);
 });
 
 test("principals: Istio form, '*', or one leading or trailing '*'", (t) => {

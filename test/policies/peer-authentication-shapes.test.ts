@@ -19,7 +19,7 @@ test("one mesh, one namespace and one workload policy pass", async (t) => {
 
 test("portLevelMtls without a selector is rejected by Istio", async (t) => {
   const r = await validateStack(policy, [...demoMesh(), peerAuthentication("foo", "default", { mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "DISABLE" } } })]);
-  t.true(r.messages.some((m) => /PeerAuthentication foo\/default sets spec\.portLevelMtls without spec\.selector; Istio rejects it/.test(m)), r.messages.join("\n"));
+  t.true(r.messages.some((m) => /PeerAuthentication foo\/default is rejected by Istio: spec\.portLevelMtls requires a non-empty spec\.selector/.test(m)), r.messages.join("\n"));
 });
 
 test("an empty portLevelMtls and a bad port key are named", async (t) => {
@@ -28,8 +28,8 @@ test("an empty portLevelMtls and a bad port key are named", async (t) => {
     peerAuthentication("foo", "a", { selector: httpbin, portLevelMtls: {} }),
     peerAuthentication("bar", "b", { selector: httpbin, portLevelMtls: { "70000": { mode: "STRICT" } } }),
   ]);
-  t.true(r.messages.some((m) => m.includes("PeerAuthentication foo/a has an empty spec.portLevelMtls")));
-  t.true(r.messages.some((m) => m.includes('PeerAuthentication bar/b has spec.portLevelMtls key "70000"; allowed: a container port 1..65535')));
+  t.true(r.messages.some((m) => m.includes("PeerAuthentication foo/a is rejected by Istio: spec.portLevelMtls is empty; allowed: at least one port entry")));
+  t.true(r.messages.some((m) => m.includes("PeerAuthentication bar/b is rejected by Istio: spec.portLevelMtls.70000 is not a port; allowed: 1..65535 (a container port)")));
 });
 
 test("a second mesh-level policy is ignored: the newer one is named with the winner", async (t) => {
@@ -37,7 +37,7 @@ test("a second mesh-level policy is ignored: the newer one is named with the win
   older.metadata.creationTimestamp = "2025-01-01T00:00:00Z";
   const r = await validateStack(policy, [...demoMesh(), peerAuthentication("istio-system", "default", { mtls: { mode: "PERMISSIVE" } }), older]);
   t.is(r.messages.length, 1);
-  t.regex(r.messages[0], /PeerAuthentication istio-system\/default is a second mesh-level PeerAuthentication; Istio applies only the oldest, PeerAuthentication istio-system\/z-old/);
+  t.regex(r.messages[0], /PeerAuthentication istio-system\/default is ignored: it is a second mesh-level PeerAuthentication; Istio applies only the oldest, PeerAuthentication istio-system\/z-old/);
   t.true(r.urns[0]!.endsWith("istio-system-default-peerauthentication"));
 });
 
@@ -49,13 +49,13 @@ test("a second namespace-level policy is ignored", async (t) => {
     peerAuthentication("bar", "default", { mtls: { mode: "STRICT" } }),
   ]);
   t.is(r.messages.length, 1);
-  t.regex(r.messages[0], /foo\/relaxed is a second namespace foo-level/);
+  t.regex(r.messages[0], /foo\/relaxed is ignored: it is a second namespace foo-level PeerAuthentication/);
 });
 
 test("a selector in the root namespace is ignored in sidecar mode", async (t) => {
   const r = await validateStack(policy, [...demoMesh(), peerAuthentication("istio-system", "httpbin", { selector: httpbin, mtls: { mode: "STRICT" } })]);
   t.is(r.messages.length, 1);
-  t.regex(r.messages[0], /has a selector in the root namespace istio-system; Istio ignores it/);
+  t.regex(r.messages[0], /istio-system\/httpbin is ignored: it has a selector in the root namespace istio-system, which Istio ignores in sidecar mode/);
 });
 
 test("two workload policies selecting one workload: the newer is not applied to it", async (t) => {
