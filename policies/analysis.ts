@@ -6,7 +6,7 @@ import { buildModel, type MeshModel } from "../mesh/model/index";
 import { readMeshConfig } from "../mesh/model/mesh-config";
 import { predictModel } from "../mesh/predict";
 import type { Prediction, ProbeOutcome } from "../mesh/prediction";
-import type { KubeObject, MeshConfig } from "../mesh/types";
+import { DEFAULT_MESH_CONFIG, type KubeObject, type MeshConfig } from "../mesh/types";
 import { findStackIntent, type StackIntent } from "./intent";
 import { stackObjects, type StackObject, type StackResource } from "./stack-objects";
 
@@ -41,7 +41,7 @@ export function analyzeStack(resources: readonly StackResource[]): StackAnalysis
   try {
     mesh = readMeshConfig(kubeObjects);
   } catch (e) {
-    mesh = { rootNamespace: "istio-system", trustDomain: "cluster.local", enableAutoMtls: true };
+    mesh = { ...DEFAULT_MESH_CONFIG };
     result.modelError = (e as Error).message;
   }
   if (!result.modelError) {

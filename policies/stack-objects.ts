@@ -75,8 +75,3 @@ export function stackObjects(resources: readonly StackResource[]): StackObject[]
   }
   return out;
 }
-
-/** `Kind namespace/name`, the form the model's reasons use. */
-export function refOf(o: KubeObject): string {
-  return o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`;
-}
