@@ -183,9 +183,9 @@ const PROBE_TYPE = "pulumi-nodejs:dynamic/probe:ConnectivityProbe";
  */
 function probedCells(prediction: Prediction, records: readonly RenderedResource[]): Prediction {
   const probe = records.find((r) => r.type === PROBE_TYPE);
-  const clients = (probe?.props as { clients?: { name: string; namespace: string }[] } | undefined)?.clients;
-  if (!clients) return prediction;
-  const from = new Set(clients.map((c) => `${c.name}.${c.namespace}`));
+  const predicted = (probe?.props as { predicted?: { from: string }[] } | undefined)?.predicted;
+  if (!predicted) return prediction;
+  const from = new Set(predicted.map((c) => c.from));
   return { probes: prediction.probes.filter((p) => from.has(p.from)) };
 }
 

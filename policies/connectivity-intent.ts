@@ -5,14 +5,15 @@
  * since it checks nothing.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import type { ProbeOutcome } from "../mesh/prediction";
-import { analyzeStack, cellName, describeOutcome, modelErrorMessage, succeeded } from "./analysis";
+import type { Cell } from "../mesh/prediction";
+import { cellName } from "../mesh/matrix";
+import { analyzeStack, describeOutcome, modelErrorMessage, succeeded } from "./analysis";
 import type { IntentCell } from "./intent";
 
 export const CONNECTIVITY_INTENT = "connectivity-intent";
 
 /** Why the predicted cell does not meet the expectation; undefined when it does. */
-export function intentMismatch(cell: IntentCell, p: ProbeOutcome): string | undefined {
+export function intentMismatch(cell: IntentCell, p: Cell): string | undefined {
   switch (cell.expect) {
     case "mtls":
       if (succeeded(p) && p.mtls) return undefined;

@@ -3,7 +3,7 @@
  * port accepts, rules §B/§D), then the server sidecar's HTTP layer. Reason strings are built from
  * shared parts and interned per endpoint, so 4 million pairs do not build 4 million strings.
  */
-import type { ProbeOutcome } from "../prediction";
+import type { Cell } from "../prediction";
 import type { HttpRequest, HttpResult, ServerHttpPolicy } from "./authorization";
 import type { MeshModel } from "./index";
 import type { Send } from "./client-tls";
@@ -15,7 +15,7 @@ interface Verdict {
   code: number;
   mtls: boolean;
   reason: string;
-  failure: ProbeOutcome["failure"];
+  failure: Cell["failure"];
 }
 
 /** What a client without sidecar sends: whatever the app sends, plaintext for `curl http://`. */
@@ -145,7 +145,7 @@ export class OutcomeEngine {
     return m;
   }
 
-  outcome(client: Workload, sp: ServicePort, from: string): ProbeOutcome {
+  outcome(client: Workload, sp: ServicePort, from: string): Cell {
     const memo = this.portMemo(sp);
     let v: Verdict | undefined;
     if (!client.sidecar) {
@@ -166,6 +166,7 @@ export class OutcomeEngine {
     return {
       from,
       to: sp.id,
+      request: this.request,
       code: v.code,
       mtls: v.mtls,
       reason: v.reason,
