@@ -5,8 +5,8 @@
  *
  *   npm run bench:probes [-- --exec-ms 300 --list-ms 100]
  */
-import { cellsFromClients, probeClientsFromPrediction } from "../probe/inputs";
-import { runProbes, type ProbeCell } from "../probe/runner";
+import type { Cell } from "../mesh/prediction";
+import { runProbes } from "../probe/runner";
 import type { ExecTransport } from "../probe/transport";
 import { demoNamespaces, demoPrediction, demoScenario } from "../test/probe/demo-matrix";
 
@@ -24,11 +24,11 @@ const LIST_MS = arg("list-ms", 100);
 const SEED_SAMPLE = 100;
 
 /** The seed documents' loop: per pair, find the client pod, then exec one curl. */
-async function seedLoop(cells: ProbeCell[], transport: ExecTransport): Promise<number> {
+async function seedLoop(cells: Cell[], transport: ExecTransport): Promise<number> {
   let execs = 0;
   for (const c of cells) {
     const [pod] = await transport.listPods(c.client.namespace, c.client.labels);
-    const script = `probe 'c0' 'http://${c.target.service}.${c.target.namespace}:${c.target.port}/headers' ''`;
+    const script = `probe 'c0' 'http://${c.target.service}.${c.target.namespace}:${c.target.port}${c.request.path}' '' '${c.request.method}'`;
     await transport.exec(c.client.namespace, pod!.name, "sleep", ["sh", "-c", script], 10000);
     execs++;
   }
@@ -40,7 +40,7 @@ async function main() {
   console.log("matrix   approach                               execs   wall time");
   for (const n of [3, 50]) {
     const ns = demoNamespaces(n);
-    const cells = cellsFromClients(probeClientsFromPrediction(demoPrediction(ns)));
+    const cells = demoPrediction(ns).probes;
     for (const concurrency of n === 3 ? [4] : [4, 16]) {
       const fake = fakeTransport(demoScenario(ns, {}, { execLatencyMs: EXEC_MS, listLatencyMs: LIST_MS }));
       const start = performance.now();

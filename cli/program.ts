@@ -11,7 +11,7 @@ import { Command, CommanderError, Option } from "commander";
 import { diffPredictions, formatDiff, formatPrediction, MATRIX_FORMATS, type MatrixFormat } from "../mesh/matrix";
 import { ModelInputError, predict } from "../mesh/predict";
 import { ModelInputErrors } from "../mesh/model/errors";
-import type { EndUserToken, Prediction, ProbeRequest } from "../mesh/prediction";
+import type { CellRequest, EndUserToken, Prediction } from "../mesh/prediction";
 import { SourceError, SourceErrors, type SourceObject } from "../mesh/yaml";
 import { findSource, loadInput } from "./inputs";
 
@@ -83,7 +83,7 @@ function token(opts: InputOptions): EndUserToken {
   };
 }
 
-function request(opts: InputOptions): ProbeRequest {
+function request(opts: InputOptions): Partial<CellRequest> {
   return { path: opts.path, method: opts.method, token: token(opts) };
 }
 

@@ -293,7 +293,7 @@ export const probeSchema = object("probe", {
   concurrency: upTo("a concurrency", PROBE_MAXIMA.concurrency).default(PROBE_DEFAULTS.concurrency),
 }).prefault({});
 
-/** `<workload>.<namespace>` and `<service>.<namespace>:<port>`, as ProbeOutcome names its cells. */
+/** `<workload>.<namespace>` and `<service>.<namespace>:<port>`, as a Cell names its client and Service port. */
 export const INTENT_FROM_ALLOWED = '"<workload>.<namespace>", e.g. "sleep.foo"';
 export const INTENT_TO_ALLOWED = '"<service>.<namespace>:<port>", e.g. "httpbin.bar:8000"';
 

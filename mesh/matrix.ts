@@ -1,25 +1,35 @@
 /**
  * Presents a Prediction as the connectivity matrix of the seed documents (rows: clients, columns:
  * Service ports, cells `200 mTLS`, `200`, `000`, `503`, `403`), as Markdown or as JSON, and
- * compares two predictions cell by cell.
+ * compares two predictions cell by cell. The one home of a cell's name and of curl's "000".
  */
-import type { Prediction, ProbeOutcome } from "./prediction";
+import type { Cell, Prediction } from "./prediction";
 
 export const MATRIX_FORMATS = ["table", "markdown", "json"] as const;
 export type MatrixFormat = (typeof MATRIX_FORMATS)[number];
 
 const CORNER = "from \\ to";
 
+/** A status as curl's %{http_code} prints it: three digits, "000" when no response came (code 0). */
+export function codeText(code: number): string {
+  return String(code).padStart(3, "0");
+}
+
+/** `sleep.legacy → httpbin.foo:8000`. */
+export function cellName(c: Pick<Cell, "from" | "to">): string {
+  return `${c.from} → ${c.to}`;
+}
+
 /** curl's view: "000" for a refused or reset connection, plus "mTLS" when Istio mTLS carried it. */
-export function cellText(o: Pick<ProbeOutcome, "code" | "mtls">): string {
-  const code = String(o.code).padStart(3, "0");
+export function cellText(o: Pick<Cell, "code" | "mtls">): string {
+  const code = codeText(o.code);
   return o.mtls ? `${code} mTLS` : code;
 }
 
-/** Marks a cell that an object the model does not read could change (ProbeOutcome.notModelled). */
+/** Marks a cell that an object the model does not read could change (Cell.notModelled). */
 export const NOT_MODELLED_MARK = "~";
 
-function marked(o: ProbeOutcome): boolean {
+function marked(o: Cell): boolean {
   return (o.notModelled?.length ?? 0) > 0;
 }
 
@@ -27,7 +37,7 @@ function marked(o: ProbeOutcome): boolean {
 interface Grid {
   rows: string[];
   cols: string[];
-  cells: Map<string, ProbeOutcome>;
+  cells: Map<string, Cell>;
 }
 
 function key(from: string, to: string): string {
@@ -39,7 +49,7 @@ function grid(p: Prediction): Grid {
   const cols: string[] = [];
   const seenRows = new Set<string>();
   const seenCols = new Set<string>();
-  const cells = new Map<string, ProbeOutcome>();
+  const cells = new Map<string, Cell>();
   for (const o of p.probes) {
     if (!seenRows.has(o.from)) {
       seenRows.add(o.from);
@@ -70,7 +80,7 @@ function legend(g: Grid): Map<string, number> {
 }
 
 /** `200 mTLS [1]`, and ` ~[4,5]` when objects the model does not read could change the cell. */
-function legendCell(o: ProbeOutcome, numbers: Map<string, number>): string {
+function legendCell(o: Cell, numbers: Map<string, number>): string {
   const text = `${cellText(o)} [${numbers.get(o.reason)}]`;
   return marked(o) ? `${text} ${NOT_MODELLED_MARK}[${o.notModelled!.map((m) => numbers.get(m)!).sort((a, b) => a - b).join(",")}]` : text;
 }
@@ -146,14 +156,14 @@ export function formatMarkdown(p: Prediction): string {
   return out.join("\n") + "\n";
 }
 
-/** `from`, `to`, `code`, `mtls`, `reason` (and `notModelled` when set) first, then the rest of the outcome. */
-function orderedOutcome(o: ProbeOutcome): Record<string, unknown> {
+/** `from`, `to`, `code`, `mtls`, `reason` (and `notModelled` when set) first, then the rest of the cell. */
+function orderedCell(o: Cell): Record<string, unknown> {
   const { from, to, code, mtls, reason, notModelled, ...rest } = o;
   return { from, to, code, mtls, reason, ...(notModelled?.length ? { notModelled } : {}), ...rest };
 }
 
 export function formatJson(p: Prediction): string {
-  return JSON.stringify({ probes: p.probes.map(orderedOutcome) }, null, 2) + "\n";
+  return JSON.stringify({ probes: p.probes.map(orderedCell) }, null, 2) + "\n";
 }
 
 export function formatPrediction(p: Prediction, format: MatrixFormat): string {
@@ -173,8 +183,8 @@ export function formatPrediction(p: Prediction, format: MatrixFormat): string {
 export interface CellChange {
   from: string;
   to: string;
-  old?: ProbeOutcome;
-  new?: ProbeOutcome;
+  old?: Cell;
+  new?: Cell;
 }
 
 export interface PredictionDiff {
@@ -208,7 +218,7 @@ export function diffPredictions(oldP: Prediction, newP: Prediction): PredictionD
 }
 
 /** A cell gaining, losing or changing its not-modelled marks is a change even with the same outcome. */
-function sameMarks(a: ProbeOutcome, b: ProbeOutcome): boolean {
+function sameMarks(a: Cell, b: Cell): boolean {
   const x = a.notModelled ?? [];
   const y = b.notModelled ?? [];
   return x.length === y.length && x.every((m, i) => m === y[i]);
@@ -216,12 +226,12 @@ function sameMarks(a: ProbeOutcome, b: ProbeOutcome): boolean {
 
 const ABSENT = "absent";
 
-function side(o: ProbeOutcome | undefined): string {
+function side(o: Cell | undefined): string {
   if (!o) return ABSENT;
   return marked(o) ? `${cellText(o)} ${NOT_MODELLED_MARK}` : cellText(o);
 }
 
-function sideReason(o: ProbeOutcome | undefined, which: "OLD" | "NEW"): string {
+function sideReason(o: Cell | undefined, which: "OLD" | "NEW"): string {
   if (!o) return `no such probe in ${which} (client workload or Service port not in its input)`;
   return [o.reason, ...(o.notModelled ?? [])].join("; ");
 }
@@ -255,7 +265,7 @@ export function formatDiffMarkdown(d: PredictionDiff): string {
 }
 
 export function formatDiffJson(d: PredictionDiff): string {
-  const brief = (o: ProbeOutcome | undefined) =>
+  const brief = (o: Cell | undefined) =>
     o ? { code: o.code, mtls: o.mtls, reason: o.reason, ...(o.notModelled?.length ? { notModelled: o.notModelled } : {}) } : null;
   const changes = d.changes.map((c) => ({ from: c.from, to: c.to, old: brief(c.old), new: brief(c.new) }));
   return JSON.stringify({ changes, unchanged: d.unchanged, reasonOnly: d.reasonOnly }, null, 2) + "\n";

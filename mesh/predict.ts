@@ -3,7 +3,7 @@
  * workload observes, following the mesh rules document (istio-mtls-rules.md) and Istio's source where they differ.
  */
 import type { KubeObject } from "./types";
-import type { Prediction, ProbeOutcome, ProbeRequest } from "./prediction";
+import { DEFAULT_REQUEST, type Cell, type CellRequest, type Prediction } from "./prediction";
 import { buildModel, type MeshModel } from "./model/index";
 import { objectRef } from "./model/errors";
 import { OutcomeEngine } from "./model/outcome";
@@ -13,11 +13,12 @@ export { MODEL_KINDS, MODEL_API_VERSIONS } from "./model/kinds";
 export { ModelInputError } from "./model/errors";
 
 export interface PredictOptions {
-  request?: ProbeRequest;
+  /** The request every cell sends (and carries); unset parts are DEFAULT_REQUEST's. */
+  request?: Partial<CellRequest>;
   /** Client workloads as `<name>.<namespace>`; default all. */
   from?: string[];
   /**
-   * Mark (ProbeOutcome.notModelled) the cells that the networking objects of the input which the
+   * Mark (Cell.notModelled) the cells that the networking objects of the input which the
    * model does not read (NOT_MODELLED_KINDS) could change. Default false: the cells carry no marks.
    */
   markNotModelled?: boolean;
@@ -33,15 +34,15 @@ export function predict(objects: readonly KubeObject[], options: PredictOptions 
 export function predictModel(model: MeshModel, options: PredictOptions = {}): Prediction {
   const req = options.request ?? {};
   const engine = new OutcomeEngine(model, {
-    method: req.method ?? "GET",
-    path: req.path ?? "/headers",
-    token: req.token ?? { kind: "none" },
+    path: req.path ?? DEFAULT_REQUEST.path,
+    method: req.method ?? DEFAULT_REQUEST.method,
+    token: req.token ?? DEFAULT_REQUEST.token,
   });
   const wanted = options.from ? new Set(options.from) : undefined;
   const clients = model.workloads
     .filter((w) => w.running && (!wanted || wanted.has(w.id)))
     .sort((a, b) => (a.namespace !== b.namespace ? (a.namespace < b.namespace ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const probes: ProbeOutcome[] = new Array(clients.length * model.servicePorts.length);
+  const probes: Cell[] = new Array(clients.length * model.servicePorts.length);
   let i = 0;
   for (const c of clients) {
     for (const sp of model.servicePorts) probes[i++] = engine.outcome(c, sp, c.id);
@@ -54,7 +55,7 @@ export function predictModel(model: MeshModel, options: PredictOptions = {}): Pr
 /**
  * networking.istio.io kinds that the model does not read but that a cluster export routinely
  * holds. Instead of refusing the input, the prediction marks each cell such an object could change
- * (ProbeOutcome.notModelled), conservatively, by this scope:
+ * (Cell.notModelled), conservatively, by this scope:
  *
  * - Sidecar in namespace N: may restrict the egress of sidecar clients and the ingress of sidecar
  *   servers in N: cells whose client has a sidecar and is in N, or whose Service has a sidecar
@@ -161,7 +162,7 @@ function scopeOf(o: KubeObject, rootNamespace: string): MarkScope | undefined {
   }
 }
 
-/** Adds ProbeOutcome.notModelled to the cells the objects of NOT_MODELLED_KINDS could change. */
+/** Adds Cell.notModelled to the cells the objects of NOT_MODELLED_KINDS could change. */
 export function markNotModelled(prediction: Prediction, model: MeshModel, objects: readonly KubeObject[]): Prediction {
   const scopes = objects
     .filter((o) => o && typeof o === "object" && typeof o.kind === "string" && typeof o.apiVersion === "string" && isNotModelledKind(o))

@@ -1,7 +1,7 @@
 /**
- * The shape of a prediction: what the model says each probe (client workload → Service port)
- * will observe. Shared by the model (mesh/predict.ts), the CLI, the policy pack and the
- * connectivity probe, which compares what it observes in the cluster with these cells.
+ * The cell of the connectivity matrix: one request from a client workload to a Service port, and
+ * what it gets. The model predicts cells (mesh/predict.ts) and the connectivity probe observes
+ * cells of the same type (probe/), so checking a deployment is a diff of two tables of cells.
  */
 
 /** An end-user token as the model sees it: its claims, not its bytes. */
@@ -12,17 +12,17 @@ export type EndUserToken =
   /** A token that fails verification: bad signature, expired, unknown issuer. */
   | { kind: "invalid" };
 
-/** What the client sends: `curl -s http://<service>.<namespace>:<port><path>`. */
-export interface ProbeRequest {
-  /** Default "/headers" (httpbin echoes the headers, which shows X-Forwarded-Client-Cert). */
-  path?: string;
-  /** Default "GET". */
-  method?: string;
-  /** Default none. */
-  token?: EndUserToken;
+/** What the client sends: `curl -X <method> http://<service>.<namespace>:<port><path>`, with the token as a bearer. */
+export interface CellRequest {
+  path: string;
+  method: string;
+  token: EndUserToken;
 }
 
-/** A client workload: a Deployment (or a bare Pod) that sends the probe. */
+/** The request when none is given: httpbin echoes the headers at /headers, which shows X-Forwarded-Client-Cert. */
+export const DEFAULT_REQUEST: Readonly<CellRequest> = Object.freeze({ path: "/headers", method: "GET", token: Object.freeze({ kind: "none" as const }) });
+
+/** A client workload: a Deployment (or a bare Pod) that sends the request. */
 export interface ClientRef {
   namespace: string;
   /** The Deployment's name, or a bare Pod's. */
@@ -33,7 +33,7 @@ export interface ClientRef {
   sidecar: boolean;
 }
 
-/** A Service port that receives the probe. */
+/** A Service port that receives the request. */
 export interface TargetRef {
   namespace: string;
   service: string;
@@ -43,28 +43,37 @@ export interface TargetRef {
   targetPort: number | string;
 }
 
-/** One predicted cell of the connectivity matrix. */
-export interface ProbeOutcome {
+/**
+ * How a failed transport fails (set exactly when code is 0 or one of the client sidecar's 503s):
+ * - "reset": the server side drops the connection (plaintext to STRICT, mTLS or client TLS to a
+ *   plaintext or DISABLE port). A client without sidecar sees curl exit 52 or 56; a client sidecar
+ *   answers 503 "upstream connect error or disconnect/reset before headers" (Envoy flags UC/UF/URX).
+ * - "no-endpoint": the Service has no endpoint. A client without sidecar is refused (curl exit 7);
+ *   a client sidecar answers 503 "no healthy upstream" (Envoy flag UH).
+ */
+export type CellFailure = "reset" | "no-endpoint";
+
+/** One cell of the connectivity matrix, predicted or observed. */
+export interface Cell {
   /** `<workload>.<namespace>`, e.g. "sleep.foo". */
   from: string;
   /** `<service>.<namespace>:<service port>`, e.g. "httpbin.foo:8000". */
   to: string;
+  request: CellRequest;
   /** HTTP status as curl's %{http_code} shows it; 0 for curl's "000" (refused or reset). */
   code: number;
-  /** Whether the request reached the server's workload over Istio mTLS. */
-  mtls: boolean;
-  /** Names the deciding objects, e.g. "plaintext client (no sidecar) → STRICT at port 8080 (PeerAuthentication foo/default)". */
-  reason: string;
   /**
-   * How a failed transport fails (set exactly when code is 0 or one of the client sidecar's 503s),
-   * which is what the connectivity probe must observe to confirm it:
-   * - "reset": the server side drops the connection (plaintext to STRICT, mTLS or client TLS to a
-   *   plaintext or DISABLE port). A client without sidecar sees curl exit 52 or 56; a client sidecar
-   *   answers 503 "upstream connect error or disconnect/reset before headers" (Envoy flags UC/UF/URX).
-   * - "no-endpoint": the Service has no endpoint. A client without sidecar is refused (curl exit 7);
-   *   a client sidecar answers 503 "no healthy upstream" (Envoy flag UH).
+   * Whether the request reached the server's workload over Istio mTLS. On an observed cell, what
+   * the response showed (X-Forwarded-Client-Cert echoed), meaningful only when `evidence.mtlsShown`.
    */
-  failure?: "reset" | "no-endpoint";
+  mtls: boolean;
+  /**
+   * Predicted: names the deciding objects, e.g. "plaintext client (no sidecar) → STRICT at port 8080
+   * (PeerAuthentication foo/default)". Observed: what the probe saw, e.g. "000 (curl exit 56: connection reset)".
+   */
+  reason: string;
+  /** Predicted: how the transport fails, which the probe must observe to confirm it. Observed: the failure its evidence shows. */
+  failure?: CellFailure;
   /**
    * Objects of the input that the model does not read but that could change this cell (a
    * VirtualService routing to the Service, a Sidecar restricting the client...), one reason each,
@@ -72,14 +81,29 @@ export interface ProbeOutcome {
    * the scope of each kind is in mesh/predict.ts (NOT_MODELLED_KINDS).
    */
   notModelled?: string[];
-  /** The client's SPIFFE identity as the server sees it (mTLS only). */
+  /** The client's SPIFFE identity as the server sees it (mTLS only); observed: the URI of X-Forwarded-Client-Cert. */
   clientIdentity?: string;
-  /** The server workload's SPIFFE identity. */
+  /** The server workload's SPIFFE identity (predicted only). */
   serverIdentity?: string;
   client: ClientRef;
   target: TargetRef;
+  /** Observed cells only: what the probe saw besides the code. */
+  evidence?: Evidence;
 }
 
+/** What one request of the probe saw, beyond its status. */
+export interface Evidence {
+  /** curl's exit status: 0 ok, 7 refused, 28 timeout, 52 empty reply, 56 reset, 6 no DNS… */
+  curlExit: number;
+  /** Whether the response could show the transport: a 200 to `GET /headers`, where httpbin echoes X-Forwarded-Client-Cert. */
+  mtlsShown: boolean;
+  /** For an HTTP error status: who answered (the Server header) and the body's first line, sanitised. */
+  server?: string;
+  body?: string;
+  timeSeconds: number;
+}
+
+/** The model's table: one cell per (client workload, Service port), clients and ports sorted. */
 export interface Prediction {
-  probes: ProbeOutcome[];
+  probes: Cell[];
 }

@@ -5,7 +5,8 @@
 import { buildModel, type MeshModel } from "../mesh/model/index";
 import { readMeshConfig } from "../mesh/model/mesh-config";
 import { predictModel } from "../mesh/predict";
-import type { Prediction, ProbeOutcome } from "../mesh/prediction";
+import { cellName, cellText } from "../mesh/matrix";
+import type { Cell, Prediction } from "../mesh/prediction";
 import { DEFAULT_MESH_CONFIG, type KubeObject, type MeshConfig } from "../mesh/types";
 import { findStackIntent, type StackIntent } from "./intent";
 import { stackObjects, type StackObject, type StackResource } from "./stack-objects";
@@ -67,23 +68,17 @@ export function analyzeStack(resources: readonly StackResource[]): StackAnalysis
   return analysis;
 }
 
-/** `sleep.legacy → httpbin.foo:8000`. */
-export function cellName(p: Pick<ProbeOutcome, "from" | "to">): string {
-  return `${p.from} → ${p.to}`;
+/** What curl shows, then why: `000: plaintext client (no sidecar) → STRICT …`. */
+export function describeOutcome(p: Cell): string {
+  return `${cellText(p)}: ${p.reason}`;
 }
 
-/** What curl shows, the way the probe reports it. */
-export function describeOutcome(p: ProbeOutcome): string {
-  const code = p.code === 0 ? "000" : String(p.code);
-  return `${code}${p.mtls ? " mTLS" : ""}: ${p.reason}`;
-}
-
-export function succeeded(p: ProbeOutcome): boolean {
+export function succeeded(p: Cell): boolean {
   return p.code >= 200 && p.code < 400;
 }
 
 /** Several cells in one message, capped so that a violation stays readable. */
-export function listCells(cells: readonly ProbeOutcome[], max = 6): string {
+export function listCells(cells: readonly Cell[], max = 6): string {
   const shown = cells.slice(0, max).map((p) => `${cellName(p)} (${describeOutcome(p)})`);
   if (cells.length > max) shown.push(`and ${cells.length - max} more`);
   return shown.join("; ");

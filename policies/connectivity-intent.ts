@@ -6,13 +6,14 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import type { IntentEntry } from "../mesh/builders/intent";
-import type { ProbeOutcome } from "../mesh/prediction";
-import { analyzeStack, cellName, describeOutcome, modelErrorMessage, succeeded } from "./analysis";
+import { cellName } from "../mesh/matrix";
+import type { Cell } from "../mesh/prediction";
+import { analyzeStack, describeOutcome, modelErrorMessage, succeeded } from "./analysis";
 
 export const CONNECTIVITY_INTENT = "connectivity-intent";
 
 /** Why the predicted cell does not meet the expectation; undefined when it does. */
-export function intentMismatch(cell: IntentEntry, p: ProbeOutcome): string | undefined {
+export function intentMismatch(cell: IntentEntry, p: Cell): string | undefined {
   switch (cell.expect) {
     case "mtls":
       if (succeeded(p) && p.mtls) return undefined;

@@ -8,7 +8,7 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { objectRef } from "../mesh/model/errors";
 import { predict } from "../mesh/predict";
-import type { ProbeOutcome } from "../mesh/prediction";
+import type { Cell } from "../mesh/prediction";
 import { analyzeStack, listCells, modelErrorMessage, succeeded } from "./analysis";
 
 export const DESTINATION_RULE_TLS = "destination-rule-breaks-traffic";
@@ -38,7 +38,7 @@ export function destinationRuleTls(): StackValidationPolicy {
       const withRules = new Map(a.prediction.probes.map((p) => [`${p.from}|${p.to}`, p]));
       for (const rule of rules) {
         const without = predict(a.kubeObjects.filter((o) => o !== rule));
-        const broken: ProbeOutcome[] = [];
+        const broken: Cell[] = [];
         for (const before of without.probes) {
           const after = withRules.get(`${before.from}|${before.to}`);
           if (after && succeeded(before) && !succeeded(after)) broken.push(after);

@@ -8,7 +8,7 @@ import type { ReportViolation, StackValidationPolicy } from "@pulumi/policy";
 import { objectRef } from "../mesh/model/errors";
 import { namespaceOf } from "../mesh/model/workloads";
 import { predictModel } from "../mesh/predict";
-import type { ProbeOutcome } from "../mesh/prediction";
+import type { Cell } from "../mesh/prediction";
 import type { JWTRule, KubeObject } from "../mesh/types";
 import { analyzeStack, listCells, modelErrorMessage, succeeded, type StackAnalysis } from "./analysis";
 
@@ -87,7 +87,7 @@ export function requestAuthentication(): StackValidationPolicy {
         const ref = objectRef(ra.kind, namespaceOf(ra), ra.metadata.name);
         const ports = portsByRa.get(ref);
         if (!ports) continue;
-        const accepted: ProbeOutcome[] = [];
+        const accepted: Cell[] = [];
         for (const path of tokenPaths(a, ref)) {
           // The model's request carries no token unless asked; the default path is /headers.
           const prediction = path === DEFAULT_PATH ? a.prediction! : predictModel(model, { request: { path } });

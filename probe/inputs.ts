@@ -1,92 +1,65 @@
 /**
- * The probe's inputs as the stack passes them: cells grouped by client, built from the model's
- * Prediction, each with what the model expects, including how a predicted failure fails (the
- * evidence the runner requires). Validation and the change hash live here (no Pulumi), so both
- * the component and its serialized provider use the same code.
+ * The probe's inputs as the stack passes them: the predicted cells themselves (each with its
+ * request) and the bytes of the end-user tokens they carry. Validation and the change hash live
+ * here (no Pulumi), so both the component and its serialized provider use the same code.
  */
-import type { ProbeOutcome, ProbeRequest, Prediction } from "../mesh/prediction";
-import { isProbeFailure, type ProbeCell } from "./runner";
-import { validateTarget } from "./script";
-
-export interface ProbeTargetInput {
-  /** `<service>.<namespace>:<port>` */
-  to: string;
-  service: string;
-  namespace: string;
-  port: number;
-  /** Default "/headers". */
-  path?: string;
-  /** A bearer token (the bytes); the component passes it as a secret. */
-  token?: string;
-  expected: ProbeCell["expected"];
-}
-
-export interface ProbeClientInput {
-  /** `<workload>.<namespace>` */
-  from: string;
-  namespace: string;
-  name: string;
-  labels: Record<string, string>;
-  sidecar: boolean;
-  targets: ProbeTargetInput[];
-}
-
-/** A ProbeOutcome that also carries its request (path, token claims), when the model sets one. */
-export type OutcomeWithRequest = ProbeOutcome & { request?: ProbeRequest };
+import type { Cell, EndUserToken } from "../mesh/prediction";
+import { cellKey, isCellFailure, requestText } from "./observe";
+import { validateTarget, type ScriptTarget } from "./script";
 
 /**
- * Groups a prediction's cells by client, in order of first appearance.
- * `tokenFor` returns the token bytes for a cell whose request carries a token.
+ * The bytes of an end-user token that cells carry (the model knows only its claims): the probe
+ * sends them as the bearer of every request whose token has these claims.
  */
-export function probeClientsFromPrediction<T = string>(
-  prediction: Prediction,
-  tokenFor?: (outcome: OutcomeWithRequest) => T | undefined,
-): (Omit<ProbeClientInput, "targets"> & { targets: (Omit<ProbeTargetInput, "token"> & { token?: T })[] })[] {
-  type Client = Omit<ProbeClientInput, "targets"> & { targets: (Omit<ProbeTargetInput, "token"> & { token?: T })[] };
-  const clients = new Map<string, Client>();
-  for (const o of prediction.probes as OutcomeWithRequest[]) {
-    const key = `${o.client.namespace}/${o.client.name}`;
-    let c = clients.get(key);
-    if (!c) {
-      c = { from: o.from, namespace: o.client.namespace, name: o.client.name, labels: { ...o.client.labels }, sidecar: o.client.sidecar, targets: [] };
-      clients.set(key, c);
-    }
-    const needsToken = o.request?.token !== undefined && o.request.token.kind !== "none";
-    const token = needsToken ? tokenFor?.(o) : undefined;
-    if (needsToken && token === undefined) {
-      throw new Error(`probe ${o.from} to ${o.to}: the prediction's request carries a ${o.request!.token!.kind} token but no token bytes were given (tokenFor)`);
-    }
-    c.targets.push({
-      to: o.to,
-      service: o.target.service,
-      namespace: o.target.namespace,
-      port: o.target.port,
-      ...(o.request?.path !== undefined ? { path: o.request.path } : {}),
-      ...(token !== undefined ? { token } : {}),
-      expected: {
-        code: o.code,
-        mtls: o.mtls,
-        ...(o.clientIdentity !== undefined ? { clientIdentity: o.clientIdentity } : {}),
-        reason: o.reason,
-        ...(o.failure !== undefined ? { failure: o.failure } : {}),
-      },
-    });
-  }
-  return [...clients.values()];
+export interface BearerToken<T = string> {
+  token: EndUserToken;
+  bearer: T;
 }
 
-export function cellsFromClients(clients: ProbeClientInput[]): ProbeCell[] {
-  return clients.flatMap((c) =>
-    c.targets.map((t) => ({
-      from: c.from,
-      to: t.to,
-      client: { namespace: c.namespace, name: c.name, labels: c.labels, sidecar: c.sidecar },
-      target: { service: t.service, namespace: t.namespace, port: t.port },
-      ...(t.path !== undefined ? { path: t.path } : {}),
-      ...(t.token !== undefined ? { token: t.token } : {}),
-      expected: t.expected,
-    })),
+function unsendable(cell: Cell): string {
+  return (
+    `${cell.from} to ${requestText(cell)}: the request carries ${cell.request.token.kind === "invalid" ? "an" : "a"} ${cell.request.token.kind} token but no token bytes were given (tokenFor); ` +
+    `the probe cannot send a token it does not have, and without it would check another request`
   );
+}
+
+/**
+ * The bytes for each distinct token of `cells` (kind "none" needs none), from `tokenFor`.
+ * Throws, naming the first cell, when `tokenFor` has none for a token.
+ */
+export function bearerTokens<T>(cells: readonly Cell[], tokenFor: (token: EndUserToken) => T | undefined): BearerToken<T>[] {
+  const found = new Map<string, BearerToken<T>>();
+  for (const cell of cells) {
+    const { token } = cell.request;
+    const key = canonicalJson(token);
+    if (token.kind === "none" || found.has(key)) continue;
+    const bearer = tokenFor(token);
+    if (bearer === undefined) throw new Error(unsendable(cell));
+    found.set(key, { token, bearer });
+  }
+  return [...found.values()];
+}
+
+/** The bearer to send for `cell`: none for kind "none"; throws when `tokens` lack its token's bytes. */
+export function bearerOf(cell: Cell, tokens: readonly BearerToken[]): string | undefined {
+  const { token } = cell.request;
+  if (token.kind === "none") return undefined;
+  const key = canonicalJson(token);
+  const found = tokens.find((t) => canonicalJson(t.token) === key);
+  if (!found) throw new Error(unsendable(cell));
+  return found.bearer;
+}
+
+/** `cell`'s request as the probe script sends it, validated; throws naming the cell. */
+export function scriptTarget(cell: Cell, id: string, bearer: string | undefined): ScriptTarget {
+  const { path, method } = cell.request;
+  const target: ScriptTarget = { id, host: `${cell.target.service}.${cell.target.namespace}`, port: cell.target.port, path, method, ...(bearer !== undefined ? { token: bearer } : {}) };
+  try {
+    validateTarget(target);
+  } catch (e) {
+    throw new Error(`${cell.from} to ${requestText(cell)}: ${(e as Error).message.replace(`probe target ${id}: `, "")}`);
+  }
+  return target;
 }
 
 export interface ProbeSettingsInput {
@@ -95,13 +68,16 @@ export interface ProbeSettingsInput {
   concurrency: number;
 }
 
-/** Every problem with the inputs, as (property, reason) pairs; empty when valid. */
 /** The probe's settings when none are given: the one home of these defaults, for the stack config and the component. */
 export const PROBE_DEFAULTS = { requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 } as const;
 /** The largest settings the probe takes; the stack config rejects larger ones with the key, before anything is registered. */
 export const PROBE_MAXIMA = { requestTimeoutSeconds: 300, deadlineSeconds: 3600, concurrency: 100 } as const;
 
-export function validateProbeInputs(clients: unknown, settings: ProbeSettingsInput, revision: unknown): { property: string; reason: string }[] {
+/**
+ * Every problem with the inputs, as (property, reason) pairs; empty when valid. `tokens`
+ * undefined: not known yet (secrets computed by other resources), their bytes are not checked.
+ */
+export function validateProbeInputs(predicted: unknown, tokens: unknown, settings: ProbeSettingsInput, revision: unknown): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   const add = (property: string, reason: string) => failures.push({ property, reason });
   if (typeof revision !== "string" || revision === "") add("revision", `revision is ${JSON.stringify(revision)}: expected a non-empty hash of the deployed policy objects`);
@@ -110,43 +86,42 @@ export function validateProbeInputs(clients: unknown, settings: ProbeSettingsInp
   if (typeof rt !== "number" || !(rt > 0 && rt <= max.requestTimeoutSeconds)) add("requestTimeoutSeconds", `requestTimeoutSeconds is ${rt}: allowed a number in (0, ${max.requestTimeoutSeconds}]`);
   if (typeof dl !== "number" || !(dl >= 0 && dl <= max.deadlineSeconds)) add("deadlineSeconds", `deadlineSeconds is ${dl}: allowed a number in [0, ${max.deadlineSeconds}]`);
   if (!Number.isInteger(cc) || cc < 1 || cc > max.concurrency) add("concurrency", `concurrency is ${cc}: allowed an integer in 1..${max.concurrency}`);
-  if (!Array.isArray(clients)) {
-    add("clients", `clients is ${typeof clients}: expected a list of probe clients`);
+  if (tokens !== undefined && !Array.isArray(tokens)) add("tokens", `tokens is ${typeof tokens}: expected a list of { token, bearer }`);
+  if (!Array.isArray(predicted)) {
+    add("predicted", `predicted is ${typeof predicted}: expected the predicted cells`);
     return failures;
   }
   const seen = new Set<string>();
-  clients.forEach((c: ProbeClientInput, i) => {
-    const at = `clients[${i}]`;
-    if (typeof c?.namespace !== "string" || typeof c?.name !== "string" || c.namespace === "" || c.name === "") {
-      add(at, `${at}: namespace and name are required`);
+  predicted.forEach((c: Cell, i) => {
+    const at = `predicted[${i}]`;
+    const r = c?.request;
+    if (typeof c?.client?.namespace !== "string" || typeof c.client.name !== "string" || c.client.namespace === "" || c.client.name === "" || typeof c.target !== "object" || c.target === null) {
+      add(at, `${at}: client (namespace and name) and target are required`);
       return;
     }
-    if (typeof c.labels !== "object" || c.labels === null || Object.keys(c.labels).length === 0) add(`${at}.labels`, `${at} (${c.from}): labels must select the client's pods, found ${JSON.stringify(c.labels)}`);
-    if (typeof c.sidecar !== "boolean") add(`${at}.sidecar`, `${at} (${c.from}): sidecar must be true or false`);
-    if (!Array.isArray(c.targets) || c.targets.length === 0) {
-      add(`${at}.targets`, `${at} (${c.from}): at least one target is required`);
+    if (typeof r?.path !== "string" || typeof r.method !== "string" || typeof r.token?.kind !== "string") {
+      add(`${at}.request`, `${at} (${c.from} to ${c.to}): request needs path, method and token`);
       return;
     }
-    c.targets.forEach((t, j) => {
-      const tat = `${at}.targets[${j}]`;
-      const key = `${c.namespace}/${c.name}|${t.namespace}/${t.service}:${t.port}${t.path ?? "/headers"}|${t.token === undefined ? "" : "token"}`;
-      if (seen.has(key)) add(tat, `${tat}: ${c.from} to ${t.to}${t.path ?? "/headers"} appears twice`);
-      seen.add(key);
-      try {
-        validateTarget({ id: "c0", host: `${t.service}.${t.namespace}`, port: t.port, ...(t.path !== undefined ? { path: t.path } : {}), ...(t.token !== undefined ? { token: t.token } : {}) });
-      } catch (e) {
-        add(tat, `${tat} (${c.from} to ${t.to}): ${(e as Error).message.replace(/^probe target c0: /, "")}`);
-      }
-      const e = t.expected;
-      if (!e || !Number.isInteger(e.code) || e.code < 0 || e.code > 599) add(`${tat}.expected.code`, `${tat}: expected.code is ${JSON.stringify(e?.code)}: allowed 0 (refused) or an HTTP status`);
-      else if (typeof e.mtls !== "boolean" || typeof e.reason !== "string") add(`${tat}.expected`, `${tat}: expected needs mtls (boolean) and reason (string)`);
-      else if (e.clientIdentity !== undefined && !/^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(e.clientIdentity)) {
-        add(`${tat}.expected.clientIdentity`, `${tat}: clientIdentity ${e.clientIdentity} is not spiffe://<trust domain>/ns/<ns>/sa/<sa>`);
-      } else if (e.failure !== undefined ? !isProbeFailure(e.failure) || (e.code !== 0 && e.code !== 503) : e.code === 0) {
-        // Without its kind a failure cannot be confirmed (see ProbeOutcome.failure), so 000 needs one.
-        add(`${tat}.expected.failure`, `${tat}: expected.failure is ${JSON.stringify(e.failure)} with code ${e.code}: allowed "reset" or "no-endpoint", with code 0 or 503 only, and required with code 0`);
-      }
-    });
+    const labels = c.client.labels;
+    if (typeof labels !== "object" || labels === null || Object.keys(labels).length === 0) add(`${at}.client.labels`, `${at} (${c.from}): labels must select the client's pods, found ${JSON.stringify(labels)}`);
+    if (typeof c.client.sidecar !== "boolean") add(`${at}.client.sidecar`, `${at} (${c.from}): sidecar must be true or false`);
+    const key = cellKey(c);
+    if (seen.has(key)) add(at, `${at}: ${c.from} to ${requestText(c)} appears twice`);
+    seen.add(key);
+    try {
+      scriptTarget(c, "c0", Array.isArray(tokens) ? bearerOf(c, tokens) : undefined);
+    } catch (e) {
+      add(`${at}.request`, `${at}: ${(e as Error).message}`);
+    }
+    if (!Number.isInteger(c.code) || c.code < 0 || c.code > 599) add(`${at}.code`, `${at}: code is ${JSON.stringify(c.code)}: allowed 0 (refused) or an HTTP status`);
+    else if (typeof c.mtls !== "boolean" || typeof c.reason !== "string") add(at, `${at}: a cell needs mtls (boolean) and reason (string)`);
+    else if (c.clientIdentity !== undefined && !/^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(c.clientIdentity)) {
+      add(`${at}.clientIdentity`, `${at}: clientIdentity ${c.clientIdentity} is not spiffe://<trust domain>/ns/<ns>/sa/<sa>`);
+    } else if (c.failure !== undefined ? !isCellFailure(c.failure) || (c.code !== 0 && c.code !== 503) : c.code === 0) {
+      // Without its kind a failure cannot be confirmed (see Cell.failure), so 000 needs one.
+      add(`${at}.failure`, `${at}: failure is ${JSON.stringify(c.failure)} with code ${c.code}: allowed "reset" or "no-endpoint", with code 0 or 503 only, and required with code 0`);
+    }
   });
   return failures;
 }
@@ -165,10 +140,10 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** sha256 of the probe set (tokens included, so a new token runs the probes again; only the hash is stored). */
-export function probesHash(clients: ProbeClientInput[]): string {
+/** sha256 of the probe set (token bytes included, so a new token runs the probes again; only the hash is stored). */
+export function probesHash(predicted: readonly Cell[], tokens: readonly BearerToken[]): string {
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  return createHash("sha256").update(canonicalJson(clients)).digest("hex");
+  return createHash("sha256").update(canonicalJson({ predicted, tokens })).digest("hex");
 }
 
 /**

@@ -9,6 +9,7 @@
  * what is sent. Every value that comes from inputs is validated, then shell-quoted; every value
  * printed from a response is reduced to characters that need no JSON escaping.
  */
+import { DEFAULT_REQUEST } from "../mesh/prediction";
 
 /** One request the script sends. */
 export interface ScriptTarget {
@@ -17,8 +18,10 @@ export interface ScriptTarget {
   /** Service DNS name, e.g. "httpbin.foo" (or any host the client can resolve). */
   host: string;
   port: number;
-  /** Default "/headers". */
+  /** Default DEFAULT_REQUEST's ("/headers"). */
   path?: string;
+  /** Default DEFAULT_REQUEST's ("GET"); one of PROBE_METHODS. */
+  method?: string;
   /** Sent as `Authorization: Bearer <token>` through curl's stdin, so it never shows in curl's argv. */
   token?: string;
 }
@@ -48,6 +51,11 @@ const ID_RE = /^[A-Za-z0-9._:/#-]{1,200}$/;
 const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 // RFC 3986 path characters plus "?" and "&" for a query; no whitespace, quotes or control bytes.
 const PATH_RE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+/**
+ * The methods curl sends as a plain request with `-X`. HEAD is not one (curl would wait for the
+ * body its headers announce), nor CONNECT or TRACE.
+ */
+export const PROBE_METHODS: readonly string[] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 // RFC 6750 b64token: what a bearer token may hold.
 const TOKEN_RE = /^[A-Za-z0-9\-._~+/]+=*$/;
 // Separates curl's output from its -w trailer; the last occurrence counts, so a body holding it
@@ -75,9 +83,13 @@ export function validateTarget(t: ScriptTarget): void {
   if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) {
     throw new Error(`probe target ${t.id}: port ${t.port} is out of range: allowed 1..65535`);
   }
-  const path = t.path ?? "/headers";
+  const path = t.path ?? DEFAULT_REQUEST.path;
   if (!PATH_RE.test(path)) {
     throw new Error(`probe target ${t.id}: path ${JSON.stringify(path)} is invalid: it must start with "/" and hold only URL path characters`);
+  }
+  const method = t.method ?? DEFAULT_REQUEST.method;
+  if (!PROBE_METHODS.includes(method)) {
+    throw new Error(`probe target ${t.id}: method ${JSON.stringify(method)} cannot be probed: allowed ${PROBE_METHODS.join(", ")}`);
   }
   if (t.token !== undefined && !TOKEN_RE.test(t.token)) {
     throw new Error(`probe target ${t.id}: the bearer token holds characters a bearer token may not (allowed: A-Z a-z 0-9 - . _ ~ + / and trailing =)`);
@@ -120,12 +132,12 @@ export function probeScript(targets: ScriptTarget[], options: ScriptOptions): st
     "cr=$(printf '\\r')",
     "nl='",
     "'",
-    // probe ID URL TOKEN: one request, its response held in $out.
+    // probe ID URL TOKEN METHOD: one request, its response held in $out.
     "probe() {",
     '  if [ -n "$3" ]; then',
-    `    out=$(printf 'Authorization: Bearer %s\\n' "$3" | ${curl} -H @- "$2" 2>/dev/null)`,
+    `    out=$(printf 'Authorization: Bearer %s\\n' "$3" | ${curl} -X "$4" -H @- "$2" 2>/dev/null)`,
     "  else",
-    `    out=$(${curl} "$2" 2>/dev/null)`,
+    `    out=$(${curl} -X "$4" "$2" 2>/dev/null)`,
     "  fi",
     "  rc=$?",
     '  case $out in',
@@ -156,8 +168,8 @@ export function probeScript(targets: ScriptTarget[], options: ScriptOptions): st
     "}",
   ];
   for (const t of targets) {
-    const url = `http://${t.host}:${t.port}${t.path ?? "/headers"}`;
-    lines.push(`probe ${shellQuote(t.id)} ${shellQuote(url)} ${shellQuote(t.token ?? "")}`);
+    const url = `http://${t.host}:${t.port}${t.path ?? DEFAULT_REQUEST.path}`;
+    lines.push(`probe ${shellQuote(t.id)} ${shellQuote(url)} ${shellQuote(t.token ?? "")} ${shellQuote(t.method ?? DEFAULT_REQUEST.method)}`);
   }
   lines.push(`printf '{"m":"%s","done":%d}\\n' "$m" ${targets.length}`);
   return lines.join("\n") + "\n";

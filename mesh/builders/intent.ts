@@ -26,13 +26,13 @@ export interface IntentEntry {
   expect: IntentExpectation;
 }
 
-/** `<workload>.<namespace>`, as ProbeOutcome names a client; undefined when it is not one. */
+/** `<workload>.<namespace>`, as a Cell names a client; undefined when it is not one. */
 export function parseIntentFrom(s: string): { workload: string; namespace: string } | undefined {
   const m = /^([^.:]+)\.([^.:]+)$/.exec(s);
   return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) ? { workload: m[1], namespace: m[2] } : undefined;
 }
 
-/** `<service>.<namespace>:<port>`, as ProbeOutcome names a target; undefined when it is not one. */
+/** `<service>.<namespace>:<port>`, as a Cell names a target; undefined when it is not one. */
 export function parseIntentTo(s: string): { service: string; namespace: string; port: number } | undefined {
   const m = /^([^.:]+)\.([^.:]+):(\d+)$/.exec(s);
   return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) && isPort(Number(m[3])) ? { service: m[1], namespace: m[2], port: Number(m[3]) } : undefined;

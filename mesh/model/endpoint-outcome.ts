@@ -2,18 +2,18 @@
  * What a client observes from one endpoint: the transport verdict, then, when the server sidecar
  * takes the connection, its HTTP decision (rules §D).
  */
-import type { ProbeOutcome } from "../prediction";
+import type { Cell } from "../prediction";
 import type { Send } from "./client-sends";
 import type { HttpResult } from "./http-decision";
 import type { ServerMode } from "./server-mode";
 import type { TransportVerdict } from "./transport-verdict";
 
-/** The part of a ProbeOutcome that does not name the pair, so that many pairs can share it. */
+/** The part of a Cell that does not name the pair, so that many pairs can share it. */
 export interface Outcome {
   code: number;
   mtls: boolean;
   reason: string;
-  failure: ProbeOutcome["failure"];
+  failure: Cell["failure"];
 }
 
 /** `http`: the server sidecar's HTTP decision, needed when the verdict is "sidecar". */

@@ -6,16 +6,12 @@
  * source/extensions/filters/http/jwt_authn/filter.cc).
  */
 import type { AuthorizationRule } from "../types";
-import type { EndUserToken } from "../prediction";
+import type { CellRequest } from "../prediction";
 import type { AuthzPolicyEntry, Peer, ServerHttpPolicies } from "./authorization";
 import { anyMatches } from "./match";
 
-/** The request as the server sidecar sees it. */
-export interface HttpRequest {
-  method: string;
-  path: string;
-  token: EndUserToken;
-}
+/** The request as the server sidecar sees it: the cell's. */
+export type HttpRequest = CellRequest;
 
 export interface HttpResult {
   code: 200 | 401 | 403;

@@ -5,7 +5,7 @@
  * client namespace, per endpoint, per peer key. Equal results are interned, so 4 million pairs
  * share a few thousand outcomes and reason strings instead of building one each.
  */
-import type { ProbeOutcome } from "../prediction";
+import type { Cell } from "../prediction";
 import type { ServerHttpPolicies } from "./authorization";
 import { clientSends, NO_SIDECAR_SEND, type Send } from "./client-sends";
 import { endpointOutcome, type Outcome } from "./endpoint-outcome";
@@ -141,7 +141,7 @@ export class OutcomeEngine {
     return m;
   }
 
-  outcome(client: Workload, sp: ServicePort, from: string): ProbeOutcome {
+  outcome(client: Workload, sp: ServicePort, from: string): Cell {
     const memo = this.portMemo(sp);
     let o: Outcome | undefined;
     if (!client.sidecar) {
@@ -162,6 +162,7 @@ export class OutcomeEngine {
     return {
       from,
       to: sp.id,
+      request: this.request,
       code: o.code,
       mtls: o.mtls,
       reason: o.reason,

@@ -32,7 +32,7 @@ export interface Workload extends Aged {
   spiffe: string;
   /** A pod exists to send a probe and to be an endpoint (replicas > 0, not suspended, not finished). */
   running: boolean;
-  /** How a ProbeOutcome names it as the client. */
+  /** How a Cell names it as the client. */
   probeClient: ClientRef;
 }
 
@@ -57,7 +57,7 @@ export interface ServicePort {
   endpoints: Endpoint[];
   /** `<service>.<namespace>:<port>`. */
   id: string;
-  /** How a ProbeOutcome names it as the target. */
+  /** How a Cell names it as the target. */
   probeTarget: TargetRef;
 }
 

@@ -15,7 +15,7 @@ import { planStack } from "../../mesh/plan";
 import { stackSettings } from "../helpers/settings";
 import { cellText, diffPredictions } from "../../mesh/matrix";
 import { predict } from "../../mesh/predict";
-import type { Prediction, ProbeOutcome } from "../../mesh/prediction";
+import { DEFAULT_REQUEST, type Cell, type Prediction } from "../../mesh/prediction";
 import { validateSourceObjects } from "../../mesh/schema";
 import type { KubeObject } from "../../mesh/types";
 import { readYamlText } from "../../mesh/yaml";
@@ -111,7 +111,7 @@ test("property: any list of objects written as multi-document YAML reads back in
   ));
 });
 
-const arbCell: fc.Arbitrary<Pick<ProbeOutcome, "code" | "mtls" | "reason">> = fc.record({
+const arbCell: fc.Arbitrary<Pick<Cell, "code" | "mtls" | "reason">> = fc.record({
   code: fc.constantFrom(0, 200, 401, 403, 503),
   mtls: fc.boolean(),
   reason: fc.constantFrom("a", "b"),
@@ -123,7 +123,7 @@ const arbPrediction: fc.Arbitrary<Prediction> = fc
   .map((cells) => ({
     probes: cells.flatMap((c, i) =>
       c
-        ? [{ ...c, from: `sleep.ns${i % 2}`, to: `httpbin.ns${Math.floor(i / 2)}:8000`, client: { namespace: `ns${i % 2}`, name: "sleep", labels: {}, serviceAccount: "sleep", sidecar: true }, target: { namespace: `ns${Math.floor(i / 2)}`, service: "httpbin", port: 8000, targetPort: 8080 } }]
+        ? [{ ...c, from: `sleep.ns${i % 2}`, to: `httpbin.ns${Math.floor(i / 2)}:8000`, request: DEFAULT_REQUEST, client: { namespace: `ns${i % 2}`, name: "sleep", labels: {}, serviceAccount: "sleep", sidecar: true }, target: { namespace: `ns${Math.floor(i / 2)}`, service: "httpbin", port: 8000, targetPort: 8080 } }]
         : [],
     ),
   }));

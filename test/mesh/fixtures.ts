@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import type { Prediction, ProbeOutcome } from "../../mesh/prediction";
+import type { Cell, Prediction } from "../../mesh/prediction";
 import type { KubeObject } from "../../mesh/types";
 
 export const SCENARIOS_DIR = join(__dirname, "..", "fixtures", "scenarios");
@@ -19,7 +19,7 @@ export function demo(): KubeObject[] {
 }
 
 /** "200 mtls", "200", "000", "503", as the expected.yaml files write cells. */
-export function cell(p: Pick<ProbeOutcome, "code" | "mtls">): string {
+export function cell(p: Pick<Cell, "code" | "mtls">): string {
   const code = p.code === 0 ? "000" : String(p.code);
   return p.mtls ? `${code} mtls` : code;
 }
@@ -33,7 +33,7 @@ export function matrix(p: Prediction, rows = ROWS, columns = COLUMNS): Record<st
   return out;
 }
 
-export function find(p: Prediction, from: string, to: string): ProbeOutcome {
+export function find(p: Prediction, from: string, to: string): Cell {
   const hit = p.probes.find((x) => x.from === from && x.to === to);
   if (!hit) throw new Error(`no probe ${from} → ${to} in the prediction`);
   return hit;

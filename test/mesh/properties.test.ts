@@ -3,7 +3,7 @@ import test from "ava";
 import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
 import { predict } from "../../mesh/predict";
-import type { Prediction, ProbeOutcome } from "../../mesh/prediction";
+import type { Cell, Prediction } from "../../mesh/prediction";
 import { CLIENT_TLS_MODES, MTLS_MODES, type KubeObject } from "../../mesh/types";
 import { authorizationPolicy, demo, destinationRule, peerAuthentication } from "./fixtures";
 
@@ -81,9 +81,9 @@ const policiesArb = fc.tuple(
 
 const DEMO = demo();
 const LEGACY_CLIENT = "sleep.legacy";
-const sidecarServer = (p: ProbeOutcome) => !p.to.includes(".legacy:");
+const sidecarServer = (p: Cell) => !p.to.includes(".legacy:");
 
-function cells(p: Prediction): Map<string, ProbeOutcome> {
+function cells(p: Prediction): Map<string, Cell> {
   return new Map(p.probes.map((x) => [`${x.from} ${x.to}`, x]));
 }
 

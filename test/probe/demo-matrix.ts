@@ -3,7 +3,7 @@
  * httpbin; those named "legacy…" have no sidecar; foo runs STRICT, so legacy → foo is refused.
  * Gives both the model's side (a Prediction) and a fake cluster scenario that behaves like it.
  */
-import type { Prediction, ProbeOutcome } from "../../mesh/prediction";
+import { DEFAULT_REQUEST, type Cell, type Prediction } from "../../mesh/prediction";
 
 export const sidecar = (ns: string) => !ns.startsWith("legacy");
 export const sleepId = (ns: string) => `spiffe://cluster.local/ns/${ns}/sa/sleep`;
@@ -15,13 +15,14 @@ export function demoNamespaces(n: number): string[] {
 }
 
 export function demoPrediction(namespaces: string[]): Prediction {
-  const probes: ProbeOutcome[] = [];
+  const probes: Cell[] = [];
   for (const from of namespaces)
     for (const to of namespaces) {
       const mtls = sidecar(from) && sidecar(to);
       probes.push({
         from: `sleep.${from}`,
         to: `httpbin.${to}:8000`,
+        request: DEFAULT_REQUEST,
         code: refused(from, to) ? 0 : 200,
         mtls,
         reason: refused(from, to) ? "plaintext client (no sidecar) → STRICT at port 8080 (PeerAuthentication foo/default)" : mtls ? "auto mTLS" : "plaintext",

@@ -3,7 +3,8 @@
 //
 // scenario = {
 //   pods: [{ namespace, name, labels, phase?, terminating?, containers: [{ name, ready }] }],
-//   responses: { "<client ns>|<host>:<port><path>": [resp, resp, ...] }  // nth exec of that client → nth resp (last repeats)
+//   responses: { "<client ns>|<host>:<port><path>": [resp, resp, ...] }  // nth exec of that client → nth resp (last repeats);
+//     a method other than GET is part of the key: "<client ns>|POST <host>:<port><path>"
 //     resp = { code: 200, exit: 0, uri?: "spiffe://...", server?: "envoy", body?: "no healthy upstream" }
 //       (uri present → XFCC echoed; server and body: the Server header and the body's first line)
 //   execOverrides: { "<ns>/<pod>": [{ stdout?, stderr?, exitCode?, error? } | null, ...] }  // per exec number
@@ -18,7 +19,8 @@ function unquote(word) {
 }
 
 function fakeTransport(scenario) {
-  const stats = { execs: 0, lists: 0, inFlight: 0, maxInFlight: 0, execsByPod: {}, commands: [] };
+  // requests: every request the scripts sent, { namespace, method, url, token } (token "" when none).
+  const stats = { execs: 0, lists: 0, inFlight: 0, maxInFlight: 0, execsByPod: {}, commands: [], requests: [] };
   const delay = (ms) => new Promise((r) => setTimeout(r, ms || 0));
   const matches = (labels, want) => Object.keys(want).every((k) => labels[k] === want[k]);
   return {
@@ -49,13 +51,15 @@ function fakeTransport(scenario) {
         const lines = [];
         let count = 0;
         for (const line of command[2].split("\n")) {
-          const m = /^probe ('(?:[^']|'\\'')*') ('(?:[^']|'\\'')*') /.exec(line);
+          const m = /^probe ('(?:[^']|'\\'')*') ('(?:[^']|'\\'')*') ('(?:[^']|'\\'')*') ('(?:[^']|'\\'')*')$/.exec(line);
           if (!m) continue;
           count++;
-          const id = unquote(m[1].slice(1, -1));
-          const url = unquote(m[2].slice(1, -1)).replace(/^http:\/\//, "");
-          const list = (scenario.responses || {})[`${namespace}|${url}`];
-          if (!list) throw new Error(`fake cluster: no response for ${namespace}|${url}`);
+          const [id, rawUrl, token, method] = m.slice(1).map((w) => unquote(w.slice(1, -1)));
+          const url = rawUrl.replace(/^http:\/\//, "");
+          stats.requests.push({ namespace, method, url, token });
+          const key = `${namespace}|${method === "GET" ? "" : `${method} `}${url}`;
+          const list = (scenario.responses || {})[key];
+          if (!list) throw new Error(`fake cluster: no response for ${key}`);
           const r = list[Math.min(n, list.length) - 1];
           const code = String(r.code).padStart(3, "0");
           lines.push(

@@ -10,7 +10,8 @@ import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseProbeOutput } from "../../probe/parse";
-import { compareCell, toObserved, type ProbeCell } from "../../probe/runner";
+import { DEFAULT_REQUEST, type Cell } from "../../mesh/prediction";
+import { cellProblem, observedCell } from "../../probe/observe";
 import { probeScript, type ScriptTarget } from "../../probe/script";
 import { listen, runScript, SHELLS } from "./script-harness";
 
@@ -49,18 +50,19 @@ test.after.always(() => {
   }
 });
 
-const cell = (to: string, expected: ProbeCell["expected"]): ProbeCell => ({
+const cell = (to: string, outcome: Pick<Cell, "code" | "mtls" | "clientIdentity" | "reason">): Cell => ({
   from: "sleep.foo",
   to,
-  client: { namespace: "foo", name: "sleep", labels: { app: "sleep" }, sidecar: true },
-  target: { service: to.split(".")[0]!, namespace: to.split(".")[1]!.split(":")[0]!, port: 8000 },
-  expected,
+  request: DEFAULT_REQUEST,
+  ...outcome,
+  client: { namespace: "foo", name: "sleep", labels: { app: "sleep" }, serviceAccount: "sleep", sidecar: true },
+  target: { service: to.split(".")[0]!, namespace: to.split(".")[1]!.split(":")[0]!, port: 8000, targetPort: 8080 },
 });
 
 /** Runs the probe script for one target in `env`; the runner's verdict for `c` (undefined: a match). */
-async function verdict(target: ScriptTarget, c: ProbeCell, env: Record<string, string>, connectTo: Record<string, string>, shell = SHELLS[0]!) {
+async function verdict(target: ScriptTarget, c: Cell, env: Record<string, string>, connectTo: Record<string, string>, shell = SHELLS[0]!) {
   const stdout = await runScript(probeScript([target], { requestTimeoutSeconds: 2, connectTo }), { shell, env });
-  return compareCell(c, toObserved(c, parseProbeOutput(stdout, [target.id]).get(target.id)!));
+  return cellProblem(c, observedCell(c, parseProbeOutput(stdout, [target.id]).get(target.id)!));
 }
 
 const curlrcEnv = () => ({ HOME: curlHome, CURL_HOME: curlHome, XDG_CONFIG_HOME: curlHome });

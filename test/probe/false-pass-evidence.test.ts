@@ -5,9 +5,9 @@
 import test from "ava";
 import { join } from "node:path";
 import { predict } from "../../mesh/predict";
+import { DEFAULT_REQUEST, type Cell } from "../../mesh/prediction";
 import type { KubeObject } from "../../mesh/types";
-import { cellsFromClients, probeClientsFromPrediction } from "../../probe/inputs";
-import { runProbes, type ProbeCell } from "../../probe/runner";
+import { runProbes } from "../../probe/runner";
 import { BODY_MAX } from "../../probe/script";
 import type { ExecTransport } from "../../probe/transport";
 import { demo, destinationRule, find, readYaml, SCENARIOS_DIR } from "../mesh/fixtures";
@@ -21,16 +21,25 @@ const RETRIED_TLS = (
   "transport failure reason: TLS_error:|268435703:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER:TLS_error_end"
 ).slice(0, BODY_MAX);
 
-/** Probes one cell, from a client with or without sidecar, against a fake cluster answering `resp`; the difference, or undefined on a match. */
-async function judge(sidecar: boolean, expected: ProbeCell["expected"], resp: Record<string, unknown>): Promise<string | undefined> {
+type Outcome = Pick<Cell, "code" | "mtls" | "reason" | "failure">;
+
+/** A predicted sleep.<ns> → httpbin.bar:8000 cell. */
+function predicted(sidecar: boolean, outcome: Outcome): Cell {
   const ns = sidecar ? "foo" : "legacy";
-  const cell: ProbeCell = {
+  return {
     from: `sleep.${ns}`,
     to: "httpbin.bar:8000",
-    client: { namespace: ns, name: "sleep", labels: { app: "sleep" }, sidecar },
-    target: { service: "httpbin", namespace: "bar", port: 8000 },
-    expected,
+    request: DEFAULT_REQUEST,
+    ...outcome,
+    client: { namespace: ns, name: "sleep", labels: { app: "sleep" }, serviceAccount: "sleep", sidecar },
+    target: { service: "httpbin", namespace: "bar", port: 8000, targetPort: 8080 },
   };
+}
+
+/** Probes one cell, from a client with or without sidecar, against a fake cluster answering `resp`; the difference, or undefined on a match. */
+async function judge(sidecar: boolean, expected: Outcome, resp: Record<string, unknown>): Promise<string | undefined> {
+  const ns = sidecar ? "foo" : "legacy";
+  const cell = predicted(sidecar, expected);
   const containers = [{ name: "sleep", ready: true }, ...(sidecar ? [{ name: "istio-proxy", ready: true }] : [])];
   const transport = fakeTransport({
     pods: [{ namespace: ns, name: "sleep-1", labels: { app: "sleep" }, containers }],
@@ -92,13 +101,7 @@ test("the mismatch table shows who answered a 503 and what it said", async (t) =
     pods: [{ namespace: "foo", name: "sleep-1", labels: { app: "sleep" }, containers: [{ name: "sleep", ready: true }, { name: "istio-proxy", ready: true }] }],
     responses: { "foo|httpbin.bar:8000/headers": [{ code: 503, server: "envoy", body: "no healthy upstream" }] },
   });
-  const cell: ProbeCell = {
-    from: "sleep.foo",
-    to: "httpbin.bar:8000",
-    client: { namespace: "foo", name: "sleep", labels: { app: "sleep" }, sidecar: true },
-    target: { service: "httpbin", namespace: "bar", port: 8000 },
-    expected: sidecarReset,
-  };
+  const cell = predicted(true, sidecarReset);
   const err = await t.throwsAsync(runProbes([cell], { transport, requestTimeoutSeconds: 1, deadlineSeconds: 0, concurrency: 1 }));
   t.regex(err!.message, /sleep\.foo\s+httpbin\.bar:8000\/headers\s+503 reset\s+503 \(server envoy: "no healthy upstream"\)\s+the model's reason/);
 });
@@ -129,12 +132,12 @@ test("model: reset for policy failures, no-endpoint for a Service without endpoi
   for (const o of [...strict.probes, ...p.probes]) t.is(o.failure !== undefined, o.code === 0 || o.code === 503, `${o.from} → ${o.to}: ${o.code} ${o.reason}`);
 });
 
-test("model → probe cells: the expected failure kind reaches the runner", (t) => {
+test("model → probe: the predicted cells the runner takes carry the failure kind", (t) => {
   const prediction = predict([...demo(), ...policies("001-mesh-strict"), ghost], { from: ["sleep.foo", "sleep.legacy"] });
-  const cells = cellsFromClients(probeClientsFromPrediction(prediction));
-  const at = (from: string, to: string) => cells.find((c) => c.from === from && c.to === to)!.expected;
+  const cells = prediction.probes;
+  const at = (from: string, to: string) => cells.find((c) => c.from === from && c.to === to)!;
   t.like(at("sleep.legacy", "httpbin.foo:8000"), { code: 0, failure: "reset" });
   t.like(at("sleep.legacy", "ghost.foo:8000"), { code: 0, failure: "no-endpoint" });
   t.like(at("sleep.foo", "ghost.foo:8000"), { code: 503, failure: "no-endpoint" });
-  t.false("failure" in at("sleep.foo", "httpbin.bar:8000"));
+  t.is(at("sleep.foo", "httpbin.bar:8000").failure, undefined);
 });

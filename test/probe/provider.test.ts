@@ -6,7 +6,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { probeClientsFromPrediction } from "../../probe/inputs";
+import { DEFAULT_REQUEST } from "../../mesh/prediction";
+import { FAKE_TRANSPORT_ENV } from "../../probe/provider";
 import { demoNamespaces, demoPrediction, demoScenario, sleepId } from "./demo-matrix";
 
 interface Registration {
@@ -29,7 +30,7 @@ pulumi.runtime.setMocks(
   false,
 );
 // Imported after setMocks, as Pulumi unit tests must.
-const { ConnectivityProbe, FAKE_TRANSPORT_ENV } = require("../../components/connectivity-probe") as typeof import("../../components/connectivity-probe");
+const { ConnectivityProbe } = require("../../components/connectivity-probe") as typeof import("../../components/connectivity-probe");
 
 const ROOT = resolve(__dirname, "../..");
 const FAKE_MODULE = resolve(__dirname, "fake-transport.cjs");
@@ -78,7 +79,8 @@ const provider = requireFromString(fs.readFileSync(${JSON.stringify(join(dir, "p
 }
 
 const baseInputs = (extra: Record<string, unknown> = {}) => ({
-  clients: probeClientsFromPrediction(demoPrediction(NS)),
+  predicted: demoPrediction(NS).probes,
+  tokens: [],
   revision: "rev-1",
   alwaysRun: false,
   requestTimeoutSeconds: 2,
@@ -87,7 +89,7 @@ const baseInputs = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a serialized __provider and grouped clients", async (t) => {
+test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a serialized __provider and the predicted cells", async (t) => {
   const probe = new ConnectivityProbe("probe", {
     prediction: demoPrediction(NS),
     revision: "rev-1",
@@ -104,18 +106,19 @@ test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a s
   t.is(reg.inputs.requestTimeoutSeconds, 5);
   t.is(reg.inputs.deadlineSeconds, 180);
   t.is(reg.inputs.alwaysRun, false);
-  const clients = reg.inputs.clients as { from: string; targets: { to: string }[] }[];
-  t.deepEqual(clients.map((c) => c.from), ["sleep.foo", "sleep.bar", "sleep.legacy"]);
-  t.deepEqual(clients[0]!.targets.map((x) => x.to), ["httpbin.foo:8000", "httpbin.bar:8000", "httpbin.legacy:8000"]);
+  const predicted = reg.inputs.predicted as { from: string; to: string; request: unknown }[];
+  t.deepEqual([...new Set(predicted.map((c) => c.from))], ["sleep.foo", "sleep.bar", "sleep.legacy"]);
+  t.deepEqual(predicted.slice(0, 3).map((c) => c.to), ["httpbin.foo:8000", "httpbin.bar:8000", "httpbin.legacy:8000"]);
+  for (const c of predicted) t.deepEqual(c.request, { path: "/headers", method: "GET", token: { kind: "none" } });
+  t.deepEqual(reg.inputs.tokens, []);
   // The serialized provider must not carry the kubeconfig, a client object or the Pulumi SDK.
   t.notRegex(reg.inputs.__provider as string, /kind: Config|@pulumi\/pulumi/);
 });
 
 test.serial("constructor rejects bad settings and a token-carrying prediction without token bytes", (t) => {
   t.throws(() => new ConnectivityProbe("bad", { prediction: demoPrediction(NS), revision: "r", concurrency: 0 }), { message: /concurrency is 0: allowed an integer in 1\.\.100/ });
-  t.throws(() => new ConnectivityProbe("none", { revision: "r" }), { message: /give exactly one of prediction or clients/ });
   const withToken = demoPrediction(["foo"]);
-  (withToken.probes[0] as { request?: unknown }).request = { token: { kind: "valid", issuer: "i", subject: "s" } };
+  withToken.probes[0]!.request = { ...DEFAULT_REQUEST, token: { kind: "valid", issuer: "i", subject: "s" } };
   t.throws(() => new ConnectivityProbe("tok", { prediction: withToken, revision: "r" }), { message: /carries a valid token but no token bytes/ });
 });
 
@@ -159,7 +162,7 @@ test.serial("the serialized provider runs in a fresh node process: check, create
 
   // Diff against the stored outputs: nothing changed → no run; revision, probe set, alwaysRun, unknowns → run.
   const changedProbes = baseInputs();
-  changedProbes.clients[0]!.targets[0]!.expected = { ...changedProbes.clients[0]!.targets[0]!.expected, code: 503 };
+  changedProbes.predicted[0] = { ...changedProbes.predicted[0]!, code: 503 };
   const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
   const diffs = await runSerialized(text, [
     { method: "diff", args: ["id", outs, inputs] },
@@ -189,6 +192,24 @@ test.serial("the serialized provider runs in a fresh node process: check, create
   t.regex(failed!.error!, /1 of 9 cells differ from the prediction/);
   // The expected cell's wording ("refused", "reset") belongs to the runner; the row is the point.
   t.regex(failed!.error!, /sleep\.legacy\s+httpbin\.foo:8000\/headers\s+000 \w+\s+200 plaintext/);
+});
+
+test.serial("the serialized provider probes each cell with the cell's own request", async (t) => {
+  // sleep.foo → httpbin.bar is predicted 403 for /ip; its /headers would answer 200 over mTLS.
+  const prediction = demoPrediction(NS);
+  const cell = prediction.probes[1]!;
+  Object.assign(cell, { request: { ...DEFAULT_REQUEST, path: "/ip" }, code: 403, mtls: true });
+  const scenario = demoScenario(NS, { "foo|httpbin.bar:8000/ip": [{ code: 403, server: "envoy", body: "RBAC: access denied" }] });
+  const probe = new ConnectivityProbe("probe-request", { prediction, revision: "rev-1", transport: { kind: "fake", scenario } });
+  const reg = await registered(probe);
+  t.like((reg.inputs.predicted as { request: unknown }[])[1], { request: { path: "/ip", method: "GET" } });
+  const [created] = await runSerialized(
+    reg.inputs.__provider as string,
+    [{ method: "create", args: [{ ...baseInputs({ transport: { kind: "fake", scenario } }), predicted: prediction.probes }] }],
+    { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
+  );
+  t.is(created!.error, undefined);
+  t.regex((created!.ok as { outs: { table: string } }).outs.table, /^sleep\.foo to httpbin\.bar \/ip: 403$/m);
 });
 
 test.serial("the fake transport is refused unless the environment names its module", async (t) => {

@@ -1,6 +1,7 @@
 import test from "ava";
 import { parseProbeOutput } from "../../probe/parse";
-import { boundedAll, formatMatrix, isProbeMismatchError, podReady, runProbes, type ProbeMismatchError, type ProbeCell, type RunOptions } from "../../probe/runner";
+import { DEFAULT_REQUEST, type Cell } from "../../mesh/prediction";
+import { boundedAll, formatMatrix, isProbeMismatchError, podReady, runProbes, type ProbeMismatchError, type RunOptions } from "../../probe/runner";
 import type { ExecTransport } from "../../probe/transport";
 import { selfSignedRoot } from "./false-pass-certs";
 
@@ -10,6 +11,7 @@ interface FakeStats {
   maxInFlight: number;
   execsByPod: Record<string, number>;
   commands: { namespace: string; pod: string; container: string; command: string[]; timeoutMs: number }[];
+  requests: { namespace: string; method: string; url: string; token: string }[];
 }
 const { fakeTransport } = require("./fake-transport.cjs") as { fakeTransport: (scenario: unknown) => ExecTransport & { stats: FakeStats } };
 
@@ -21,20 +23,19 @@ const id = (ns: string) => `spiffe://cluster.local/ns/${ns}/sa/sleep`;
 function expectedCode(from: string, to: string): number {
   return from === "legacy" && to === "foo" ? 0 : 200;
 }
-function cells(namespaces = NS): ProbeCell[] {
+function cells(namespaces = NS): Cell[] {
   return namespaces.flatMap((from) =>
     namespaces.map((to) => ({
       from: `sleep.${from}`,
       to: `httpbin.${to}:8000`,
-      client: { namespace: from, name: "sleep", labels: { app: "sleep" }, sidecar: sidecar(from) },
-      target: { service: "httpbin", namespace: to, port: 8000 },
-      expected: {
-        code: expectedCode(from, to),
-        mtls: sidecar(from) && sidecar(to),
-        reason: expectedCode(from, to) === 0 ? "plaintext client (no sidecar) → STRICT (PeerAuthentication foo/default)" : "auto mTLS",
-        ...(expectedCode(from, to) === 0 ? { failure: "reset" as const } : {}),
-        ...(sidecar(from) && sidecar(to) ? { clientIdentity: id(from) } : {}),
-      },
+      request: DEFAULT_REQUEST,
+      code: expectedCode(from, to),
+      mtls: sidecar(from) && sidecar(to),
+      reason: expectedCode(from, to) === 0 ? "plaintext client (no sidecar) → STRICT (PeerAuthentication foo/default)" : "auto mTLS",
+      ...(expectedCode(from, to) === 0 ? { failure: "reset" as const } : {}),
+      ...(sidecar(from) && sidecar(to) ? { clientIdentity: id(from) } : {}),
+      client: { namespace: from, name: "sleep", labels: { app: "sleep" }, serviceAccount: "sleep", sidecar: sidecar(from) },
+      target: { service: "httpbin", namespace: to, port: 8000, targetPort: 8080 },
     })),
   );
 }
@@ -81,9 +82,9 @@ test("a converged 3×3 matrix: one exec per client pod, in the sleep container, 
   t.true(fake.stats.commands.every((c) => c.container === "sleep" && c.command[0] === "sh" && c.command[1] === "-c"));
   t.is(fake.stats.commands[0]!.timeoutMs, (3 * 3 + 15) * 1000);
   t.is(r.cells.length, 9);
-  t.like(r.cells[0], { from: "sleep.foo", to: "httpbin.foo:8000", code: 200, mtls: true, peerIdentity: id("foo") });
-  t.like(r.cells[6], { from: "sleep.legacy", to: "httpbin.foo:8000", code: 0, curlExit: 56, mtls: null });
-  t.like(r.cells[8], { from: "sleep.legacy", to: "httpbin.legacy:8000", code: 200, mtls: false });
+  t.like(r.cells[0], { from: "sleep.foo", to: "httpbin.foo:8000", code: 200, mtls: true, clientIdentity: id("foo"), evidence: { mtlsShown: true } });
+  t.like(r.cells[6], { from: "sleep.legacy", to: "httpbin.foo:8000", code: 0, failure: "reset", evidence: { curlExit: 56, mtlsShown: false } });
+  t.like(r.cells[8], { from: "sleep.legacy", to: "httpbin.legacy:8000", code: 200, mtls: false, evidence: { mtlsShown: true } });
   t.is(
     formatMatrix(r.cells).split("\n").slice(0, 3).join("\n") + "\n" + formatMatrix(r.cells).split("\n")[6],
     [
@@ -93,6 +94,48 @@ test("a converged 3×3 matrix: one exec per client pod, in the sleep container, 
       "sleep.legacy to httpbin.foo: 000 (curl exit 56)",
     ].join("\n"),
   );
+});
+
+/** cells() with the sleep.foo → httpbin.bar cell predicted for `request`, and its outcome. */
+function withRequest(request: Cell["request"], outcome: Partial<Cell>): Cell[] {
+  return cells().map((c) => (c.from === "sleep.foo" && c.to === "httpbin.bar:8000" ? { ...c, request, ...outcome } : c));
+}
+
+test("each cell is probed with its own request: a cell predicted for /ip is not checked at /headers", async (t) => {
+  // /headers would answer 200 over mTLS; the cell is predicted 403 for /ip (an AuthorizationPolicy on that path).
+  const predicted = withRequest({ ...DEFAULT_REQUEST, path: "/ip" }, { code: 403 });
+  const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|httpbin.bar:8000/ip": [{ code: 403, server: "envoy", body: "RBAC: access denied" }] }) });
+  // Cells in another order than by client: still one exec per client.
+  const r = await runProbes([...predicted].sort((a, b) => a.to.localeCompare(b.to)), opts(fake, { deadlineSeconds: 0 }));
+  t.is(r.execs, 3);
+  t.deepEqual(fake.stats.requests.filter((q) => q.namespace === "foo").map((q) => q.url).sort(), ["httpbin.bar:8000/ip", "httpbin.foo:8000/headers", "httpbin.legacy:8000/headers"]);
+  t.like(r.cells.find((c) => c.from === "sleep.foo" && c.to === "httpbin.bar:8000"), { code: 403, request: { path: "/ip" } });
+  t.regex(formatMatrix(r.cells), /^sleep\.foo to httpbin\.bar \/ip: 403$/m);
+});
+
+test("each cell is probed with its own method and token", async (t) => {
+  const token = { kind: "valid" as const, issuer: "https://issuer.example", subject: "alice" };
+  const predicted = withRequest({ path: "/anything", method: "POST", token }, { mtls: true });
+  const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|POST httpbin.bar:8000/anything": [{ code: 200 }] }) });
+  const r = await runProbes(predicted, opts(fake, { deadlineSeconds: 0, tokens: [{ token: { ...token }, bearer: "eyJ.alice.sig" }] }));
+  t.like(fake.stats.requests.find((q) => q.url === "httpbin.bar:8000/anything"), { namespace: "foo", method: "POST", token: "eyJ.alice.sig" });
+  t.true(fake.stats.requests.filter((q) => q.url !== "httpbin.bar:8000/anything").every((q) => q.method === "GET" && q.token === ""));
+  // Not GET /headers: the response cannot show mTLS, so the prediction's mTLS is neither confirmed nor refuted.
+  t.like(r.cells[1], { code: 200, evidence: { mtlsShown: false } });
+});
+
+test("a request the probe cannot send as predicted is an error before anything runs", async (t) => {
+  const cases: [Cell[], RegExp][] = [
+    [withRequest({ ...DEFAULT_REQUEST, token: { kind: "invalid" } }, {}), /^sleep\.foo to httpbin\.bar:8000\/headers: the request carries an invalid token but no token bytes were given \(tokenFor\)/],
+    [withRequest({ ...DEFAULT_REQUEST, method: "HEAD" }, {}), /^sleep\.foo to HEAD httpbin\.bar:8000\/headers: method "HEAD" cannot be probed: allowed GET, POST/],
+  ];
+  for (const [predicted, re] of cases) {
+    const fake = fakeTransport({ pods: pods(), responses: responses() });
+    const c = clock();
+    await t.throwsAsync(runProbes(predicted, opts(fake, { clock: c.clock, sleep: c.sleep })), { message: re });
+    t.is(fake.stats.execs, 0, "nothing was probed");
+    t.deepEqual(c.slept, [], "not retried");
+  }
 });
 
 test("concurrency bound: never more execs in flight than asked", async (t) => {

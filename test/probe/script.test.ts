@@ -14,6 +14,8 @@ import { CAN_SANDBOX, listen, runScript, SHELLS, type Shell } from "./script-har
 // curl, sed, grep and tr on its PATH (see script-harness.ts).
 const XFCC = 'By=spiffe://cluster.local/ns/foo/sa/httpbin;Hash=4a1b;Subject="";URI=spiffe://cluster.local/ns/foo/sa/sleep';
 const seen: { path?: string; authorization?: string } = {};
+/** The method each path was requested with on the `method` server. */
+const methods: Record<string, string | undefined> = {};
 const ENVOY_RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
 
 const servers: net.Server[] = [];
@@ -46,6 +48,10 @@ test.before(async () => {
     echo: http.createServer((req, res) => {
       seen.path = req.url;
       seen.authorization = req.headers.authorization;
+      json({ headers: {} })(req, res);
+    }),
+    method: http.createServer((req, res) => {
+      methods[req.url!] = req.method;
       json({ headers: {} })(req, res);
     }),
     reset: net.createServer((socket) => socket.once("data", () => socket.resetAndDestroy())),
@@ -129,6 +135,15 @@ test("real curl: hostile path characters reach the server literally and run noth
   tt.false(existsSync(marker));
 });
 
+test("real curl: the target's method is the request's", async (tt) => {
+  for (const method of ["POST", "DELETE", "GET"]) {
+    const targets = [t("method", { method, path: `/anything/${method}` })];
+    const out = parseProbeOutput(await run(targets), targets.map((x) => x.id));
+    tt.is(out.get("method.ns:8000")!.code, 200);
+    tt.is(methods[`/anything/${method}`], method);
+  }
+});
+
 test("validation rejects what cannot be quoted safely into a URL or header", (tt) => {
   const opts = { requestTimeoutSeconds: 2 };
   tt.throws(() => probeScript([t("a", { token: "abc\r\nX-Evil: 1" })], opts), { message: /bearer token/ });
@@ -136,6 +151,8 @@ test("validation rejects what cannot be quoted safely into a URL or header", (tt
   tt.throws(() => probeScript([t("a", { path: "/x y" })], opts), { message: /path "\/x y" is invalid/ });
   tt.throws(() => probeScript([t("a", { path: 'x"' })], opts), { message: /must start with/ });
   tt.throws(() => probeScript([t("a", { host: "a;b" })], opts), { message: /not a DNS name/ });
+  tt.throws(() => probeScript([t("a", { method: "HEAD" })], opts), { message: /method "HEAD" cannot be probed: allowed GET, POST, PUT, PATCH, DELETE, OPTIONS/ });
+  tt.throws(() => probeScript([t("a", { method: "get;id" })], opts), { message: /method "get;id" cannot be probed/ });
   tt.throws(() => probeScript([t("a", { port: 70000 })], opts), { message: /port 70000 is out of range/ });
   tt.throws(() => probeScript([t("a"), t("a")], opts), { message: /appears twice/ });
   tt.throws(() => probeScript([t("a")], { requestTimeoutSeconds: 0 }), { message: /requestTimeoutSeconds 0/ });

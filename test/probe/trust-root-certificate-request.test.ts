@@ -5,8 +5,8 @@
  */
 import test from "ava";
 import * as path from "node:path";
-import { connectivityProbeProvider, expectedRootFromRequests, FAKE_TRANSPORT_ENV } from "../../components/connectivity-probe";
-import { probeClientsFromPrediction } from "../../probe/inputs";
+import { connectivityProbeProvider } from "../../components/connectivity-probe";
+import { expectedRootFromRequests, FAKE_TRANSPORT_ENV } from "../../probe/provider";
 import type { CertificateRequestInfo } from "../../probe/transport";
 import { demoNamespaces, demoPrediction, demoScenario } from "./demo-matrix";
 
@@ -55,7 +55,8 @@ function request(revision: number, pem: string | undefined, ready: "True" | "Fal
 
 function inputs(scenarioExtra: Record<string, unknown>) {
   return {
-    clients: probeClientsFromPrediction(demoPrediction(namespaces)),
+    predicted: demoPrediction(namespaces).probes,
+    tokens: [],
     revision: "r1",
     alwaysRun: false,
     requestTimeoutSeconds: 1,

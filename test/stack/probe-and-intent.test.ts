@@ -9,12 +9,13 @@ test.before(async () => {
 
 const PROBE = "pulumi-nodejs:dynamic/probe:ConnectivityProbe";
 
-test("dev: the connectivity probe tests the nine predicted cells, grouped into three client pods", (t) => {
+test("dev: the connectivity probe tests the nine predicted cells, from three client workloads, each with its request", (t) => {
   const probe = run.recorder.get(PROBE, "connectivity");
   t.is(typeof probe.inputs.__provider, "string", "the provider is serialized into the inputs");
-  const clients = probe.inputs.clients as { namespace: string; name: string; targets: { expected: { code: number } }[] }[];
-  t.deepEqual(clients.map((c) => `${c.name}.${c.namespace}`).sort(), ["sleep.bar", "sleep.foo", "sleep.legacy"]);
-  t.is(clients.flatMap((c) => c.targets).length, 9);
+  const predicted = probe.inputs.predicted as { client: { namespace: string; name: string }; request: unknown }[];
+  t.deepEqual([...new Set(predicted.map((c) => `${c.client.name}.${c.client.namespace}`))].sort(), ["sleep.bar", "sleep.foo", "sleep.legacy"]);
+  t.is(predicted.length, 9);
+  for (const c of predicted) t.deepEqual(c.request, { path: "/headers", method: "GET", token: { kind: "none" } });
   t.is(probe.inputs.alwaysRun, false);
   t.regex(probe.inputs.revision, /^[0-9a-f]{16,}$/);
   t.deepEqual(probe.inputs.expectedRootFromCertificate, { namespace: "istio-system", name: "cacerts" });

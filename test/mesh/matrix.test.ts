@@ -1,15 +1,18 @@
 import test from "ava";
-import { alignColumns, cellText, diffPredictions, formatDiff, formatPrediction, summary } from "../../mesh/matrix";
-import type { Prediction, ProbeOutcome } from "../../mesh/prediction";
+import { alignColumns, cellName, cellText, codeText, diffPredictions, formatDiff, formatJson, formatPrediction, summary } from "../../mesh/matrix";
+import { predict } from "../../mesh/predict";
+import { DEFAULT_REQUEST, type Cell, type Prediction } from "../../mesh/prediction";
+import { demo } from "./fixtures";
 
 /** A hand-made cell: the client and target refs follow from the names. */
-function cell(from: string, to: string, code: number, mtls: boolean, reason: string): ProbeOutcome {
+function cell(from: string, to: string, code: number, mtls: boolean, reason: string): Cell {
   const [name, namespace] = from.split(".") as [string, string];
   const [svc, port] = to.split(":") as [string, string];
   const [service, tns] = svc.split(".") as [string, string];
   return {
     from,
     to,
+    request: DEFAULT_REQUEST,
     code,
     mtls,
     reason,
@@ -68,7 +71,7 @@ test("table: no line ends with a space, and every row has the header's column st
 });
 
 test("table: a missing cell shows -, a shared reason keeps one number, legend numbers align past 9", (t) => {
-  const probes: ProbeOutcome[] = [];
+  const probes: Cell[] = [];
   for (let i = 1; i <= 10; i++) probes.push(cell(`c${i}.foo`, "httpbin.foo:8000", 403, true, `reason ${i}`));
   probes.push(cell("c1.foo", "httpbin.bar:8000", 403, true, "reason 1"));
   const out = formatPrediction({ probes }, "table").split("\n");
@@ -221,4 +224,19 @@ test("diff markdown: one row per change with both reasons", (t) => {
       "",
     ].join("\n"),
   );
+});
+
+test("one home for a cell's name and curl's code", (t) => {
+  t.is(cellName({ from: "sleep.legacy", to: "httpbin.foo:8000" }), "sleep.legacy → httpbin.foo:8000");
+  t.deepEqual([0, 200, 503].map(codeText), ["000", "200", "503"]);
+});
+
+test("json: every cell carries the request it was predicted for", (t) => {
+  const token = { kind: "valid" as const, issuer: "https://issuer.example", subject: "alice" };
+  const p = predict(demo(), { request: { path: "/ip", token } });
+  t.true(p.probes.length > 0);
+  for (const c of p.probes) t.deepEqual(c.request, { path: "/ip", method: "GET", token });
+  const json = JSON.parse(formatJson(p)) as { probes: { request: unknown }[] };
+  t.deepEqual(json.probes[0]!.request, { path: "/ip", method: "GET", token });
+  t.deepEqual(predict(demo()).probes[0]!.request, DEFAULT_REQUEST);
 });

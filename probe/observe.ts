@@ -1,0 +1,155 @@
+/**
+ * What a probe response shows, as a cell of the same type as the model's (mesh/prediction.ts),
+ * and the check of a deployment: a diff of the predicted table and the observed one.
+ *
+ * A predicted failure is confirmed only by what Istio produces for it (FAILURE_EVIDENCE): a broken
+ * target or an application's own 503 fails in other ways, and must not pass for a policy at work.
+ */
+import { cellName, codeText } from "../mesh/matrix";
+import type { Cell, CellFailure, Evidence } from "../mesh/prediction";
+import type { ObservedResponse } from "./parse";
+
+/**
+ * What proves each predicted failure: the curl exits a client without sidecar sees (for code 000),
+ * and the first body line of the 503 a client sidecar's Envoy answers itself (`server: envoy`).
+ * A refused connection (exit 7) or "no healthy upstream" means no endpoint, never a policy's reset.
+ * Arrays and plain objects: module-level values are captured by the provider's serializer, which does not rebuild Sets or Maps.
+ */
+const FAILURE_EVIDENCE: Record<CellFailure, { curlExits: readonly number[]; envoyBody: RegExp; bare: string; sidecar: string }> = {
+  reset: {
+    curlExits: [52, 56],
+    // ". reset reason: connection termination", ". retried and the latest reset reason: remote connection failure, …"
+    envoyBody: /^upstream connect error or disconnect\/reset before headers\. (retried and the latest )?reset reason: ./,
+    bare: "a reset connection (curl exit 52 or 56)",
+    sidecar: `the client sidecar's 503 "upstream connect error or disconnect/reset before headers"`,
+  },
+  "no-endpoint": {
+    curlExits: [7],
+    envoyBody: /^no healthy upstream$/,
+    bare: "a refused connection (curl exit 7)",
+    sidecar: `the client sidecar's 503 "no healthy upstream"`,
+  },
+};
+const FAILURES = Object.keys(FAILURE_EVIDENCE) as CellFailure[];
+/** The Server header of a response Envoy generated itself. */
+const ENVOY_SERVER = "envoy";
+
+export function isCellFailure(value: unknown): value is CellFailure {
+  return typeof value === "string" && Object.prototype.hasOwnProperty.call(FAILURE_EVIDENCE, value);
+}
+
+/** The failure whose evidence `code` and `e` are: a curl exit without response, or Envoy's own 503. */
+function failureShown(code: number, e: Evidence): CellFailure | undefined {
+  if (code === 0) return FAILURES.find((f) => FAILURE_EVIDENCE[f].curlExits.includes(e.curlExit));
+  if (code !== 503 || e.curlExit !== 0 || e.server !== ENVOY_SERVER) return undefined;
+  return FAILURES.find((f) => FAILURE_EVIDENCE[f].envoyBody.test(e.body ?? ""));
+}
+
+/** The cell that `expected`'s request observed: same request, client and target; what the response showed. */
+export function observedCell(expected: Cell, r: ObservedResponse): Cell {
+  const { from, to, request, client, target } = expected;
+  // httpbin echoes the request headers, X-Forwarded-Client-Cert among them, only for GET /headers.
+  const mtlsShown = r.code === 200 && request.method === "GET" && request.path.startsWith("/headers");
+  const evidence: Evidence = {
+    curlExit: r.curlExit,
+    mtlsShown,
+    ...(r.code >= 400 ? { server: r.server, body: r.body } : {}),
+    timeSeconds: r.timeSeconds,
+  };
+  const mtls = mtlsShown && r.xfcc;
+  const failure = failureShown(r.code, evidence);
+  return {
+    from,
+    to,
+    request,
+    code: r.code,
+    mtls,
+    reason: describeObserved(r.code, mtls, mtls ? r.peerIdentity : undefined, evidence),
+    ...(failure !== undefined ? { failure } : {}),
+    ...(mtls && r.peerIdentity ? { clientIdentity: r.peerIdentity } : {}),
+    client,
+    target,
+    evidence,
+  };
+}
+
+/** Why the observed cell differs from the predicted one, or undefined when it confirms it. */
+export function cellProblem(e: Cell, o: Cell): string | undefined {
+  const ev = o.evidence;
+  if (!ev) return "the observed cell carries no evidence";
+  if (o.code !== e.code) return `status ${codeText(o.code)}, expected ${codeText(e.code)}`;
+  if (e.failure !== undefined) return o.failure === e.failure ? undefined : failureProblem(e.failure, o.code, ev);
+  if (e.code === 0) return "000 is expected, but the expectation names no failure kind (reset or no-endpoint) that an observation could confirm";
+  if (ev.curlExit !== 0) return `curl exit ${ev.curlExit} (${curlExitName(ev.curlExit)}) after status ${o.code}`;
+  if (ev.mtlsShown && o.mtls !== e.mtls) return e.mtls ? "plaintext, expected mTLS" : "mTLS, expected plaintext";
+  if (o.mtls && e.clientIdentity !== undefined && o.clientIdentity !== e.clientIdentity) {
+    return `peer identity ${o.clientIdentity ?? "(none in X-Forwarded-Client-Cert)"}, expected ${e.clientIdentity}`;
+  }
+  return undefined;
+}
+
+/** Why a response with the expected status is not the evidence of `failure`. */
+function failureProblem(failure: CellFailure, code: number, e: Evidence): string {
+  const want = FAILURE_EVIDENCE[failure];
+  if (code === 0) return `curl exit ${e.curlExit} (${curlExitName(e.curlExit)}), expected ${want.bare}`;
+  if (e.curlExit !== 0) return `curl exit ${e.curlExit} (${curlExitName(e.curlExit)}) after status ${code}, expected ${want.sidecar}`;
+  return `${code} from ${describeAnswer(e)}, expected ${want.sidecar}`;
+}
+
+/** A predicted cell, the cell observed for its request, and why they differ. */
+export interface Difference {
+  cell: Cell;
+  observed: Cell;
+  problem: string;
+}
+
+/** `httpbin.foo:8000/ip`, `POST httpbin.foo:8000/anything`: where a cell's request goes. */
+export function requestText(c: Pick<Cell, "to" | "request">): string {
+  return `${c.request.method === "GET" ? "" : `${c.request.method} `}${c.to}${c.request.path}`;
+}
+
+/** A cell's row in a table: its client, Service port and request (the token by its claims). */
+export function cellKey(c: Pick<Cell, "from" | "to" | "request">): string {
+  const { method, path, token } = c.request;
+  return `${cellName(c)} ${method} ${path} ${JSON.stringify(token)}`;
+}
+
+/**
+ * The predicted table against the observed one, row by row: every predicted cell needs an
+ * observed cell for the same request that confirms it.
+ */
+export function diffTables(predicted: readonly Cell[], observed: readonly Cell[]): Difference[] {
+  const byKey = new Map(observed.map((o) => [cellKey(o), o]));
+  const diffs: Difference[] = [];
+  for (const cell of predicted) {
+    const o = byKey.get(cellKey(cell));
+    if (!o) throw new Error(`${cell.from} to ${requestText(cell)}: no observed cell for this request`);
+    const problem = cellProblem(cell, o);
+    if (problem) diffs.push({ cell, observed: o, problem });
+  }
+  return diffs;
+}
+
+/** `server envoy: "no healthy upstream"`: who answered an HTTP error, and its body's first line. */
+function describeAnswer(e: Evidence): string {
+  return `server ${e.server ? e.server : "(no Server header)"}: ${JSON.stringify(e.body ?? "")}`;
+}
+
+function curlExitName(exit: number): string {
+  const names: Record<number, string> = { 0: "ok", 6: "host not resolved", 7: "connection refused", 28: "timeout", 52: "empty reply", 56: "connection reset" };
+  return names[exit] ?? "curl error";
+}
+
+/** What the model expects, as the mismatch table shows it: `200 mTLS`, `000 reset`, `403`. */
+export function describeExpected(c: Cell): string {
+  if (c.failure !== undefined) return `${codeText(c.code)} ${c.failure}`;
+  return c.code === 200 ? `200 ${c.mtls ? "mTLS" : "plaintext"}` : `${c.code}${c.mtls ? " (mTLS)" : ""}`;
+}
+
+/** What the probe saw: `000 (curl exit 56: connection reset)`, `200 mTLS spiffe://…`, `503 (server envoy: "…")`. */
+function describeObserved(code: number, mtls: boolean, peerIdentity: string | undefined, e: Evidence): string {
+  if (code === 0) return `000 (curl exit ${e.curlExit}: ${curlExitName(e.curlExit)})`;
+  const transport = !e.mtlsShown ? "" : mtls ? ` mTLS${peerIdentity ? ` ${peerIdentity}` : ""}` : " plaintext";
+  const answer = e.server !== undefined ? ` (${describeAnswer(e)})` : "";
+  return `${code}${transport}${answer}${e.curlExit !== 0 ? ` (curl exit ${e.curlExit})` : ""}`;
+}
