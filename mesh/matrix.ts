@@ -33,47 +33,45 @@ function marked(o: Cell): boolean {
   return (o.notModelled?.length ?? 0) > 0;
 }
 
-/** Rows and columns in the order the prediction lists them (the model sorts them). */
+/** Rows and columns in the order the prediction lists them (the model sorts them); cells by row, then column. */
 interface Grid {
   rows: string[];
   cols: string[];
-  cells: Map<string, Cell>;
+  cells: Map<string, Map<string, Cell>>;
 }
 
-function key(from: string, to: string): string {
-  return `${from}\u0000${to}`;
+function cellAt(g: Grid, from: string, to: string): Cell | undefined {
+  return g.cells.get(from)?.get(to);
 }
 
+/** Nested maps rather than a `from→to` string key: 250,000 cells need no 250,000 key strings. */
 function grid(p: Prediction): Grid {
-  const rows: string[] = [];
   const cols: string[] = [];
-  const seenRows = new Set<string>();
   const seenCols = new Set<string>();
-  const cells = new Map<string, Cell>();
+  const cells = new Map<string, Map<string, Cell>>();
   for (const o of p.probes) {
-    if (!seenRows.has(o.from)) {
-      seenRows.add(o.from);
-      rows.push(o.from);
-    }
     if (!seenCols.has(o.to)) {
       seenCols.add(o.to);
       cols.push(o.to);
     }
-    const k = key(o.from, o.to);
-    if (cells.has(k)) throw new Error(`prediction lists ${o.from} → ${o.to} twice`);
-    cells.set(k, o);
+    let row = cells.get(o.from);
+    if (!row) cells.set(o.from, (row = new Map()));
+    if (row.has(o.to)) throw new Error(`prediction lists ${o.from} → ${o.to} twice`);
+    row.set(o.to, o);
   }
-  return { rows, cols, cells };
+  return { rows: [...cells.keys()], cols, cells };
 }
 
 /** Distinct reasons and not-modelled marks numbered from 1 in row-major order of first use. */
 function legend(g: Grid): Map<string, number> {
   const numbers = new Map<string, number>();
+  const number = (t: string) => numbers.has(t) || numbers.set(t, numbers.size + 1);
   for (const r of g.rows) {
     for (const c of g.cols) {
-      const o = g.cells.get(key(r, c));
+      const o = cellAt(g, r, c);
       if (!o) continue;
-      for (const t of [o.reason, ...(o.notModelled ?? [])]) if (!numbers.has(t)) numbers.set(t, numbers.size + 1);
+      number(o.reason);
+      o.notModelled?.forEach(number);
     }
   }
   return numbers;
@@ -103,9 +101,11 @@ export function alignColumns(lines: readonly (readonly string[])[]): string[] {
   return lines.map((l) => l.map((cell, i) => (i === l.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell)))).join("  ").trimEnd());
 }
 
-/** Display width: code points, so that "→" and "╲" count as one column. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Display width: code points, so that "→" and "╲" count as one column (only astral ones take two UTF-16 units). */
 function width(s: string): number {
-  return [...s].length;
+  return SURROGATE.test(s) ? [...s].length : s.length;
 }
 
 export function formatTable(p: Prediction): string {
@@ -117,7 +117,7 @@ export function formatTable(p: Prediction): string {
     lines.push([
       r,
       ...g.cols.map((c) => {
-        const o = g.cells.get(key(r, c));
+        const o = cellAt(g, r, c);
         return o ? legendCell(o, numbers) : "-";
       }),
     ]);
@@ -145,7 +145,7 @@ export function formatMarkdown(p: Prediction): string {
       row([
         r,
         ...g.cols.map((c) => {
-          const o = g.cells.get(key(r, c));
+          const o = cellAt(g, r, c);
           return o ? legendCell(o, numbers) : "-";
         }),
       ]),
@@ -203,7 +203,7 @@ export function diffPredictions(oldP: Prediction, newP: Prediction): PredictionD
   let unchanged = 0;
   let reasonOnly = 0;
   for (const n of newP.probes) {
-    const o = before.cells.get(key(n.from, n.to));
+    const o = cellAt(before, n.from, n.to);
     if (!o) changes.push({ from: n.from, to: n.to, new: n });
     else if (o.code !== n.code || o.mtls !== n.mtls || !sameMarks(o, n)) changes.push({ from: n.from, to: n.to, old: o, new: n });
     else {
@@ -212,7 +212,7 @@ export function diffPredictions(oldP: Prediction, newP: Prediction): PredictionD
     }
   }
   for (const o of oldP.probes) {
-    if (!after.cells.has(key(o.from, o.to))) changes.push({ from: o.from, to: o.to, old: o });
+    if (!cellAt(after, o.from, o.to)) changes.push({ from: o.from, to: o.to, old: o });
   }
   return { changes, unchanged, reasonOnly };
 }
