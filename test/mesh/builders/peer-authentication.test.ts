@@ -5,8 +5,8 @@ import {
   buildPeerAuthentications,
   buildWorkloadPeerAuthentication,
   validateMtlsPolicies,
-} from "../../mesh/builders";
-import type { PeerAuthenticationSettings } from "../../mesh/settings";
+} from "../../../mesh/builders";
+import type { PeerAuthenticationSettings } from "../../../mesh/settings";
 
 test("mesh level: `default` in the root namespace, no selector", (t) => {
   t.deepEqual(buildMeshPeerAuthentication({ mode: "STRICT" }, "istio-config"), {

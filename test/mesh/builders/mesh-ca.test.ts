@@ -1,5 +1,5 @@
 import test from "ava";
-import { buildMeshCa, parseGoDuration, validateMeshCa, type MeshCaInput } from "../../mesh/builders";
+import { buildMeshCa, parseGoDuration, validateMeshCa, type MeshCaInput } from "../../../mesh/builders";
 
 const input: MeshCaInput = {
   certManagerNamespace: "cert-manager",

@@ -1,5 +1,5 @@
 import test from "ava";
-import { buildIngress, gatewayChartValues } from "../../mesh/builders";
+import { buildIngress, gatewayChartValues } from "../../../mesh/builders";
 
 test("plain HTTP ingress: Gateway port 80 and VirtualService for /headers only", (t) => {
   const o = buildIngress({ namespace: "foo", gatewayNamespace: "istio-system", host: "*", tls: false });

@@ -1,7 +1,7 @@
 import test from "ava";
-import { planStack } from "../../mesh/plan";
-import { stackSettings } from "../helpers/settings";
-import { buildHttpbin, buildNamespace, buildSleep } from "../../mesh/builders";
+import { planStack } from "../../../mesh/plan";
+import { stackSettings } from "../../helpers/settings";
+import { buildHttpbin, buildNamespace, buildSleep } from "../../../mesh/builders";
 
 const SECURITY = {
   allowPrivilegeEscalation: false,

@@ -9,8 +9,8 @@ import {
   validateAuthorizationPolicies,
   validateClientTlsPolicies,
   validateEndUserAuthPolicies,
-} from "../../mesh/builders";
-import type { DestinationRuleSettings, EndUserAuthSettings } from "../../mesh/settings";
+} from "../../../mesh/builders";
+import type { DestinationRuleSettings, EndUserAuthSettings } from "../../../mesh/settings";
 
 test("DestinationRule: top-level mode, port-level settings sorted by Service port, exportTo", (t) => {
   const [dr] = buildDestinationRules([

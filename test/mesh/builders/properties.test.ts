@@ -1,7 +1,7 @@
 import test from "ava";
 import fc from "fast-check";
-import { buildPeerAuthentications, buildWorkloadPeerAuthentication, validateMtlsPolicies } from "../../mesh/builders";
-import { MTLS_MODES, type MtlsMode } from "../../mesh/types";
+import { buildPeerAuthentications, buildWorkloadPeerAuthentication, validateMtlsPolicies } from "../../../mesh/builders";
+import { MTLS_MODES, type MtlsMode } from "../../../mesh/types";
 
 const mode = fc.constantFrom<MtlsMode>(...MTLS_MODES);
 const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/);
