@@ -26,7 +26,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Cell, EndUserToken, Prediction } from "../mesh/prediction";
-import { bearerTokens, PROBE_DEFAULTS, validateProbeInputs } from "../probe/inputs";
+import { PROBE_DEFAULTS } from "../mesh/settings";
+import { bearerTokens, validateProbeInputs } from "../probe/inputs";
 import { checkProbeInputs, rerunReason, runProbe, type CertificateRef, type ProbeInputs, type ProbeOutputs } from "../probe/provider";
 
 export interface ConnectivityProbeArgs {
@@ -41,7 +42,7 @@ export interface ConnectivityProbeArgs {
   revision: pulumi.Input<string>;
   /** Run on every `pulumi up`, even with nothing changed. Default false. */
   alwaysRun?: boolean;
-  /** Per-request curl timeout. Default PROBE_DEFAULTS (probe/inputs.ts), as in the stack config. */
+  /** Per-request curl timeout. Default PROBE_DEFAULTS (mesh/settings.ts), as in the stack config. */
   requestTimeoutSeconds?: number;
   /** Retry until the matrix converges or this many seconds pass. Default PROBE_DEFAULTS. */
   deadlineSeconds?: number;

@@ -7,7 +7,7 @@ import { requireTokenPolicyName } from "../mesh/builders/end-user-auth";
 import { buildWorkloadPeerAuthentication } from "../mesh/builders/peer-authentication";
 import { peerAuthenticationScope, peerAuthenticationSpecProblems } from "../mesh/peer-authentication-rules";
 import type { WorkloadPeerAuthentication } from "../mesh/settings";
-import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/builders/ingress";
+import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/settings";
 import { parseIntentFrom, parseIntentTo } from "../mesh/builders/intent";
 import { KEY_SIZES } from "../mesh/builders/mesh-ca";
 import { issue, type ConfigIssue } from "./errors";

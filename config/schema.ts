@@ -5,13 +5,12 @@
  * a number is expected. Relations between fields and keys are checked in `rules.ts`.
  */
 import { z } from "zod";
-import { DEFAULT_GATEWAY_SERVICE_TYPE, GATEWAY_SERVICE_TYPES } from "../mesh/builders/ingress";
+import { DEFAULT_GATEWAY_SERVICE_TYPE, GATEWAY_SERVICE_TYPES, PROBE_DEFAULTS, PROBE_MAXIMA } from "../mesh/settings";
 import { INTENT_EXPECTATIONS, parseIntentFrom, parseIntentTo } from "../mesh/builders/intent";
 import { KEY_SIZES } from "../mesh/builders/mesh-ca";
 import { parseDay } from "../mesh/day";
 import { isPortKey } from "../mesh/names";
 import { CLIENT_TLS_MODES, DEFAULT_MESH_CONFIG, ISTIOD_NAMESPACE, MTLS_MODES } from "../mesh/types";
-import { PROBE_DEFAULTS, PROBE_MAXIMA } from "../probe/inputs";
 import { allowedBy } from "./errors";
 import {
   DNS_LABEL_ALLOWED,

@@ -29,7 +29,10 @@ import type {
   MtlsException,
   PeerAuthenticationSettings,
 } from "./settings";
+import type { HelmRelease } from "./builders/kinds";
 import type { KubeObject } from "./types";
+
+export type { HelmRelease };
 
 /**
  * The install phases, in order. An item waits only for what it needs (see waitsFor), which is
@@ -55,18 +58,6 @@ export interface StackSettings {
   authorization: readonly AuthorizationPolicySettings[];
   ingress: IngressSettings;
   intent: readonly IntentEntry[];
-}
-
-/** A Helm release as Pulumi's `helm.v3.Release` (or the cert-manager component) installs it. */
-export interface HelmRelease {
-  /** Fixed: Helm's generated names would differ on every run. */
-  name: string;
-  namespace: string;
-  chart: string;
-  version: string;
-  /** Chart repository URL; omitted: the installer's default. */
-  repository?: string;
-  values: Record<string, unknown>;
 }
 
 /** One resource to apply. `id` is unique in the plan; `after` names the items, earlier in the plan, it waits for. */

@@ -4,7 +4,6 @@
  * reads the builders' output. Shapes that Istio rejects or ignores are not representable where
  * a type can prevent them (one mesh mode, one mode per namespace, selectors on workload policies).
  */
-import type { GatewayServiceType } from "./builders/ingress";
 import type { ClientTlsMode, Labels, MeshConfig, MtlsMode } from "./types";
 
 /** PeerAuthentication in the root namespace, no selector. At most one per mesh. */
@@ -88,6 +87,15 @@ export interface AuthorizationPolicySettings {
   namespaces?: string[];
 }
 
+/**
+ * Types of the gateway's Service (the `gateway` chart's `service.type`). LoadBalancer, the chart's
+ * default, needs something that assigns an address (a cloud, MetalLB, cloud-provider-kind):
+ * without one Helm's wait never ends. NodePort and ClusterIP need none (kind: NodePort).
+ */
+export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
+export type GatewayServiceType = (typeof GATEWAY_SERVICE_TYPES)[number];
+export const DEFAULT_GATEWAY_SERVICE_TYPE: GatewayServiceType = "LoadBalancer";
+
 export interface IngressSettings {
   enabled: boolean;
   /** Serve HTTPS only, with a cert-manager Certificate from the mesh CA issuer. */
@@ -134,3 +142,8 @@ export interface CaSettings {
   intermediateDuration: string;
   intermediateRenewBefore: string;
 }
+
+/** The probe's settings when none are given: the one home of these defaults, for the stack config and the component. */
+export const PROBE_DEFAULTS = { requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 } as const;
+/** The largest settings the probe takes; the stack config rejects larger ones with the key, before anything is registered. */
+export const PROBE_MAXIMA = { requestTimeoutSeconds: 300, deadlineSeconds: 3600, concurrency: 100 } as const;

@@ -3,6 +3,7 @@
  * request) and the bytes of the end-user tokens they carry. Validation and the change hash live
  * here (no Pulumi), so both the component and its serialized provider use the same code.
  */
+import { PROBE_MAXIMA } from "../mesh/settings";
 import type { Cell, EndUserToken } from "../mesh/prediction";
 import { cellKey, isCellFailure, requestText } from "./observe";
 import { validateTarget, type ScriptTarget } from "./script";
@@ -68,10 +69,6 @@ export interface ProbeSettingsInput {
   concurrency: number;
 }
 
-/** The probe's settings when none are given: the one home of these defaults, for the stack config and the component. */
-export const PROBE_DEFAULTS = { requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 } as const;
-/** The largest settings the probe takes; the stack config rejects larger ones with the key, before anything is registered. */
-export const PROBE_MAXIMA = { requestTimeoutSeconds: 300, deadlineSeconds: 3600, concurrency: 100 } as const;
 
 /**
  * Every problem with the inputs, as (property, reason) pairs; empty when valid. `tokens`

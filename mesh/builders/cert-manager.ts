@@ -2,7 +2,7 @@
  * cert-manager from Jetstack's chart, installed by @pulumi/kubernetes-cert-manager's component
  * (its default chart repository) with the chart's own CRDs.
  */
-import type { HelmRelease } from "../plan";
+import type { HelmRelease } from "./kinds";
 import type { CertManagerSettings } from "../settings";
 
 export const CERT_MANAGER_RELEASE = "cert-manager";

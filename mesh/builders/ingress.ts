@@ -5,7 +5,7 @@
  */
 import { objectRef } from "../model/errors";
 import { isServiceHost } from "../names";
-import type { IngressSettings } from "../settings";
+import { GATEWAY_SERVICE_TYPES, type GatewayServiceType, type IngressSettings } from "../settings";
 import { HTTPBIN_SERVICE_PORT } from "./httpbin";
 import type { Certificate, Gateway, VirtualService } from "./kinds";
 import { CERT_MANAGER_API_VERSION } from "./kinds";
@@ -19,14 +19,6 @@ export const INGRESS_GATEWAY_NAME = "httpbin-gateway";
 export const INGRESS_TLS_SECRET = "httpbin-ingress-tls";
 export const INGRESS_PATH = "/headers";
 
-/**
- * Types of the gateway's Service (the `gateway` chart's `service.type`). LoadBalancer, the chart's
- * default, needs something that assigns an address (a cloud, MetalLB, cloud-provider-kind):
- * without one Helm's wait never ends. NodePort and ClusterIP need none (kind: NodePort).
- */
-export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
-export type GatewayServiceType = (typeof GATEWAY_SERVICE_TYPES)[number];
-export const DEFAULT_GATEWAY_SERVICE_TYPE: GatewayServiceType = "LoadBalancer";
 
 export function validateGatewayServiceType(serviceType: unknown): asserts serviceType is GatewayServiceType {
   if (!(GATEWAY_SERVICE_TYPES as readonly unknown[]).includes(serviceType)) {

@@ -2,7 +2,7 @@
  * Istio from its Helm charts: `base` (CRDs and the default revision's webhooks) and `istiod` with
  * the stack's MeshConfig. Release names are fixed: Helm's generated names would differ on every run.
  */
-import type { HelmRelease } from "../plan";
+import type { HelmRelease } from "./kinds";
 import type { IstioSettings } from "../settings";
 import { meshConfigValues } from "./mesh-config";
 

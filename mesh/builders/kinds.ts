@@ -74,3 +74,15 @@ export interface Certificate extends KubeObject {
   kind: "Certificate";
   spec: Record<string, unknown> & { secretName: string; issuerRef: IssuerRef };
 }
+
+/** A Helm release as Pulumi's `helm.v3.Release` (or the cert-manager component) installs it. */
+export interface HelmRelease {
+  /** Fixed: Helm's generated names would differ on every run. */
+  name: string;
+  namespace: string;
+  chart: string;
+  version: string;
+  /** Chart repository URL; omitted: the installer's default. */
+  repository?: string;
+  values: Record<string, unknown>;
+}
