@@ -38,68 +38,12 @@ import { ConfigError, CONFIG_NAMESPACE, didYouMean, fromZodIssues, type ConfigIs
 import { readStackConfigFile, stackFileGetter } from "./config/file";
 import { checkRules, rootNamespaceOf, type ParsedSections } from "./config/rules";
 import { CONFIG_KEYS, SECTION_SCHEMAS, type ConfigKey, type Sections } from "./config/schema";
-import type { IntentEntry } from "./mesh/builders/intent";
 import { KEY_SIZES } from "./mesh/builders/mesh-ca";
-import type {
-  CaSettings,
-  CertManagerSettings,
-  DestinationRuleSettings,
-  EndUserAuthSettings,
-  IngressSettings,
-  IstioSettings,
-  MtlsException,
-  PeerAuthenticationSettings,
-  AuthorizationPolicySettings,
-} from "./mesh/settings";
+import type { StackSettings } from "./mesh/settings";
 import type { MtlsMode } from "./mesh/types";
 
-export type { CaSettings, CertManagerSettings, IstioSettings };
-
-export interface NamespaceSettings {
-  name: string;
-  /** Sidecar injection label on the namespace. */
-  injection: boolean;
-  /** Why workloads here go without sidecars, until when (the pack requires it in production without injection). */
-  exception?: MtlsException;
-}
-
-export interface DemoSettings {
-  /** Deploy httpbin and sleep into every configured namespace. */
-  enabled: boolean;
-}
-
-export interface ProbeSettings {
-  /** Run the post-deploy connectivity probes. */
-  enabled: boolean;
-  /** Run on every `pulumi up`, not only when the deployed policy objects change. */
-  alwaysRun: boolean;
-  /** Per-request curl timeout. */
-  requestTimeoutSeconds: number;
-  /** How long to retry until the observed matrix equals the prediction. */
-  deadlineSeconds: number;
-  /** How many client pods are probed at once. */
-  concurrency: number;
-}
-
-/** A declared expectation reviewed in pull requests and checked against the model (policy pack). */
-export type ConnectivityIntent = IntentEntry;
-
-export interface StackConfig {
-  /** A production stack: the policy pack requires mesh-wide STRICT. */
-  production: boolean;
-  istio: IstioSettings;
-  certManager: CertManagerSettings;
-  ca: CaSettings;
-  namespaces: NamespaceSettings[];
-  demo: DemoSettings;
-  mtls: PeerAuthenticationSettings;
-  destinationRules: DestinationRuleSettings[];
-  endUserAuth: EndUserAuthSettings[];
-  authorization: AuthorizationPolicySettings[];
-  ingress: IngressSettings;
-  probe: ProbeSettings;
-  intent: ConnectivityIntent[];
-}
+/** The validated stack config: what planStack (mesh/plan.ts) reads, plus the probe's settings. */
+export type StackConfig = StackSettings;
 
 export { CONFIG_KEYS, ConfigError, readStackConfigFile, stackFileGetter };
 export type { ConfigIssue, ConfigKey };

@@ -11,28 +11,18 @@ import { buildDestinationRules } from "./builders/destination-rule";
 import { buildEndUserAuth } from "./builders/end-user-auth";
 import { buildHttpbin } from "./builders/httpbin";
 import { buildIngress, gatewayChartValues, INGRESS_GATEWAY_RELEASE } from "./builders/ingress";
-import { buildIntentConfigMap, type IntentEntry } from "./builders/intent";
+import { buildIntentConfigMap } from "./builders/intent";
 import { buildIstioReleases } from "./builders/istio";
 import { buildMeshCa, ROOT_CA_NAME } from "./builders/mesh-ca";
 import { buildMeshConfigMap } from "./builders/mesh-config";
 import { buildNamespace } from "./builders/namespace";
 import { buildPeerAuthentications } from "./builders/peer-authentication";
 import { buildSleep } from "./builders/sleep";
-import type {
-  AuthorizationPolicySettings,
-  CaSettings,
-  CertManagerSettings,
-  DestinationRuleSettings,
-  EndUserAuthSettings,
-  IngressSettings,
-  IstioSettings,
-  MtlsException,
-  PeerAuthenticationSettings,
-} from "./settings";
+import type { StackSettings } from "./settings";
 import type { HelmRelease } from "./builders/kinds";
 import type { KubeObject } from "./types";
 
-export type { HelmRelease };
+export type { HelmRelease, StackSettings };
 
 /**
  * The install phases, in order. An item waits only for what it needs (see waitsFor), which is
@@ -43,22 +33,6 @@ export type { HelmRelease };
  */
 export const PHASES = ["ca", "istio", "namespaces", "workloads", "policies", "ingress", "intent"] as const;
 export type PhaseName = (typeof PHASES)[number];
-
-/** What planStack reads: config.ts's StackConfig is one. */
-export interface StackSettings {
-  production: boolean;
-  istio: IstioSettings;
-  certManager: CertManagerSettings;
-  ca: CaSettings;
-  namespaces: readonly { name: string; injection: boolean; exception?: MtlsException }[];
-  demo: { enabled: boolean };
-  mtls: PeerAuthenticationSettings;
-  destinationRules: readonly DestinationRuleSettings[];
-  endUserAuth: readonly EndUserAuthSettings[];
-  authorization: readonly AuthorizationPolicySettings[];
-  ingress: IngressSettings;
-  intent: readonly IntentEntry[];
-}
 
 /** One resource to apply. `id` is unique in the plan; `after` names the items, earlier in the plan, it waits for. */
 export type PlanItem =

@@ -1,9 +1,10 @@
 /**
- * What the stack config asks for, in the typed form the manifest builders (mesh/builders/)
- * take. config.ts validates stack config into these; components wrap the builders; the model
- * reads the builders' output. Shapes that Istio rejects or ignores are not representable where
+ * What the stack config asks for, in the typed form planStack (mesh/plan.ts) and the manifest
+ * builders (mesh/builders/) take. config.ts validates stack config into these; the components
+ * deploy the plan; the model reads the same objects. Shapes that Istio rejects or ignores are not representable where
  * a type can prevent them (one mesh mode, one mode per namespace, selectors on workload policies).
  */
+import type { IntentEntry } from "./builders/intent";
 import type { ClientTlsMode, Labels, MeshConfig, MtlsMode } from "./types";
 
 /** PeerAuthentication in the root namespace, no selector. At most one per mesh. */
@@ -147,3 +148,46 @@ export interface CaSettings {
 export const PROBE_DEFAULTS = { requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 } as const;
 /** The largest settings the probe takes; the stack config rejects larger ones with the key, before anything is registered. */
 export const PROBE_MAXIMA = { requestTimeoutSeconds: 300, deadlineSeconds: 3600, concurrency: 100 } as const;
+
+// ---- The whole stack -----------------------------------------------------------------------
+
+export interface NamespaceSettings {
+  name: string;
+  /** Sidecar injection label on the namespace. */
+  injection: boolean;
+  /** Why workloads here go without sidecars, until when (the pack requires it in production without injection). */
+  exception?: MtlsException;
+}
+
+export interface ProbeSettings {
+  /** Run the post-deploy connectivity probes. */
+  enabled: boolean;
+  /** Run on every `pulumi up`, not only when the deployed policy objects change. */
+  alwaysRun: boolean;
+  /** Per-request curl timeout. */
+  requestTimeoutSeconds: number;
+  /** How long to retry until the observed matrix equals the prediction. */
+  deadlineSeconds: number;
+  /** How many client pods are probed at once. */
+  concurrency: number;
+}
+
+/** The validated stack config (config.ts), as planStack reads it. */
+export interface StackSettings {
+  /** A production stack: the policy pack requires mesh-wide STRICT. */
+  production: boolean;
+  istio: IstioSettings;
+  certManager: CertManagerSettings;
+  ca: CaSettings;
+  namespaces: NamespaceSettings[];
+  /** httpbin and sleep in every listed namespace. */
+  demo: { enabled: boolean };
+  mtls: PeerAuthenticationSettings;
+  destinationRules: DestinationRuleSettings[];
+  endUserAuth: EndUserAuthSettings[];
+  authorization: AuthorizationPolicySettings[];
+  ingress: IngressSettings;
+  probe: ProbeSettings;
+  /** Reviewed expectations: these clients reach these services (over mTLS), or are refused. */
+  intent: IntentEntry[];
+}
