@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Phase, PhaseName, PlanItem } from "../mesh/plan";
-import { createResource } from "./kube-object";
+import { createResource } from "./plan-item";
 
 export interface StackPhaseArgs {
   /** The phase's items, from planStack. */
