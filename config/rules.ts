@@ -113,9 +113,16 @@ function checkNamespaces(s: ParsedSections): ConfigIssue[] {
   return out;
 }
 
-function checkIngress({ ingress, istio, ca }: ParsedSections): ConfigIssue[] {
+function checkIngress({ ingress, istio, ca, demo, namespaces }: ParsedSections): ConfigIssue[] {
   if (!ingress) return [];
   const out: ConfigIssue[] = [];
+  // The ingress exposes the demo's httpbin in a namespace with sidecars (foo when listed).
+  if (ingress.enabled && demo && !demo.enabled) {
+    out.push(issue(["ingress", "enabled"], true, "exposes the demo's httpbin, but demo.enabled is false", "demo.enabled: true, or ingress.enabled: false"));
+  } else if (ingress.enabled && namespaces && !namespaces.some((n) => n.injection)) {
+    out.push(issue(["ingress", "enabled"], true, "needs a namespace with injection: true for the exposed httpbin; none has it",
+      "a namespace with injection: true in istio-mtls:namespaces, or ingress.enabled: false"));
+  }
   // istio.ingressGateway left unset follows ingress.enabled; an explicit false contradicts it.
   if (ingress.enabled && istio?.install && istio.ingressGateway === false) {
     out.push(issue(["istio", "ingressGateway"], false, "leaves ingress.enabled without a gateway to serve it",

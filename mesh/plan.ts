@@ -18,6 +18,7 @@ import { buildMeshConfigMap } from "./builders/mesh-config";
 import { buildNamespace } from "./builders/namespace";
 import { buildPeerAuthentications } from "./builders/peer-authentication";
 import { buildSleep } from "./builders/sleep";
+import { objectRef } from "./model/errors";
 import type { StackSettings } from "./settings";
 import type { HelmRelease } from "./builders/kinds";
 import type { KubeObject } from "./types";
@@ -58,12 +59,12 @@ export interface StackPlan {
   rootSecretName?: string;
 }
 
-/** cert-manager waits for this condition on any resource, custom ones included (@pulumi/kubernetes 4.18+). */
+/** @pulumi/kubernetes (4.18+) waits for this condition on any resource, custom ones included: dependents start once it holds. */
 export const WAIT_FOR_READY = { "pulumi.com/waitFor": "condition=Ready" } as const;
 
-/** `Kind namespace/name` (or `Kind name` when cluster-scoped). */
+/** `Kind namespace/name` (or `Kind name` when cluster-scoped), as the model names objects. */
 export function itemId(o: KubeObject): string {
-  return o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`;
+  return objectRef(o.kind, o.metadata.namespace, o.metadata.name);
 }
 
 function releaseId(r: HelmRelease): string {
@@ -76,15 +77,13 @@ function waitForReady(o: KubeObject): KubeObject {
   return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, ...WAIT_FOR_READY } } };
 }
 
-/** The namespace whose httpbin the ingress exposes: `foo` when the stack has it, else the first injected one. */
+/**
+ * The namespace whose httpbin the ingress exposes: `foo` when the stack has it, else the first
+ * injected one. The config refuses an ingress without the demo or an injected namespace, by key.
+ */
 export function ingressNamespace(s: Pick<StackSettings, "namespaces" | "demo">): string {
-  if (!s.demo.enabled) {
-    throw new Error("istio-mtls:ingress.enabled: true exposes the demo's httpbin, but istio-mtls:demo.enabled is false; allowed: enable the demo, or ingress.enabled: false");
-  }
   const ns = s.namespaces.find((n) => n.name === "foo" && n.injection) ?? s.namespaces.find((n) => n.injection);
-  if (!ns) {
-    throw new Error("istio-mtls:ingress.enabled: true needs a namespace with injection: true in istio-mtls:namespaces for the exposed httpbin; none has it");
-  }
+  if (!s.demo.enabled || !ns) throw new Error("the ingress exposes the demo's httpbin: it needs the demo and a namespace with sidecar injection");
   return ns.name;
 }
 

@@ -62,18 +62,21 @@ test("keySize defaults by algorithm: ECDSA 256, RSA 2048", (t) => {
   t.is(load({ ca: { keyAlgorithm: "RSA", keySize: 4096 } }).ca.keySize, 4096);
 });
 
+/** An ingress exposes the demo's httpbin in a namespace with sidecars. */
+const DEMO = { namespaces: [{ name: "foo" }], demo: { enabled: true } };
+
 test("istio.ingressGateway follows ingress.enabled unless set", (t) => {
-  t.true(load({ ingress: { enabled: true } }).istio.ingressGateway);
+  t.true(load({ ...DEMO, ingress: { enabled: true } }).istio.ingressGateway);
   t.false(load({ ingress: { enabled: false } }).istio.ingressGateway);
   t.true(load({ istio: { ingressGateway: true } }).istio.ingressGateway);
   // With an Istio installed elsewhere, the gateway is theirs: an explicit false is fine.
-  t.false(load({ istio: { install: false, ingressGateway: false }, ingress: { enabled: true } }).istio.ingressGateway);
+  t.false(load({ ...DEMO, istio: { install: false, ingressGateway: false }, ingress: { enabled: true } }).istio.ingressGateway);
 });
 
 test("ingress.serviceType: LoadBalancer unless set; NodePort and ClusterIP for clusters without load balancers (kind)", (t) => {
-  t.like(load({ ingress: { enabled: true } }).ingress, { serviceType: "LoadBalancer" });
-  t.like(load({ ingress: { enabled: true, serviceType: "NodePort" } }).ingress, { serviceType: "NodePort" });
-  t.like(load({ ingress: { enabled: true, serviceType: "ClusterIP" } }).ingress, { serviceType: "ClusterIP" });
+  t.like(load({ ...DEMO, ingress: { enabled: true } }).ingress, { serviceType: "LoadBalancer" });
+  t.like(load({ ...DEMO, ingress: { enabled: true, serviceType: "NodePort" } }).ingress, { serviceType: "NodePort" });
+  t.like(load({ ...DEMO, ingress: { enabled: true, serviceType: "ClusterIP" } }).ingress, { serviceType: "ClusterIP" });
   // A gateway installed without the demo ingress (istio.ingressGateway: true) takes it too.
   t.like(load({ istio: { ingressGateway: true }, ingress: { serviceType: "NodePort" } }).ingress, { serviceType: "NodePort" });
 });

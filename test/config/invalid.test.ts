@@ -9,6 +9,8 @@ const DNS_LABEL = 'a DNS-1123 label: lowercase letters, digits and "-", starting
 const DNS_NAME = "a DNS-1123 name: dot-separated DNS-1123 labels, at most 253 characters";
 const HTTPBIN = { app: "httpbin" };
 const withNs = (c: Record<string, unknown>) => ({ namespaces: DEMO_NAMESPACES, ...c });
+/** An ingress needs the demo (its httpbin) in a namespace with sidecars. */
+const withDemo = (c: Record<string, unknown>) => withNs({ demo: { enabled: true }, ...c });
 const workload = (w: Record<string, unknown>) => ({ namespace: "foo", name: "httpbin", selector: HTTPBIN, mode: "STRICT", ...w });
 const dr = (d: Record<string, unknown>) => ({ namespace: "legacy", name: "httpbin", host: "httpbin.legacy.svc.cluster.local", mode: "DISABLE", ...d });
 const jwt = (j: Record<string, unknown>) => ({
@@ -112,9 +114,9 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
     'istio-mtls:authorization[0].principals[0]: "spiffe://cluster.local/ns/bar/sa/sleep" is not a principal; allowed: an Istio principal "<trustDomain>/ns/<namespace>/sa/<serviceAccount>" (no "spiffe://"), "*", or one with a leading or trailing "*"'],
   ["principal from another trust domain", withNs({ authorization: [authz({ principals: ["example.org/ns/bar/sa/sleep"] })] }),
     'istio-mtls:authorization[0].principals[0]: "example.org/ns/bar/sa/sleep" has trust domain example.org, not the mesh\'s; allowed: cluster.local/ns/<namespace>/sa/<serviceAccount> (istio.mesh.trustDomain) or "*"'],
-  ["ingress with the gateway switched off", { ingress: { enabled: true }, istio: { ingressGateway: false } },
+  ["ingress with the gateway switched off", withDemo({ ingress: { enabled: true }, istio: { ingressGateway: false } }),
     "istio-mtls:istio.ingressGateway: false leaves ingress.enabled without a gateway to serve it; allowed: true or unset while ingress.enabled is true and istio.install is true"],
-  ["ingress TLS without a cert-manager CA", { ingress: { enabled: true, tls: true, host: "httpbin.example.com" }, ca: { type: "istiod" } },
+  ["ingress TLS without a cert-manager CA", withDemo({ ingress: { enabled: true, tls: true, host: "httpbin.example.com" }, ca: { type: "istiod" } }),
     'istio-mtls:ingress.tls: true needs a cert-manager issuer but ca.type is "istiod"; allowed: false, or ca.type: "cert-manager"'],
   ["DestinationRule whose port entries set no mode", withNs({ destinationRules: [dr({ mode: undefined, portLevel: [{ port: 8000 }] })] }),
     'istio-mtls:destinationRules[0]: {"host":"httpbin.legacy.svc.cluster.local"} sets no TLS mode; allowed: mode, or a portLevel entry with a mode'],
@@ -128,8 +130,12 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
     `istio-mtls:endUserAuth[0].name: "${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(60)}" makes the token requirement policy name 255 characters long; allowed: a name of at most 241 characters (AuthorizationPolicy "<name>-require-jwt": at most 253)`],
   ["authorization named like an end-user auth token policy", withNs({ endUserAuth: [jwt({})], authorization: [authz({ name: "jwt-require-jwt", namespaces: ["bar"] })] }),
     'istio-mtls:authorization[0].name: "jwt-require-jwt" is the AuthorizationPolicy that endUserAuth[0] creates to require its token; allowed: a name not ending in "-require-jwt" for an end-user auth policy of foo'],
-  ["ingress TLS for a wildcard host", { ingress: { enabled: true, tls: true } },
+  ["ingress TLS for a wildcard host", withDemo({ ingress: { enabled: true, tls: true } }),
     'istio-mtls:ingress.host: "*" is a wildcard while ingress.tls is true; allowed: a DNS name without "*", which the serving certificate names'],
+  ["ingress without the demo it exposes", { ingress: { enabled: true } },
+    "istio-mtls:ingress.enabled: true exposes the demo's httpbin, but demo.enabled is false; allowed: demo.enabled: true, or ingress.enabled: false"],
+  ["ingress without a namespace with sidecars", { namespaces: [{ name: "legacy", injection: false }], demo: { enabled: true }, ingress: { enabled: true } },
+    "istio-mtls:ingress.enabled: true needs a namespace with injection: true for the exposed httpbin; none has it; allowed: a namespace with injection: true in istio-mtls:namespaces, or ingress.enabled: false"],
   ["end-user auth requires no token but names paths", withNs({ endUserAuth: [jwt({ requireToken: "false", paths: ["/headers"] })] }),
     'istio-mtls:endUserAuth[0].paths: ["/headers"] has no effect while requireToken is false; allowed: omit paths, or requireToken: true'],
   ["gateway Service type misspelt", { ingress: { enabled: true, serviceType: "Loadbalancer" } },
