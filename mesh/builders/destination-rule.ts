@@ -11,7 +11,7 @@ function checkTlsMode(setting: string, mode: unknown): void {
   }
 }
 
-export function validateClientTlsPolicies(rules: readonly DestinationRuleSettings[]): void {
+export function validateDestinationRules(rules: readonly DestinationRuleSettings[]): void {
   const ids = new Set<string>();
   for (const r of rules) {
     const at = objectRef("DestinationRule", r.namespace, r.name);
@@ -56,6 +56,6 @@ export function buildDestinationRule(r: DestinationRuleSettings): DestinationRul
 }
 
 export function buildDestinationRules(rules: readonly DestinationRuleSettings[]): DestinationRule[] {
-  validateClientTlsPolicies(rules);
+  validateDestinationRules(rules);
   return rules.map(buildDestinationRule);
 }

@@ -7,7 +7,7 @@ import {
   buildDestinationRules,
   buildEndUserAuth,
   validateAuthorizationPolicies,
-  validateClientTlsPolicies,
+  validateDestinationRules,
   validateEndUserAuthPolicies,
 } from "../../../mesh/builders";
 import type { DestinationRuleSettings, EndUserAuthSettings } from "../../../mesh/settings";
@@ -52,7 +52,7 @@ const drRejected: [string, DestinationRuleSettings, RegExp][] = [
 ];
 for (const [title, dr, message] of drRejected) {
   test(`DestinationRule refused: ${title}`, (t) => {
-    t.regex(t.throws(() => validateClientTlsPolicies([dr]))!.message, message);
+    t.regex(t.throws(() => validateDestinationRules([dr]))!.message, message);
   });
 }
 
