@@ -1,10 +1,10 @@
 /**
- * The `istio-mtls` program: its commands, one module each in cli/commands/, report their exit code
- * and throw input and usage errors, which runCli prints. `predict` prints the connectivity matrix
- * the model predicts for a set of manifests, `diff` the cells that change between two sets, `plan`
- * (cli/plan.ts) what a stack deploys, planned from its config by planStack (mesh/plan.ts) without
- * the Pulumi runtime: its resources, matrix and policy findings, or (--format yaml) the objects it
- * applies, in apply order.
+ * The `istio-mtls` program and its error handling. Its commands, one module each in cli/commands/,
+ * report their exit code; the input and usage errors `predict` and `diff` throw, runCli prints
+ * (`plan` prints its own). `predict` prints the connectivity matrix the model predicts for a set of
+ * manifests, `diff` the cells that change between two sets, `plan` what a stack deploys, planned
+ * from its config by planStack (mesh/plan.ts) without the Pulumi runtime: its resources, matrix
+ * and policy findings, or (--format yaml) the objects it applies.
  *
  * Exit codes: 0 success (also for `diff` with changes, unless --exit-code), 1 `diff --exit-code`
  * found changes (or `plan` findings at its --fail-on level), 2 invalid usage or input (the
@@ -17,7 +17,7 @@ import { EXIT_INVALID, EXIT_OK, UsageError, type CliIO } from "./command";
 import { registerDiffCommand } from "./commands/diff";
 import { registerPredictCommand } from "./commands/predict";
 
-/** Shown in `istio-mtls --help`; the real command (cli/plan.ts) is loaded only when `plan` runs. */
+/** Shown in `istio-mtls --help`; the real command (cli/commands/plan.ts) is loaded only when `plan` runs. */
 const PLAN_SUMMARY = "run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies";
 
 /**
@@ -30,7 +30,7 @@ function addPlan(program: Command, argv: readonly string[], io: CliIO, setExit: 
     program.command("plan").description(PLAN_SUMMARY);
     return;
   }
-  const { registerPlanCommand } = require("./plan") as typeof import("./plan");
+  const { registerPlanCommand } = require("./commands/plan") as typeof import("./commands/plan");
   registerPlanCommand(program, io, setExit);
 }
 

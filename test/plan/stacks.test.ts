@@ -6,7 +6,7 @@ import test from "ava";
 import { join } from "node:path";
 import { Command } from "commander";
 import { loadStackConfigFile } from "../../config";
-import { PROJECT_DIR, registerPlanCommand, runPlan } from "../../cli/plan";
+import { PROJECT_DIR, registerPlanCommand, runPlan } from "../../cli/commands/plan";
 import { planStack } from "../../mesh/plan";
 import { predict } from "../../mesh/predict";
 
@@ -58,7 +58,7 @@ test("dev reads policies/config/dev.json: its exception findings are advisory, s
 
 test("registerPlanCommand adds `plan` with its options to a commander program", (t) => {
   const program = new Command("istio-mtls");
-  registerPlanCommand(program);
+  registerPlanCommand(program, { stdout: () => {}, stderr: () => {} }, () => {});
   const plan = program.commands.find((c) => c.name() === "plan");
   t.truthy(plan);
   t.deepEqual(plan!.options.map((o) => o.long), ["--stack", "--config", "--format", "--against", "--base-ref", "--policy-config", "--today", "--fail-on"]);
@@ -68,11 +68,10 @@ test("the command prints an error naming the stack file and exits 2", async (t) 
   const program = new Command("istio-mtls").exitOverride();
   const out: string[] = [];
   const err: string[] = [];
-  registerPlanCommand(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
-  const before = process.exitCode;
+  let code: number | undefined;
+  registerPlanCommand(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }, (c) => (code = c));
   await program.parseAsync(["plan", "--stack", "missing"], { from: "user" });
   t.regex(err.join(""), /^error: stack config .*Pulumi\.missing\.yaml does not exist/);
-  t.is(process.exitCode, 2);
-  process.exitCode = before;
+  t.is(code, 2);
   t.deepEqual(out, []);
 });
