@@ -5,10 +5,10 @@
  */
 import test from "ava";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { runPlan } from "../../cli/plan";
+import { runPlan } from "../../cli/commands/plan";
 import { runCli } from "../../cli/program";
 
 const root = join(__dirname, "..", "..");
@@ -51,6 +51,26 @@ test("a code change (httpbin's container port) shows as changed cells and resour
   const diff = JSON.parse(output) as DiffJson;
   // httpbin.bar's port-level PERMISSIVE names 8080: on 9090 the plaintext sleep.legacy is refused.
   t.true(diff.changes.some((c) => c.from === "sleep.legacy" && c.to === "httpbin.bar:8000" && c.old.code === 200 && c.new.code !== 200), output);
+  t.true(diff.resources.changed.some((r) => r.kind === "Deployment" && r.namespace === "bar" && r.name === "httpbin"), output);
+  t.is(worktreesOf(dir).length, 1);
+});
+
+test("a base ref from before cli/plan/ (its buildPlan in cli/plan.ts) is planned with its own code", async (t) => {
+  const dir = projectRepo();
+  const httpbin = join(dir, "mesh", "builders", "httpbin.ts");
+  // The base commit: buildPlan where older commits export it, and a port change that tells its plan from the head's.
+  renameSync(join(dir, "cli", "plan", "build.ts"), join(dir, "cli", "plan", "old-build.ts"));
+  writeFileSync(join(dir, "cli", "plan.ts"), 'export { buildPlan } from "./plan/old-build";\n');
+  writeFileSync(httpbin, readFileSync(httpbin, "utf8").replace("export const HTTPBIN_CONTAINER_PORT = 8080;", "export const HTTPBIN_CONTAINER_PORT = 9090;"));
+  git(dir, "add", "-A");
+  git(dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "old layout");
+  // The head: this layout and code again.
+  git(dir, "checkout", "HEAD~1", "--", ".");
+  rmSync(join(dir, "cli", "plan.ts"));
+  rmSync(join(dir, "cli", "plan", "old-build.ts"));
+  const { output } = await runPlan({ stack: "dev", format: "json", failOn: "never", baseRef: "HEAD" }, dir);
+  const diff = JSON.parse(output) as DiffJson;
+  t.true(diff.changes.some((c) => c.from === "sleep.legacy" && c.to === "httpbin.bar:8000" && c.old.code !== 200 && c.new.code === 200), output);
   t.true(diff.resources.changed.some((r) => r.kind === "Deployment" && r.namespace === "bar" && r.name === "httpbin"), output);
   t.is(worktreesOf(dir).length, 1);
 });

@@ -8,7 +8,7 @@ import test from "ava";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildPlan, type Plan } from "../../cli/plan";
+import { buildPlan, type Plan } from "../../cli/plan/build";
 import { configWithProject } from "../../config/file";
 
 const root = join(__dirname, "..", "..");

@@ -5,8 +5,9 @@
  */
 import test from "ava";
 import { join } from "node:path";
-import { exitCodeFor, formatPlan, runPlan, type Plan } from "../../cli/plan";
-import { buildPlan } from "../../cli/plan";
+import { exitCodeFor, runPlan } from "../../cli/commands/plan";
+import { buildPlan, type Plan } from "../../cli/plan/build";
+import { formatPlan } from "../../cli/plan/format";
 import { formatJson } from "../../mesh/matrix";
 
 const project = join(__dirname, "fixtures", "project");

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configWithProject, readProjectConfig } from "../../config/file";
-import { buildPlan } from "../../cli/plan";
+import { buildPlan } from "../../cli/plan/build";
 
 const root = join(__dirname, "..", "..");
 

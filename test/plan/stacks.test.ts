@@ -1,12 +1,11 @@
 /**
  * `istio-mtls plan` over the real stack program (index.ts) and stack files: what it lists and
- * predicts agrees with the stack config through the builders, and the CLI registration works.
+ * predicts agrees with the stack config through the builders.
  */
 import test from "ava";
 import { join } from "node:path";
-import { Command } from "commander";
 import { loadStackConfigFile } from "../../config";
-import { PROJECT_DIR, registerPlanCommand, runPlan } from "../../cli/plan";
+import { PROJECT_DIR, runPlan } from "../../cli/commands/plan";
 import { planStack } from "../../mesh/plan";
 import { predict } from "../../mesh/predict";
 
@@ -54,25 +53,4 @@ test("dev reads policies/config/dev.json: its exception findings are advisory, s
   const { json, exitCode } = await planOf("dev");
   t.true(json.violations.every((v) => v.level === "advisory"), JSON.stringify(json.violations));
   t.is(exitCode, 0);
-});
-
-test("registerPlanCommand adds `plan` with its options to a commander program", (t) => {
-  const program = new Command("istio-mtls");
-  registerPlanCommand(program);
-  const plan = program.commands.find((c) => c.name() === "plan");
-  t.truthy(plan);
-  t.deepEqual(plan!.options.map((o) => o.long), ["--stack", "--config", "--format", "--against", "--base-ref", "--policy-config", "--today", "--fail-on"]);
-});
-
-test("the command prints an error naming the stack file and exits 2", async (t) => {
-  const program = new Command("istio-mtls").exitOverride();
-  const out: string[] = [];
-  const err: string[] = [];
-  registerPlanCommand(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
-  const before = process.exitCode;
-  await program.parseAsync(["plan", "--stack", "missing"], { from: "user" });
-  t.regex(err.join(""), /^error: stack config .*Pulumi\.missing\.yaml does not exist/);
-  t.is(process.exitCode, 2);
-  process.exitCode = before;
-  t.deepEqual(out, []);
 });

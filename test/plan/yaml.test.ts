@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments, stringify, type Document } from "yaml";
-import { planYaml, runPlan, type Plan } from "../../cli/plan";
+import { runPlan } from "../../cli/commands/plan";
+import type { Plan } from "../../cli/plan/build";
+import { planYaml } from "../../cli/plan/format";
 import type { PlanItem } from "../../mesh/plan";
 import { runCli } from "../../cli/program";
 
