@@ -22,3 +22,6 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/** `plan`'s line in --help: program.ts shows it without loading the command's modules. */
+export const PLAN_SUMMARY = "plan the stack from its config, without a cluster or the Pulumi runtime: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies";

@@ -13,12 +13,11 @@
 import { Command, CommanderError } from "commander";
 import { ModelInputError } from "../mesh/predict";
 import { SourceError, SourceErrors } from "../mesh/yaml";
-import { EXIT_INVALID, EXIT_OK, UsageError, type CliIO } from "./command";
+import { EXIT_INVALID, EXIT_OK, PLAN_SUMMARY, UsageError, type CliIO } from "./command";
 import { registerDiffCommand } from "./commands/diff";
 import { registerPredictCommand } from "./commands/predict";
 
 /** Shown in `istio-mtls --help`; the real command (cli/commands/plan.ts) is loaded only when `plan` runs. */
-const PLAN_SUMMARY = "run the stack program under Pulumi mocks: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies";
 
 /**
  * `plan` runs the policy pack: its modules take about a second to load, which `predict` and

@@ -162,8 +162,13 @@ function orderedCell(o: Cell): Record<string, unknown> {
   return { from, to, code, mtls, reason, ...(notModelled?.length ? { notModelled } : {}), ...rest };
 }
 
+/** The cells as `--format json` prints them. */
+export function jsonCells(p: Prediction): Record<string, unknown>[] {
+  return p.probes.map(orderedCell);
+}
+
 export function formatJson(p: Prediction): string {
-  return JSON.stringify({ probes: p.probes.map(orderedCell) }, null, 2) + "\n";
+  return JSON.stringify({ probes: jsonCells(p) }, null, 2) + "\n";
 }
 
 export function formatPrediction(p: Prediction, format: MatrixFormat): string {

@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { Command, Option } from "commander";
 import { parseDay } from "../../mesh/day";
-import { EXIT_INVALID, type CliIO } from "../command";
+import { EXIT_INVALID, PLAN_SUMMARY, type CliIO } from "../command";
 import { buildPlanWithCodeAt, planCodeIn, withWorktree } from "../plan/base-ref";
 import { buildPlan, type PlanViolation } from "../plan/build";
 import { diffPlans, formatPlanDiff } from "../plan/diff";
@@ -94,7 +94,7 @@ export async function runPlan(opts: PlanCliOptions, projectDir = PROJECT_DIR): P
 export function registerPlanCommand(program: Command, io: CliIO, setExit: (code: number) => void): Command {
   return program
     .command("plan")
-    .description("plan the stack from its config: the resources it creates, the predicted connectivity matrix and the policy findings, or (--format yaml) the objects it applies")
+    .description(PLAN_SUMMARY)
     .option("-s, --stack <name>", "stack whose Pulumi.<name>.yaml to read", "dev")
     .option("--config <file>", "stack config file (default: Pulumi.<stack>.yaml in the project)")
     .addOption(

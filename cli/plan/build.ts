@@ -66,7 +66,7 @@ function readConfigMap(projectDir: string, file: string, stack: string): { confi
   return configWithProject(join(projectDir, "Pulumi.yaml"), file, stack);
 }
 
-/** An item's inputs as its Pulumi resource gets them (components/kube-object.ts): what the pack and a diff see. */
+/** An item's inputs as its Pulumi resource gets them (components/plan-item.ts): what the pack and a diff see. */
 export function propsOf(item: PlanItem): Record<string, unknown> {
   if ("object" in item) return item.object as unknown as Record<string, unknown>;
   const { name, namespace, chart, version, repository, values } = item.release;

@@ -4,9 +4,8 @@
  * stack applies, in apply order, as `helm template` would.
  */
 import { stringify } from "yaml";
-import { alignColumns, formatJson, formatMarkdown, formatTable } from "../../mesh/matrix";
+import { alignColumns, formatMarkdown, formatTable, jsonCells } from "../../mesh/matrix";
 import { resourceName, resourceType, type PlanItem } from "../../mesh/plan";
-import type { Prediction } from "../../mesh/prediction";
 import { PROBE_RESOURCE, propsOf, type Plan, type PlanViolation } from "./build";
 
 export const PLAN_FORMATS = ["table", "json", "markdown", "yaml"] as const;
@@ -22,15 +21,12 @@ function markdownTable(header: string[], rows: string[][]): string {
 }
 
 /** The probes exactly as `istio-mtls predict --format json` prints them. */
-function probesJson(prediction: Prediction): unknown[] {
-  return (JSON.parse(formatJson(prediction)) as { probes: unknown[] }).probes;
-}
 
 export function planJson(plan: Plan): string {
   return JSON.stringify(
     {
       resources: plan.resources.map(({ type, kind, namespace, name }) => ({ type, kind, namespace, name })),
-      probes: probesJson(plan.prediction),
+      probes: jsonCells(plan.prediction),
       violations: plan.violations,
     },
     null,

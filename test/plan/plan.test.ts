@@ -1,7 +1,6 @@
 /**
- * `istio-mtls plan` over a fixture project (the real config loader and builders, registered as
- * Kubernetes resources) rendered under Pulumi mocks in a child process. Renders are slow on a
- * shared machine, so each distinct plan is built once.
+ * `istio-mtls plan` over a fixture project's stack files, planned by planStack and checked by the
+ * policy pack in-process. Each distinct plan is built once.
  */
 import test from "ava";
 import { join } from "node:path";

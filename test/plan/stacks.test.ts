@@ -1,6 +1,6 @@
 /**
- * `istio-mtls plan` over the real stack program (index.ts) and stack files: what it lists and
- * predicts agrees with the stack config through the builders.
+ * `istio-mtls plan` over the project's own stack files: what it lists and predicts agrees with
+ * the stack config through planStack.
  */
 import test from "ava";
 import { join } from "node:path";
