@@ -1,42 +1,26 @@
 /**
- * Which PeerAuthentication mode a server workload enforces per port (istio/istio
- * pilot/pkg/model/authentication.go, pilot/pkg/security/authn/policy_applier.go
- * ComposePeerAuthentication).
+ * PeerAuthentications as the model reads them, and the index that answers which mode a server
+ * workload enforces per port (istio/istio pilot/pkg/model/authentication.go): the composition
+ * itself is composePeerAuthentication; this file reads, indexes and memoizes.
  */
 import { describeProblem, peerAuthenticationLevels, peerAuthenticationSpecProblems } from "../peer-authentication-rules";
 import { creationTime, MTLS_MODES, type KubeObject, type Labels, type MtlsMode } from "../types";
+import {
+  composePeerAuthentication,
+  DEFAULT_MODE,
+  levelMode,
+  type EffectiveMode,
+  type ModeDecision,
+  type PeerAuthnPolicy,
+  type WorkloadPeerAuthn,
+} from "./compose-peer-authentication";
 import { ModelInputError, objectRef } from "./errors";
 import { isEmptySelector, selectorMatches } from "./match";
-import { oldestFirst, type Aged } from "./order";
+import { oldestFirst } from "./order";
 import { namespaceOf, type Workload } from "./workloads";
 
-/** A mode after resolution: UNSET never survives it. */
-export type EffectiveMode = Exclude<MtlsMode, "UNSET">;
-
-export interface PeerAuthnPolicy extends Aged {
-  /** `PeerAuthentication <ns>/<name>`. */
-  ref: string;
-  mode: MtlsMode;
-  selector: Labels | undefined;
-  portLevel: Map<number, MtlsMode>;
-}
-
-/** A resolved mode and the object that decided it. */
-export interface ModeDecision {
-  mode: EffectiveMode;
-  /** E.g. "PeerAuthentication foo/default", "portLevelMtls 8080 of PeerAuthentication bar/httpbin". */
-  source: string;
-}
-
-export interface WorkloadPeerAuthn {
-  workloadMode: ModeDecision;
-  ports: Map<number, ModeDecision>;
-}
-
-export const DEFAULT_MODE: ModeDecision = Object.freeze({
-  mode: "PERMISSIVE",
-  source: "no PeerAuthentication, Istio default",
-});
+export type { EffectiveMode, ModeDecision, PeerAuthnPolicy, WorkloadPeerAuthn };
+export { DEFAULT_MODE };
 
 function readMode(ref: string, field: string, v: unknown): MtlsMode {
   if (v === undefined || v === null) return "UNSET";
@@ -100,15 +84,14 @@ export class PeerAuthnIndex {
     this.namespaceLevel = levels.namespaceLevel;
     this.workloadLevel = levels.workloadLevel;
     this.ignored = levels.ignored.map(({ policy, why }) => ({ ref: policy.ref, why }));
-    this.meshDecision = this.mesh && this.mesh.mode !== "UNSET" ? { mode: this.mesh.mode, source: this.mesh.ref } : DEFAULT_MODE;
+    this.meshDecision = levelMode(this.mesh, DEFAULT_MODE);
   }
 
   /** Mesh then namespace level only: what auto mTLS infers for a service (BestEffortInferServiceMTLSMode). */
   namespaceMode(namespace: string): ModeDecision {
     let d = this.nsDecisions.get(namespace);
     if (!d) {
-      const p = this.namespaceLevel.get(namespace);
-      d = p && p.mode !== "UNSET" ? { mode: p.mode, source: p.ref } : this.meshDecision;
+      d = levelMode(this.namespaceLevel.get(namespace), this.meshDecision);
       this.nsDecisions.set(namespace, d);
     }
     return d;
@@ -124,19 +107,10 @@ export class PeerAuthnIndex {
 
   forWorkload(w: Workload): WorkloadPeerAuthn {
     let r = this.byWorkload.get(w);
-    if (r) return r;
-    let workloadMode = this.namespaceMode(w.namespace);
-    const ports = new Map<number, ModeDecision>();
-    const p = this.workloadPolicy(w);
-    if (p) {
-      if (p.mode !== "UNSET") workloadMode = { mode: p.mode, source: p.ref };
-      for (const [port, mode] of p.portLevel) {
-        // A port entry with UNSET inherits the workload-resolved mode.
-        ports.set(port, mode === "UNSET" ? workloadMode : { mode, source: `portLevelMtls ${port} of ${p.ref}` });
-      }
+    if (!r) {
+      r = composePeerAuthentication(this.namespaceMode(w.namespace), this.workloadPolicy(w));
+      this.byWorkload.set(w, r);
     }
-    r = { workloadMode, ports };
-    this.byWorkload.set(w, r);
     return r;
   }
 
