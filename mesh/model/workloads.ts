@@ -93,8 +93,10 @@ function stringMap(ref: string, field: string, v: unknown): Record<string, strin
  * `istio-injection=enabled` (or an `istio.io/rev` and no `istio-injection` label) injects unless
  * the pod label says "false"; a namespace without either label injects only a pod labelled
  * `sidecar.istio.io/inject: "true"` (or `istio.io/rev`); `istio-injection=disabled` never does.
- * Inside the webhook the annotation `sidecar.istio.io/inject: "false"` still opts a pod out;
- * the annotation "true" alone never reaches the webhook. hostNetwork pods are never injected.
+ * Inside the webhook the annotation `sidecar.istio.io/inject: "false"` still opts a pod out, unless
+ * the pod has the label of that name, which wins (istio/istio pkg/kube/inject/inject.go
+ * injectRequired); values other than "true"/"false" (`no`, `off`) are ignored there with a warning.
+ * The annotation "true" alone never reaches the webhook. hostNetwork pods are never injected.
  */
 export function sidecarInjected(
   nsLabels: Labels,
@@ -120,9 +122,10 @@ export function sidecarInjected(
     if (nsInjection === "disabled") return { sidecar: false, why: `namespace label ${INJECTION_NAMESPACE_LABEL}=disabled` };
     return { sidecar: false, why: "no injection label" };
   }
-  const annotation = podAnnotations[INJECT_LABEL];
-  if (annotation !== undefined && ["false", "n", "no", "off"].includes(annotation.toLowerCase())) {
-    return { sidecar: false, why: `pod annotation ${INJECT_LABEL}=${annotation}` };
+  // Inside the webhook (injectRequired): the pod label, when present, beats the annotation; only
+  // "false" opts out, any value but "true" and "false" falls back to the policy, which injects.
+  if (podLabel === undefined && podAnnotations[INJECT_LABEL] === "false") {
+    return { sidecar: false, why: `pod annotation ${INJECT_LABEL}=false` };
   }
   return { sidecar: true, why: webhook };
 }

@@ -34,6 +34,9 @@ test("injection follows the webhook's label selectors", (t) => {
   t.true(inj({ "istio-injection": "enabled" }, {}));
   t.false(inj({ "istio-injection": "enabled" }, { "sidecar.istio.io/inject": "false" }));
   t.false(inj({ "istio-injection": "enabled" }, {}, { "sidecar.istio.io/inject": "false" }), "the annotation still opts out");
+  // injectRequired: the label beats the annotation, and only "true"/"false" decide.
+  t.true(inj({ "istio-injection": "enabled" }, { "sidecar.istio.io/inject": "true" }, { "sidecar.istio.io/inject": "false" }), "the label wins");
+  for (const v of ["no", "off", "n", "False"]) t.true(inj({ "istio-injection": "enabled" }, {}, { "sidecar.istio.io/inject": v }), `annotation ${v} is no opt-out`);
   t.true(inj({ "istio.io/rev": "default" }, {}));
   t.true(inj({}, { "sidecar.istio.io/inject": "true" }));
   t.false(inj({}, {}, { "sidecar.istio.io/inject": "true" }), "an annotation alone never reaches the webhook");
