@@ -1,8 +1,9 @@
 /**
- * "Oldest wins" ordering (istio/istio pilot/pkg/model sortConfigByCreationTime: creation time, then
- * name, then namespace). Objects without a creationTimestamp are the ones a builder is about to
- * create, so they count as newer than every object already in the cluster, and among themselves
- * earlier in the input = older.
+ * "Oldest wins" ordering (istio/istio pilot/pkg/model/config.go configCompareByCreationTime:
+ * creation time, then name, then namespace). Objects without a creationTimestamp are the ones a
+ * deploy is about to create: newer than every object already in the cluster, and among themselves
+ * created in the same second (one `kubectl apply` or `pulumi up`; the API server stores seconds),
+ * so name and namespace decide, as in Istio, not the order of the input.
  */
 export interface Aged {
   name: string;
@@ -14,14 +15,14 @@ export interface Aged {
 }
 
 export function compareAge(a: Aged, b: Aged): number {
-  if (a.created !== undefined && b.created !== undefined) {
-    if (a.created !== b.created) return a.created - b.created;
-    if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-    if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
-    return a.position - b.position;
+  if (a.created !== b.created) {
+    if (a.created === undefined) return 1;
+    if (b.created === undefined) return -1;
+    return a.created - b.created;
   }
-  if (a.created !== undefined) return -1;
-  if (b.created !== undefined) return 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  // The same object twice: the input's last one replaces it before this is asked (last wins).
   return a.position - b.position;
 }
 

@@ -33,11 +33,14 @@ test("oldest wins at the namespace level; ties go to the smaller name", (t) => {
   t.is(at(run(tieB, tieA), "sleep.legacy", "httpbin.foo:8000"), "000");
 });
 
-test("without timestamps, earlier in the input is older; mesh level too", (t) => {
+test("without timestamps, applied in the same second: the name decides, as in Istio, not the input order; mesh level too", (t) => {
   const a = pa("istio-system", "one", { mtls: { mode: "STRICT" } });
   const b = pa("istio-system", "two", { mtls: { mode: "PERMISSIVE" } });
   t.is(at(run(a, b), "sleep.legacy", "httpbin.bar:8000"), "000");
-  t.is(at(run(b, a), "sleep.legacy", "httpbin.bar:8000"), "200");
+  t.is(at(run(b, a), "sleep.legacy", "httpbin.bar:8000"), "000", "configCompareByCreationTime: one < two");
+  // An object already in the cluster (with a timestamp) is older than any about to be created.
+  const applied = { ...b, metadata: { ...b.metadata, creationTimestamp: "2024-01-01T00:00:00Z" } };
+  t.is(at(run(a, applied), "sleep.legacy", "httpbin.bar:8000"), "200");
 });
 
 test("workload-level policies are never merged: the oldest is taken whole", (t) => {

@@ -67,7 +67,8 @@ test("two workload policies selecting one workload: the newer is not applied to 
     peerAuthentication("bar", "httpbin", { selector: httpbin, mtls: { mode: "PERMISSIVE" } }),
   ]);
   t.is(r.messages.length, 1);
-  t.regex(r.messages[0], /foo\/everything-permissive and PeerAuthentication foo\/httpbin both select workload httpbin\.foo/);
+  // Applied together (no timestamps): the name decides which is older, as in Istio.
+  t.regex(r.messages[0], /foo\/httpbin and PeerAuthentication foo\/everything-permissive both select workload httpbin\.foo; Istio applies only the oldest, PeerAuthentication foo\/everything-permissive/);
 });
 
 test("no PeerAuthentication: not applicable", async (t) => {
