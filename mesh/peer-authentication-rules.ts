@@ -5,16 +5,8 @@
  * policy_applier.go).
  */
 import { isPortKey } from "./names";
-import { fieldPath } from "./schema";
+import type { ShapeProblem } from "./shape-problem";
 import type { YamlPath } from "./yaml";
-
-/** A problem with one object: where in it, what is wrong with the value there, what is allowed. */
-export interface ShapeProblem {
-  path: YamlPath;
-  /** Reads after the field or its value: "is empty", "requires …". */
-  problem: string;
-  allowed: string;
-}
 
 function hasSelector(spec: Record<string, unknown>): boolean {
   const matchLabels = (spec.selector as { matchLabels?: unknown } | undefined | null)?.matchLabels;
@@ -89,7 +81,3 @@ export function peerAuthenticationLevels<T extends { namespace: string; ref: str
   return levels;
 }
 
-/** `spec.portLevelMtls is empty; allowed: …`, for messages that name the object before it. */
-export function describeProblem(p: ShapeProblem): string {
-  return `${fieldPath(p.path)} ${p.problem}; allowed: ${p.allowed}`;
-}

@@ -9,7 +9,8 @@ import { objectRef } from "../mesh/model/errors";
 import { selectorMatches } from "../mesh/model/match";
 import { oldestFirst, type Aged } from "../mesh/model/order";
 import { namespaceOf } from "../mesh/model/workloads";
-import { describeProblem, peerAuthenticationLevels, peerAuthenticationSpecProblems } from "../mesh/peer-authentication-rules";
+import { peerAuthenticationLevels, peerAuthenticationSpecProblems } from "../mesh/peer-authentication-rules";
+import { describeProblem } from "../mesh/shape-problem";
 import { creationTime, type KubeObject, type Labels } from "../mesh/types";
 import { analyzeStack, type StackAnalysis } from "./analysis";
 

@@ -5,7 +5,8 @@
 import type { MeshPeerAuthentication, MtlsException, PeerAuthenticationSettings, NamespacePeerAuthentication, WorkloadPeerAuthentication } from "../settings";
 import { parseDay } from "../day";
 import { objectRef } from "../model/errors";
-import { describeProblem, peerAuthenticationScope, peerAuthenticationSpecProblems } from "../peer-authentication-rules";
+import { peerAuthenticationScope, peerAuthenticationSpecProblems } from "../peer-authentication-rules";
+import { describeProblem } from "../shape-problem";
 import { MTLS_MODES, type MtlsMode, type PeerAuthentication } from "../types";
 import { checkDnsLabel, checkDnsSubdomain, labels } from "./meta";
 

@@ -10,6 +10,8 @@ import {
   type KubeObject,
   type Labels,
 } from "../types";
+import { authorizationPolicySpecProblems } from "../authorization-policy-rules";
+import { describeProblem } from "../shape-problem";
 import { ModelInputError, objectRef } from "./errors";
 import { compiledMatches, compilePattern, isEmptySelector, selectorMatches, type CompiledPattern } from "./match";
 import { namespaceOf, type Workload } from "./workloads";
@@ -83,11 +85,11 @@ export function readAuthorizationPolicy(o: KubeObject): AuthzPolicyEntry {
     throw new ModelInputError(ref, `spec.action is ${JSON.stringify(spec.action)}; allowed: ${AUTHORIZATION_ACTIONS.join(", ")}`);
   }
   const provider = (spec.provider as { name?: unknown } | undefined)?.name;
-  if (action === "CUSTOM" && typeof provider !== "string") {
-    throw new ModelInputError(ref, "spec.provider.name is required with action CUSTOM");
-  }
   const rules = spec.rules ?? [];
   if (!Array.isArray(rules)) throw new ModelInputError(ref, "spec.rules must be a list");
+  // What istiod's validating webhook refuses never reaches the cluster: the model refuses it too.
+  const [problem] = authorizationPolicySpecProblems(spec);
+  if (problem) throw new ModelInputError(ref, `Istio's validation rejects it: ${describeProblem(problem)}`);
   let readsPeer = false;
   rules.forEach((r, i) => {
     const rule = (r ?? {}) as AuthorizationRule;
@@ -95,14 +97,9 @@ export function readAuthorizationPolicy(o: KubeObject): AuthzPolicyEntry {
       if (list !== undefined && list !== null && !Array.isArray(list)) throw new ModelInputError(ref, `spec.rules[${i}].${field} must be a list`);
     }
     for (const f of rule.from ?? []) {
-      if (!f?.source) throw new ModelInputError(ref, `spec.rules[${i}].from entries need a source`);
       for (const k of PEER_FIELDS) if ((f.source as Record<string, unknown>)[k] !== undefined) readsPeer = true;
     }
-    for (const t of rule.to ?? []) if (!t?.operation) throw new ModelInputError(ref, `spec.rules[${i}].to entries need an operation`);
-    for (const w of rule.when ?? []) {
-      if (typeof w?.key !== "string") throw new ModelInputError(ref, `spec.rules[${i}].when entries need a key`);
-      if (w.key.startsWith("source.")) readsPeer = true;
-    }
+    for (const w of rule.when ?? []) if (w.key.startsWith("source.")) readsPeer = true;
   });
   return {
     ref: `AuthorizationPolicy ${namespace}/${o.metadata.name}`,

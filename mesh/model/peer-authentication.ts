@@ -3,7 +3,8 @@
  * workload enforces per port (istio/istio pilot/pkg/model/authentication.go): the composition
  * itself is composePeerAuthentication; this file reads, indexes and memoizes.
  */
-import { describeProblem, peerAuthenticationLevels, peerAuthenticationSpecProblems } from "../peer-authentication-rules";
+import { peerAuthenticationLevels, peerAuthenticationSpecProblems } from "../peer-authentication-rules";
+import { describeProblem } from "../shape-problem";
 import { creationTime, MTLS_MODES, type KubeObject, type Labels, type MtlsMode } from "../types";
 import {
   composePeerAuthentication,

@@ -54,10 +54,27 @@ test("ALLOW without rules denies everything; rules: [{}] allows everything", (t)
   t.is(at(run([ap("foo", "deny-all", {}), ap("foo", "allow-all", { rules: [{}] })]), "sleep.legacy", FOO), "200", "one matching ALLOW is enough");
 });
 
-test("DENY wins over ALLOW; a DENY without rules matches nothing", (t) => {
+test("DENY wins over ALLOW; a DENY without rules is refused, as istiod's validation refuses it", (t) => {
   const allow = ap("foo", "allow-all", { rules: [{}] });
   t.is(at(run([allow, ap("foo", "deny", { action: "DENY", rules: [{}] })]), "sleep.foo", FOO), "403 mtls");
-  t.is(at(run([allow, ap("foo", "deny", { action: "DENY" })]), "sleep.foo", FOO), "200 mtls");
+  const e = t.throws(() => run([allow, ap("foo", "deny", { action: "DENY" })]));
+  t.regex(e!.message, /AuthorizationPolicy foo\/deny: Istio's validation rejects it: spec\.rules are missing: a DENY policy without rules never applies/);
+});
+
+test("what istiod's validation refuses in AuthorizationPolicies, the model refuses, naming the field", (t) => {
+  const refused = (spec: Record<string, unknown>) => t.throws(() => run([ap("foo", "bad", spec)]))!.message;
+  t.regex(refused({ action: "CUSTOM" }), /spec\.rules are missing: a CUSTOM policy/);
+  t.regex(refused({ action: "CUSTOM", rules: [{}] }), /spec\.provider\.name is missing/);
+  t.regex(refused({ provider: { name: "ext" }, rules: [{}] }), /spec\.provider is set with action ALLOW/);
+  t.regex(refused({ rules: [{ from: [] }] }), /spec\.rules\[0\]\.from is an empty list/);
+  t.regex(refused({ rules: [{ from: [{}] }] }), /spec\.rules\[0\]\.from\[0\]\.source is missing/);
+  t.regex(refused({ rules: [{ from: [{ source: {} }] }] }), /spec\.rules\[0\]\.from\[0\]\.source is empty/);
+  t.regex(refused({ rules: [{ from: [{ source: { namespaces: ["bar"], serviceAccounts: ["bar/sleep"] } }] }] }), /sets serviceAccounts with namespaces or principals/);
+  t.regex(refused({ rules: [{ from: [{ source: { principals: [""] } }] }] }), /spec\.rules\[0\]\.from\[0\]\.source\.principals\[0\] is empty/);
+  t.regex(refused({ rules: [{ to: [{ operation: {} }] }] }), /spec\.rules\[0\]\.to\[0\]\.operation is empty/);
+  t.regex(refused({ rules: [{ when: [{ key: "request.headers[x]" }] }] }), /sets neither values nor notValues/);
+  // Valid shapes still pass: ALLOW without rules (denies all), DENY with an empty rule (every request).
+  t.is(at(run([ap("foo", "nothing", {})]), "sleep.bar", FOO), "403 mtls");
 });
 
 test("operations: paths (exact, prefix, suffix), methods, ports (workload port) and their not forms", (t) => {

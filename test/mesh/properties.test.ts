@@ -70,6 +70,8 @@ const RULES = [
 ];
 const authzArb = fc
   .record({ ns: fc.constantFrom(...NAMESPACES), name: fc.constantFrom("p", "q", "r"), selector, action: fc.constantFrom("ALLOW", "DENY"), rules: fc.constantFrom(...RULES) })
+  // Istio's validation rejects a DENY without rules (it would never apply): not a mesh that can exist.
+  .filter((r) => !(r.action === "DENY" && r.rules === undefined))
   .map((r) => authorizationPolicy(r.ns, r.name, { ...(r.selector ? { selector: r.selector } : {}), action: r.action, ...(r.rules ? { rules: r.rules } : {}) }));
 
 const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
