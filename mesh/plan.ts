@@ -60,10 +60,10 @@ export interface StackPlan {
 }
 
 /** @pulumi/kubernetes (4.18+) waits for this condition on any resource, custom ones included: dependents start once it holds. */
-export const WAIT_FOR_READY = { "pulumi.com/waitFor": "condition=Ready" } as const;
+const WAIT_FOR_READY = { "pulumi.com/waitFor": "condition=Ready" } as const;
 
 /** `Kind namespace/name` (or `Kind name` when cluster-scoped), as the model names objects. */
-export function itemId(o: KubeObject): string {
+function itemId(o: KubeObject): string {
   return objectRef(o.kind, o.metadata.namespace, o.metadata.name);
 }
 
@@ -81,7 +81,7 @@ function waitForReady(o: KubeObject): KubeObject {
  * The namespace whose httpbin the ingress exposes: `foo` when the stack has it, else the first
  * injected one. The config refuses an ingress without the demo or an injected namespace, by key.
  */
-export function ingressNamespace(s: Pick<StackSettings, "namespaces" | "demo">): string {
+function ingressNamespace(s: Pick<StackSettings, "namespaces" | "demo">): string {
   const ns = s.namespaces.find((n) => n.name === "foo" && n.injection) ?? s.namespaces.find((n) => n.injection);
   if (!s.demo.enabled || !ns) throw new Error("the ingress exposes the demo's httpbin: it needs the demo and a namespace with sidecar injection");
   return ns.name;

@@ -5,6 +5,7 @@
  */
 import { INTENT_CONFIGMAP } from "../mesh/builders/intent";
 import { MESH_CONFIGMAP } from "../mesh/builders/mesh-config";
+import { HELM_RELEASE_TYPE } from "../mesh/plan";
 import type { KubeObject } from "../mesh/types";
 
 /** What the pack needs of a Pulumi resource; PolicyResource and the plan's records both fit. */
@@ -22,7 +23,6 @@ export interface StackObject {
 }
 
 const KUBERNETES_TYPE = /^kubernetes:([^:]+):([^:]+)$/;
-const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
