@@ -21,7 +21,9 @@ CERT_MANAGER_VERSION=v1.21.2
 
 istio_version="$(cd "$CLUSTER_TOOLS/../istioctl" && go list -m -f '{{.Version}}' istio.io/istio)"
 istio_dir="$(cd "$CLUSTER_TOOLS/../istioctl" && go mod download istio.io/istio && go list -m -f '{{.Dir}}' istio.io/istio)"
-cm_dir="$(cd "$CLUSTER_TOOLS" && go mod download -json "github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}" | jq -er .Dir)"
+cm_dir="$(cd "$CLUSTER_TOOLS" && go mod download -json "github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}" \
+  | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+[ -d "$cm_dir" ] || { echo "tools/cluster/crds.sh: github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION} did not download" >&2; exit 1; }
 
 if [ "${1:-}" = --versions ]; then
   echo "istio.io/istio ${istio_version}, github.com/cert-manager/cert-manager ${CERT_MANAGER_VERSION}"
