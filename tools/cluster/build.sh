@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Builds a Kubernetes control plane from Go modules (tools/cluster/go.mod) into
+# a versioned folder under the user's cache directory:
+#   etcd                     go.etcd.io/etcd/server/v3 (root package)
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
+#                            k8s.io/kubernetes cmd/...
+#   kwok                     sigs.k8s.io/kwok cmd/kwok (fake nodes, pods/exec)
+# and copies beside them, from kwok's module, its lifecycle stages
+# (kwok-stages.yaml, which kwok needs in --config) and the CRDs of the objects
+# that configure exec and logs (kwok-crds.yaml: kwok watches them with
+# --enable-crds but does not create them).
+#
+# Usage: tools/cluster/build.sh [--print-bin-dir] [--force] [--resolve-only]
+#   --print-bin-dir  print the bin folder for the current pins and exit
+#   --force          rebuild even when the cached binaries answer their version flag
+#   --resolve-only   download the pinned modules and check the files read from
+#                    them (also the CRDs tools/cluster/crds.sh serves), then exit;
+#                    CI runs it with an empty GOMODCACHE
+# The last line printed is always the bin folder.
+set -euo pipefail
+
+CLUSTER_TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export PATH="/usr/local/go/bin:${PATH}"
+command -v go >/dev/null || { echo "tools/cluster/build.sh: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
+
+CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/istio-mtls/cluster"
+
+# Its own key (not tools/build.sh's): the cluster's pins, this script's flags
+# and the Go version decide these binaries, nothing of the Pulumi toolchain.
+key() {
+  (
+    cd "$CLUSTER_TOOLS"
+    go version
+    cat build.sh go.mod go.sum
+    find . -maxdepth 1 -name '*.go' -print0 | LC_ALL=C sort -z | xargs -0 -r cat
+  ) | sha256sum | cut -c1-16
+}
+KEY="$(key)"
+CLUSTER_DIR="${CACHE_ROOT}/${KEY}"
+BIN="${CLUSTER_DIR}/bin"
+
+force=0
+resolve_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --print-bin-dir) echo "$BIN"; exit 0 ;;
+    --force) force=1 ;;
+    --resolve-only) resolve_only=1 ;;
+    *) echo "tools/cluster/build.sh: unknown argument '$arg' (allowed: --print-bin-dir, --force, --resolve-only)" >&2; exit 2 ;;
+  esac
+done
+
+mod_version() { (cd "$CLUSTER_TOOLS" && go list -m -f '{{.Version}}' "$1"); }
+# `go list -m` prints an empty Dir for a module not yet in GOMODCACHE.
+mod_dir() { (cd "$CLUSTER_TOOLS" && go mod download "$1" && go list -m -f '{{.Dir}}' "$1"); }
+
+ETCD_VERSION="$(mod_version go.etcd.io/etcd/server/v3)"
+K8S_VERSION="$(mod_version k8s.io/kubernetes)"
+KWOK_VERSION="$(mod_version sigs.k8s.io/kwok)"
+# The staging modules must match k8s.io/kubernetes (go.mod's replace block).
+K8S_STAGING_VERSION="$(mod_version k8s.io/apiserver)"
+[ "$K8S_STAGING_VERSION" = "v0.${K8S_VERSION#v1.}" ] \
+  || { echo "tools/cluster/build.sh: k8s.io/apiserver is ${K8S_STAGING_VERSION}, expected v0.${K8S_VERSION#v1.}" >&2; exit 1; }
+
+KWOK_DIR="$(mod_dir sigs.k8s.io/kwok)"
+KWOK_STAGES=(stage/node/fast/node-initialize.yaml stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+  stage/pod/fast/pod-ready.yaml stage/pod/fast/pod-complete.yaml stage/pod/fast/pod-delete.yaml)
+KWOK_CRDS=(crd/bases/kwok.x-k8s.io_execs.yaml crd/bases/kwok.x-k8s.io_clusterexecs.yaml
+  crd/bases/kwok.x-k8s.io_logs.yaml crd/bases/kwok.x-k8s.io_clusterlogs.yaml)
+for f in "${KWOK_STAGES[@]}" "${KWOK_CRDS[@]}"; do
+  [ -f "$KWOK_DIR/kustomize/$f" ] || { echo "tools/cluster/build.sh: kustomize/$f is missing from sigs.k8s.io/kwok" >&2; exit 1; }
+done
+if [ "$resolve_only" = 1 ]; then
+  (cd "$CLUSTER_TOOLS" && go mod download go.etcd.io/etcd/server/v3 k8s.io/kubernetes)
+  bash "$CLUSTER_TOOLS/crds.sh" >/dev/null
+  echo "modules resolved in $(go env GOMODCACHE): etcd ${ETCD_VERSION}, kubernetes ${K8S_VERSION}, kwok ${KWOK_VERSION}; CRDs: $(bash "$CLUSTER_TOOLS/crds.sh" --versions)"
+  exit 0
+fi
+
+# Prints "<name> <version>" lines; fails unless every binary runs and reports
+# the pinned version (a build without the ldflags reports v0.0.0-master).
+# Whole outputs are captured (no `| head`: under pipefail a SIGPIPE would fail it).
+versions() {
+  local out
+  out="$("$BIN/etcd" --version 2>&1)" && [[ "$out" == "etcd Version: ${ETCD_VERSION#v}"$'\n'* ]] || return 1
+  echo "etcd ${ETCD_VERSION}"
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    out="$("$BIN/$c" --version 2>&1)" && [ "$out" = "Kubernetes ${K8S_VERSION}" ] || return 1
+    echo "$c ${K8S_VERSION}"
+  done
+  out="$("$BIN/kubectl" version --client 2>&1)" && [[ "$out" == "Client Version: ${K8S_VERSION}"$'\n'* ]] || return 1
+  echo "kubectl ${K8S_VERSION}"
+  out="$("$BIN/kwok" --version 2>&1)" && [[ "$out" == *"${KWOK_VERSION}"* ]] || return 1
+  echo "kwok ${KWOK_VERSION}"
+}
+healthy() { [ -f "$CLUSTER_DIR/kwok-stages.yaml" ] && [ -f "$CLUSTER_DIR/kwok-crds.yaml" ] && versions >/dev/null 2>&1; }
+
+mkdir -p "$CACHE_ROOT"
+# One build at a time per machine: a developer shell and CI share the cache.
+exec 9>"$CACHE_ROOT/.lock"
+flock 9
+
+if [ "$force" = 0 ] && healthy; then
+  echo "cluster ${KEY}: up to date"
+  echo "$BIN"
+  exit 0
+fi
+
+echo "cluster ${KEY}: building into ${CLUSTER_DIR}"
+STAGE="$(mktemp -d "${CACHE_ROOT}/.stage.XXXXXX")"
+trap 'rm -rf "$STAGE"' EXIT
+mkdir -p "$STAGE/bin"
+
+# As upstream releases them: static binaries. -trimpath and no VCS stamping
+# as in tools/build.sh, so the two builds share Go's build cache.
+export CGO_ENABLED=0
+export GOFLAGS="-trimpath -buildvcs=false"
+LDFLAGS_BASE="-s -w"
+total_start=$SECONDS
+
+step() {
+  local name="$1"; shift
+  local start=$SECONDS
+  echo "  building ${name} ..."
+  "$@"
+  echo "  built ${name} in $((SECONDS - start))s"
+}
+
+build_etcd() {
+  (cd "$CLUSTER_TOOLS" && go build -ldflags "${LDFLAGS_BASE}" -o "$STAGE/bin/etcd" go.etcd.io/etcd/server/v3)
+}
+
+# The version variables upstream's hack/lib/version.sh sets; without them the
+# binaries report v0.0.0-master+$Format:%H$, which Helm's kubeVersion checks
+# reject. The commit is not known from a module zip, so it stays empty; the
+# build date is the module's publication time, so rebuilds are identical.
+build_kubernetes() {
+  local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  local date flags="" p
+  date="$(cd "$CLUSTER_TOOLS" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X ${p}.gitVersion=${K8S_VERSION} -X ${p}.gitMajor=1 -X ${p}.gitMinor=${minor}"
+    flags+=" -X ${p}.gitCommit= -X ${p}.gitTreeState=clean -X ${p}.buildDate=${date}"
+  done
+  # One go build for the four: they share most packages, built once.
+  (cd "$CLUSTER_TOOLS" && go build -ldflags "${LDFLAGS_BASE}${flags}" -o "$STAGE/bin/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+}
+
+build_kwok() {
+  (cd "$CLUSTER_TOOLS" && go build \
+    -ldflags "${LDFLAGS_BASE} -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.PreRelease=GA" \
+    -o "$STAGE/bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
+}
+
+concat() {
+  local f
+  for f in "$@"; do
+    echo "---"
+    echo "# sigs.k8s.io/kwok@${KWOK_VERSION} kustomize/$f"
+    cat "$KWOK_DIR/kustomize/$f"
+    echo
+  done
+}
+# kwok's `fast` node and pod stages plus lease heartbeats, as the module ships
+# them; kwok refuses to start without stages ("no stages found").
+write_kwok_data() {
+  concat "${KWOK_STAGES[@]}" >"$STAGE/kwok-stages.yaml"
+  concat "${KWOK_CRDS[@]}" >"$STAGE/kwok-crds.yaml"
+}
+
+step "etcd ${ETCD_VERSION}" build_etcd
+step "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl ${K8S_VERSION}" build_kubernetes
+step "kwok ${KWOK_VERSION}" build_kwok
+write_kwok_data
+
+rm -rf "$CLUSTER_DIR"
+mkdir -p "$CLUSTER_DIR"
+mv "$STAGE/bin" "$BIN"
+mv "$STAGE/kwok-stages.yaml" "$STAGE/kwok-crds.yaml" "$CLUSTER_DIR/"
+if ! versions >"$CLUSTER_DIR/versions.txt"; then
+  echo "tools/cluster/build.sh: built binaries in $BIN do not report the pinned versions" >&2
+  exit 1
+fi
+echo "cluster ${KEY}: built in $((SECONDS - total_start))s"
+ls -l "$BIN" | awk 'NR>1 {printf "  %-26s %6.1f MB\n", $9, $5/1048576}'
+echo "$BIN"

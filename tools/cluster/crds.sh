@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Prints the CustomResourceDefinition files of Istio and cert-manager, one path
+# a line, read from their Go modules (downloaded through the module proxy if
+# missing), for test/cluster/run.sh to apply to the real API server.
+#   Istio: manifests/charts/base/files/crd-all.gen.yaml of istio.io/istio at the
+#          version tools/istioctl/go.mod pins (the istioctl we build and test with).
+#   cert-manager: deploy/crds/*.yaml of github.com/cert-manager/cert-manager at
+#          CERT_MANAGER_VERSION below. Upstream calls that folder the CRDs'
+#          source (the chart templates add labels and Helm conditionals around
+#          the same schemas); the schemas are what the test checks.
+# Usage: tools/cluster/crds.sh [--versions]
+set -euo pipefail
+
+CLUSTER_TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export PATH="/usr/local/go/bin:${PATH}"
+
+# The newest release the Go module proxy serves here (it serves only
+# v1.21.0-v1.21.2 of the v1.21 line); not in tools/cluster/go.mod because its
+# Kubernetes libraries would move the control plane's dependency graph.
+CERT_MANAGER_VERSION=v1.21.2
+
+istio_version="$(cd "$CLUSTER_TOOLS/../istioctl" && go list -m -f '{{.Version}}' istio.io/istio)"
+istio_dir="$(cd "$CLUSTER_TOOLS/../istioctl" && go mod download istio.io/istio && go list -m -f '{{.Dir}}' istio.io/istio)"
+cm_dir="$(cd "$CLUSTER_TOOLS" && go mod download -json "github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}" \
+  | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+[ -d "$cm_dir" ] || { echo "tools/cluster/crds.sh: github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION} did not download" >&2; exit 1; }
+
+if [ "${1:-}" = --versions ]; then
+  echo "istio.io/istio ${istio_version}, github.com/cert-manager/cert-manager ${CERT_MANAGER_VERSION}"
+  exit 0
+fi
+files=("$istio_dir/manifests/charts/base/files/crd-all.gen.yaml")
+files+=("$cm_dir"/deploy/crds/*.yaml)
+[ "${#files[@]}" -ge 7 ] || { echo "tools/cluster/crds.sh: expected Istio's file and 6 cert-manager CRDs, got ${#files[@]}" >&2; exit 1; }
+for f in "${files[@]}"; do
+  [ -f "$f" ] || { echo "tools/cluster/crds.sh: $f is missing from its module" >&2; exit 1; }
+  echo "$f"
+done
