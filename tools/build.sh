@@ -19,8 +19,9 @@
 set -euo pipefail
 
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export PATH="/usr/local/go/bin:${PATH}"
-command -v go >/dev/null || { echo "tools/build.sh: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
+# shellcheck source=tools/lib.sh
+source "$TOOLS_DIR/lib.sh"
+require_go tools/build.sh
 
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/istio-mtls/toolchain"
 
@@ -30,7 +31,7 @@ key() {
   (
     cd "$TOOLS_DIR"
     go version
-    cat build.sh
+    cat build.sh lib.sh
     find pulumi kubernetes istioctl -type f \( -name 'go.mod' -o -name 'go.sum' -o -name '*.go' \) ! -name '*_test.go' -print0 \
       | LC_ALL=C sort -z | xargs -0 sha256sum
   ) | sha256sum | cut -c1-16
@@ -39,21 +40,8 @@ KEY="$(key)"
 TOOLCHAIN_DIR="${CACHE_ROOT}/${KEY}"
 BIN="${TOOLCHAIN_DIR}/bin"
 
-force=0
-resolve_only=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-bin-dir) echo "$BIN"; exit 0 ;;
-    --force) force=1 ;;
-    --resolve-only) resolve_only=1 ;;
-    *) echo "tools/build.sh: unknown argument '$arg' (allowed: --print-bin-dir, --force, --resolve-only)" >&2; exit 2 ;;
-  esac
-done
+parse_build_args tools/build.sh "$BIN" "$@"
 
-mod_version() { (cd "$TOOLS_DIR/$1" && go list -m -f '{{.Version}}' "$2"); }
-# `go list -m` prints an empty Dir for a module not yet in GOMODCACHE (a new
-# machine): download it first, a no-op when it is cached.
-mod_dir() { (cd "$TOOLS_DIR/$1" && go mod download "$2" && go list -m -f '{{.Dir}}' "$2"); }
 npm_version() {
   node_path=$(command -v node || true)
   [ -n "$node_path" ] || { echo "?"; return; }
@@ -61,9 +49,9 @@ npm_version() {
     "$TOOLS_DIR/../package-lock.json" "$1" 2>/dev/null || echo "?"
 }
 
-PULUMI_VERSION="$(mod_version pulumi github.com/pulumi/pulumi/pkg/v3)"
-K8S_MODULE_VERSION="$(mod_version kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4)"
-ISTIO_MODULE_VERSION="$(mod_version istioctl istio.io/istio)"
+PULUMI_VERSION="$(mod_version "$TOOLS_DIR/pulumi" github.com/pulumi/pulumi/pkg/v3)"
+K8S_MODULE_VERSION="$(mod_version "$TOOLS_DIR/kubernetes" github.com/pulumi/pulumi-kubernetes/provider/v4)"
+ISTIO_MODULE_VERSION="$(mod_version "$TOOLS_DIR/istioctl" istio.io/istio)"
 # A pseudo-version (v4.0.0-20260115033456-f47bc2d6f199) is valid semver; the
 # provider reports it as is, so state files say which commit made them.
 K8S_VERSION="${K8S_MODULE_VERSION#v}"
@@ -71,8 +59,8 @@ ISTIO_REVISION="${ISTIO_MODULE_VERSION##*-}"
 
 # Where the build reads module files directly (not through `go build`), resolved
 # before anything is built so a module that cannot be had fails here, by name.
-K8S_PROVIDER_CMD="$(mod_dir kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
-ISTIO_DIR="$(mod_dir istioctl istio.io/istio)"
+K8S_PROVIDER_CMD="$(mod_dir "$TOOLS_DIR/kubernetes" github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
+ISTIO_DIR="$(mod_dir "$TOOLS_DIR/istioctl" istio.io/istio)"
 for f in "$K8S_PROVIDER_CMD"/{main.go,generate.go,schema.json,terraform-mapping.json} "$ISTIO_DIR/VERSION"; do
   [ -f "$f" ] || { echo "tools/build.sh: $f is missing from its module" >&2; exit 1; }
 done
@@ -92,10 +80,7 @@ healthy() {
   "$BIN/istioctl" version --remote=false >/dev/null 2>&1 || return 1
 }
 
-mkdir -p "$CACHE_ROOT"
-# One build at a time per machine: a developer shell and CI share the cache.
-exec 9>"$CACHE_ROOT/.lock"
-flock 9
+lock_cache "$CACHE_ROOT"
 
 if [ "$force" = 0 ] && healthy; then
   echo "toolchain ${KEY}: up to date"
@@ -119,14 +104,6 @@ export CGO_ENABLED=0
 export GOFLAGS="-trimpath -buildvcs=false"
 LDFLAGS_BASE="-s -w"
 total_start=$SECONDS
-
-step() {
-  local name="$1"; shift
-  local start=$SECONDS
-  echo "  building ${name} ..."
-  "$@"
-  echo "  built ${name} in $((SECONDS - start))s"
-}
 
 build_pulumi() {
   (cd "$TOOLS_DIR/pulumi" && go build \

@@ -20,8 +20,9 @@
 set -euo pipefail
 
 CLUSTER_TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export PATH="/usr/local/go/bin:${PATH}"
-command -v go >/dev/null || { echo "tools/cluster/build.sh: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
+# shellcheck source=tools/lib.sh
+source "$CLUSTER_TOOLS/../lib.sh"
+require_go tools/cluster/build.sh
 
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/istio-mtls/cluster"
 
@@ -31,7 +32,7 @@ key() {
   (
     cd "$CLUSTER_TOOLS"
     go version
-    cat build.sh go.mod go.sum
+    cat build.sh ../lib.sh go.mod go.sum
     find . -maxdepth 1 -name '*.go' -print0 | LC_ALL=C sort -z | xargs -0 -r cat
   ) | sha256sum | cut -c1-16
 }
@@ -39,30 +40,17 @@ KEY="$(key)"
 CLUSTER_DIR="${CACHE_ROOT}/${KEY}"
 BIN="${CLUSTER_DIR}/bin"
 
-force=0
-resolve_only=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-bin-dir) echo "$BIN"; exit 0 ;;
-    --force) force=1 ;;
-    --resolve-only) resolve_only=1 ;;
-    *) echo "tools/cluster/build.sh: unknown argument '$arg' (allowed: --print-bin-dir, --force, --resolve-only)" >&2; exit 2 ;;
-  esac
-done
+parse_build_args tools/cluster/build.sh "$BIN" "$@"
 
-mod_version() { (cd "$CLUSTER_TOOLS" && go list -m -f '{{.Version}}' "$1"); }
-# `go list -m` prints an empty Dir for a module not yet in GOMODCACHE.
-mod_dir() { (cd "$CLUSTER_TOOLS" && go mod download "$1" && go list -m -f '{{.Dir}}' "$1"); }
-
-ETCD_VERSION="$(mod_version go.etcd.io/etcd/server/v3)"
-K8S_VERSION="$(mod_version k8s.io/kubernetes)"
-KWOK_VERSION="$(mod_version sigs.k8s.io/kwok)"
+ETCD_VERSION="$(mod_version "$CLUSTER_TOOLS" go.etcd.io/etcd/server/v3)"
+K8S_VERSION="$(mod_version "$CLUSTER_TOOLS" k8s.io/kubernetes)"
+KWOK_VERSION="$(mod_version "$CLUSTER_TOOLS" sigs.k8s.io/kwok)"
 # The staging modules must match k8s.io/kubernetes (go.mod's replace block).
-K8S_STAGING_VERSION="$(mod_version k8s.io/apiserver)"
+K8S_STAGING_VERSION="$(mod_version "$CLUSTER_TOOLS" k8s.io/apiserver)"
 [ "$K8S_STAGING_VERSION" = "v0.${K8S_VERSION#v1.}" ] \
   || { echo "tools/cluster/build.sh: k8s.io/apiserver is ${K8S_STAGING_VERSION}, expected v0.${K8S_VERSION#v1.}" >&2; exit 1; }
 
-KWOK_DIR="$(mod_dir sigs.k8s.io/kwok)"
+KWOK_DIR="$(mod_dir "$CLUSTER_TOOLS" sigs.k8s.io/kwok)"
 KWOK_STAGES=(stage/node/fast/node-initialize.yaml stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
   stage/pod/fast/pod-ready.yaml stage/pod/fast/pod-complete.yaml stage/pod/fast/pod-delete.yaml)
 KWOK_CRDS=(crd/bases/kwok.x-k8s.io_execs.yaml crd/bases/kwok.x-k8s.io_clusterexecs.yaml
@@ -95,10 +83,7 @@ versions() {
 }
 healthy() { [ -f "$CLUSTER_DIR/kwok-stages.yaml" ] && [ -f "$CLUSTER_DIR/kwok-crds.yaml" ] && versions >/dev/null 2>&1; }
 
-mkdir -p "$CACHE_ROOT"
-# One build at a time per machine: a developer shell and CI share the cache.
-exec 9>"$CACHE_ROOT/.lock"
-flock 9
+lock_cache "$CACHE_ROOT"
 
 if [ "$force" = 0 ] && healthy; then
   echo "cluster ${KEY}: up to date"
@@ -117,14 +102,6 @@ export CGO_ENABLED=0
 export GOFLAGS="-trimpath -buildvcs=false"
 LDFLAGS_BASE="-s -w"
 total_start=$SECONDS
-
-step() {
-  local name="$1"; shift
-  local start=$SECONDS
-  echo "  building ${name} ..."
-  "$@"
-  echo "  built ${name} in $((SECONDS - start))s"
-}
 
 build_etcd() {
   (cd "$CLUSTER_TOOLS" && go build -ldflags "${LDFLAGS_BASE}" -o "$STAGE/bin/etcd" go.etcd.io/etcd/server/v3)

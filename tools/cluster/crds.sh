@@ -12,15 +12,16 @@
 set -euo pipefail
 
 CLUSTER_TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export PATH="/usr/local/go/bin:${PATH}"
+# shellcheck source=tools/lib.sh
+source "$CLUSTER_TOOLS/../lib.sh"
 
 # The newest release the Go module proxy serves here (it serves only
 # v1.21.0-v1.21.2 of the v1.21 line); not in tools/cluster/go.mod because its
 # Kubernetes libraries would move the control plane's dependency graph.
 CERT_MANAGER_VERSION=v1.21.2
 
-istio_version="$(cd "$CLUSTER_TOOLS/../istioctl" && go list -m -f '{{.Version}}' istio.io/istio)"
-istio_dir="$(cd "$CLUSTER_TOOLS/../istioctl" && go mod download istio.io/istio && go list -m -f '{{.Dir}}' istio.io/istio)"
+istio_version="$(mod_version "$CLUSTER_TOOLS/../istioctl" istio.io/istio)"
+istio_dir="$(mod_dir "$CLUSTER_TOOLS/../istioctl" istio.io/istio)"
 cm_dir="$(cd "$CLUSTER_TOOLS" && go mod download -json "github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}" \
   | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
 [ -d "$cm_dir" ] || { echo "tools/cluster/crds.sh: github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION} did not download" >&2; exit 1; }
