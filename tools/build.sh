@@ -96,14 +96,7 @@ for pair in "@pulumi/pulumi:${PULUMI_VERSION#v}" "@pulumi/kubernetes:${K8S_VERSI
   fi
 done
 
-STAGE="$(mktemp -d "${CACHE_ROOT}/.stage.XXXXXX")"
-trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/bin"
-
-export CGO_ENABLED=0
-export GOFLAGS="-trimpath -buildvcs=false"
-LDFLAGS_BASE="-s -w"
-total_start=$SECONDS
+start_build "$CACHE_ROOT"
 
 build_pulumi() {
   (cd "$TOOLS_DIR/pulumi" && go build \

@@ -46,3 +46,16 @@ step() {
   "$@"
   echo "  built ${name} in $((SECONDS - start))s"
 }
+
+# start_build CACHE_ROOT: a staging folder in STAGE (removed on exit) with bin/, and the build
+# settings of both toolchains: static, reproducible binaries (-trimpath, no VCS stamp), the same
+# in both so they share Go's build cache.
+start_build() {
+  STAGE="$(mktemp -d "$1/.stage.XXXXXX")"
+  trap 'rm -rf "$STAGE"' EXIT
+  mkdir -p "$STAGE/bin"
+  export CGO_ENABLED=0
+  export GOFLAGS="-trimpath -buildvcs=false"
+  LDFLAGS_BASE="-s -w"
+  total_start=$SECONDS
+}

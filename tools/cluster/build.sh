@@ -92,16 +92,8 @@ if [ "$force" = 0 ] && healthy; then
 fi
 
 echo "cluster ${KEY}: building into ${CLUSTER_DIR}"
-STAGE="$(mktemp -d "${CACHE_ROOT}/.stage.XXXXXX")"
-trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/bin"
-
-# As upstream releases them: static binaries. -trimpath and no VCS stamping
-# as in tools/build.sh, so the two builds share Go's build cache.
-export CGO_ENABLED=0
-export GOFLAGS="-trimpath -buildvcs=false"
-LDFLAGS_BASE="-s -w"
-total_start=$SECONDS
+# As upstream releases them: static binaries (tools/lib.sh start_build).
+start_build "$CACHE_ROOT"
 
 build_etcd() {
   (cd "$CLUSTER_TOOLS" && go build -ldflags "${LDFLAGS_BASE}" -o "$STAGE/bin/etcd" go.etcd.io/etcd/server/v3)
