@@ -5,10 +5,13 @@
  * Stack config keys (one per StackConfig field), as written in `Pulumi.<stack>.yaml`:
  *
  * - `istio-mtls:production` boolean, default false.
- * - `istio-mtls:istio` {install, version "1.28.1" (≥ 1.22), chartRepository (https:// or oci://),
+ * - `istio-mtls:istio` {install, version "1.28.1" (≥ 1.22), chartRepository (https://, oci://, or a
+ *   folder of unpacked charts: absolute, or ./ ../ relative to the project folder),
  *   namespace "istio-system", revision?, mesh: {rootNamespace (default: istio.namespace),
  *   trustDomain "cluster.local", enableAutoMtls true}, ingressGateway (default: ingress.enabled)}.
- * - `istio-mtls:certManager` {install true, version "v1.19.1", namespace "cert-manager"}.
+ * - `istio-mtls:certManager` {install true, version "v1.19.1", namespace "cert-manager", chartRepository?
+ *   (as istio's; default: @pulumi/kubernetes-cert-manager's)}. A local chart folder must hold
+ *   the charts of the configured versions (config/charts.ts).
  * - `istio-mtls:ca` {type "cert-manager"|"istiod", keyAlgorithm "ECDSA"|"RSA", keySize (256 ECDSA,
  *   2048 RSA), rootDuration "87600h" > intermediateDuration "8760h" > intermediateRenewBefore "720h"}.
  * - `istio-mtls:namespaces` [{name, injection (default true), exception?: {reason, expires: YYYY-MM-DD}}]:
@@ -36,8 +39,11 @@
  */
 import { ConfigError, CONFIG_NAMESPACE, didYouMean, fromZodIssues, type ConfigIssue } from "./config/errors";
 import { readStackConfigFile, stackFileGetter } from "./config/file";
+import { checkLocalCharts } from "./config/charts";
 import { checkRules, rootNamespaceOf, type ParsedSections } from "./config/rules";
 import { CONFIG_KEYS, SECTION_SCHEMAS, type ConfigKey, type Sections } from "./config/schema";
+import { dirname, resolve } from "node:path";
+import { isFolderPath } from "./config/values";
 import { KEY_SIZES } from "./mesh/builders/mesh-ca";
 import type { StackSettings } from "./mesh/settings";
 import type { MtlsMode } from "./mesh/types";
@@ -53,9 +59,10 @@ export type { ConfigIssue, ConfigKey };
  * the key (objects and lists parsed, scalars as booleans/numbers or their strings), undefined when
  * absent. `presentKeys`, when given, are the config keys that are set (`istio-mtls:x` or bare `x`;
  * other namespaces such as `kubernetes:context` are skipped), so that misspelt keys are reported.
+ * Relative chart folders are resolved against `projectDir` (Pulumi runs the program there).
  * Throws one ConfigError listing every problem.
  */
-export function loadStackConfig(get: (key: string) => unknown, presentKeys?: Iterable<string>): StackConfig {
+export function loadStackConfig(get: (key: string) => unknown, presentKeys?: Iterable<string>, projectDir = process.cwd()): StackConfig {
   const issues: ConfigIssue[] = [];
   for (const full of presentKeys ?? []) {
     const colon = full.indexOf(":");
@@ -86,13 +93,16 @@ export function loadStackConfig(get: (key: string) => unknown, presentKeys?: Ite
   }
   issues.push(...checkRules(parsed));
   if (issues.length > 0) throw new ConfigError(issues);
-  return toStackConfig(parsed as Sections);
+  const config = toStackConfig(parsed as Sections, projectDir);
+  const chartIssues = checkLocalCharts(config);
+  if (chartIssues.length > 0) throw new ConfigError(chartIssues);
+  return config;
 }
 
-/** loadStackConfig over a `Pulumi.<stack>.yaml`, for tools that run without Pulumi. */
+/** loadStackConfig over a `Pulumi.<stack>.yaml`, for tools that run without Pulumi; the project folder is the file's. */
 export function loadStackConfigFile(path: string): StackConfig {
   const config = readStackConfigFile(path);
-  return loadStackConfig(stackFileGetter(config), Object.keys(config));
+  return loadStackConfig(stackFileGetter(config), Object.keys(config), dirname(path));
 }
 
 /**
@@ -113,19 +123,21 @@ export function pulumiConfigGetter(config: { get(key: string): string | undefine
 }
 
 /** From the validated user-facing shapes to the typed inputs of the builders, defaults derived. */
-function toStackConfig(s: Sections): StackConfig {
+function toStackConfig(s: Sections, projectDir: string): StackConfig {
   const rootNamespace = rootNamespaceOf(s)!;
   const { ingressGateway, revision, ...istio } = s.istio;
+  const folder = (repository: string) => (isFolderPath(repository) ? resolve(projectDir, repository) : repository);
   const { keySize, ...ca } = s.ca;
   return {
     production: s.production,
     istio: {
       ...istio,
+      chartRepository: folder(istio.chartRepository),
       ...(revision !== undefined ? { revision } : {}),
       mesh: { ...s.istio.mesh, rootNamespace },
       ingressGateway: ingressGateway ?? s.ingress.enabled,
     },
-    certManager: s.certManager,
+    certManager: dropUndefined({ ...s.certManager, chartRepository: s.certManager.chartRepository && folder(s.certManager.chartRepository) }),
     ca: { ...ca, keySize: keySize ?? KEY_SIZES[ca.keyAlgorithm][0] },
     namespaces: s.namespaces.map((ns) => dropUndefined(ns)),
     demo: s.demo,

@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as certmanager from "@pulumi/kubernetes-cert-manager";
 import * as pulumi from "@pulumi/pulumi";
-import { resourceName, type PlanItem } from "../mesh/plan";
+import { releaseArgs, resourceName, type PlanItem } from "../mesh/plan";
 import type { KubeObject } from "../mesh/types";
 
 function createKubeObject(o: KubeObject, name: string, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
@@ -34,13 +34,8 @@ function createKubeObject(o: KubeObject, name: string, opts: pulumi.CustomResour
 export function createResource(item: PlanItem, opts: pulumi.CustomResourceOptions): pulumi.Resource {
   const name = resourceName(item);
   if ("object" in item) return createKubeObject(item.object, name, opts);
-  const r = item.release;
-  if (item.installer === "cert-manager") {
-    return new certmanager.CertManager(name, { helmOptions: { name: r.name, namespace: r.namespace, version: r.version, values: r.values } }, opts);
-  }
-  return new k8s.helm.v3.Release(
-    name,
-    { name: r.name, chart: r.chart, version: r.version, namespace: r.namespace, ...(r.repository ? { repositoryOpts: { repo: r.repository } } : {}), values: r.values },
-    opts,
-  );
+  const args = releaseArgs(item);
+  return item.installer === "cert-manager"
+    ? new certmanager.CertManager(name, args as certmanager.CertManagerArgs, opts)
+    : new k8s.helm.v3.Release(name, args as unknown as k8s.helm.v3.ReleaseArgs, opts);
 }

@@ -26,6 +26,7 @@ import {
   isHttpsUrl,
   isLabelKey,
   isLabelValue,
+  isFolderPath,
   isOciUrl,
   isServiceHost,
   parseGoDuration,
@@ -126,6 +127,10 @@ function selector(empty: string) {
 
 // ---- sections -------------------------------------------------------------------------------------
 
+export const CHART_REPOSITORY_ALLOWED =
+  "an https:// URL, an oci:// registry, or a folder of unpacked charts (an absolute path, or ./ or ../ relative to the project folder)";
+const chartRepository = str("a chart repository", CHART_REPOSITORY_ALLOWED, (s) => isHttpsUrl(s) || isOciUrl(s) || isFolderPath(s));
+
 const istioVersion = z.string(refused("an Istio version", 'a version such as "1.28.1" (quote it in YAML)')).superRefine((s, ctx) => {
   const v = parseSemver(s);
   const [minMajor, minMinor] = MIN_ISTIO_VERSION;
@@ -143,9 +148,7 @@ const istioVersion = z.string(refused("an Istio version", 'a version such as "1.
 export const istioSchema = object("istio", {
   install: bool().default(true),
   version: istioVersion.default(DEFAULT_ISTIO_VERSION),
-  chartRepository: str("a chart repository", 'an https:// URL or an oci:// registry', (s) => isHttpsUrl(s) || isOciUrl(s)).default(
-    DEFAULT_CHART_REPOSITORY,
-  ),
+  chartRepository: chartRepository.default(DEFAULT_CHART_REPOSITORY),
   namespace: namespaceName.default(ISTIOD_NAMESPACE),
   revision: dnsLabel("a revision name").optional(),
   mesh: object("istio.mesh", {
@@ -164,6 +167,8 @@ export const certManagerSchema = object("certManager", {
     DEFAULT_CERT_MANAGER_VERSION,
   ),
   namespace: namespaceName.default("cert-manager"),
+  /** Default: @pulumi/kubernetes-cert-manager's own (Jetstack's repository). */
+  chartRepository: chartRepository.optional(),
 }).prefault({});
 
 export const caSchema = object("ca", {

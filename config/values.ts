@@ -52,6 +52,11 @@ export function isHttpsUrl(s: string): boolean {
   }
 }
 
+/** A local folder as the config takes one: an absolute path, or one relative to the project folder. */
+export function isFolderPath(s: string): boolean {
+  return s.startsWith("/") || s.startsWith("./") || s.startsWith("../");
+}
+
 export function isOciUrl(s: string): boolean {
   try {
     const u = new URL(s);

@@ -6,7 +6,8 @@
  * nothing recomputes the stack a second way.
  */
 import { buildAuthorizationPolicies } from "./builders/authorization";
-import { buildCertManagerRelease, CERT_MANAGER_RELEASE } from "./builders/cert-manager";
+import { buildCertManagerRelease, CERT_MANAGER_CHART, CERT_MANAGER_RELEASE } from "./builders/cert-manager";
+import { chartSource, isLocalChartFolder } from "./chart-source";
 import { buildDestinationRules } from "./builders/destination-rule";
 import { buildEndUserAuth } from "./builders/end-user-auth";
 import { buildHttpbin } from "./builders/httpbin";
@@ -38,7 +39,10 @@ export type PhaseName = (typeof PHASES)[number];
 /** One resource to apply. `id` is unique in the plan; `after` names the items, earlier in the plan, it waits for. */
 export type PlanItem =
   | { id: string; object: KubeObject; after: string[] }
-  /** `installer: "cert-manager"`: through @pulumi/kubernetes-cert-manager's component, as users of it expect. */
+  /**
+   * `installer: "cert-manager"`: through @pulumi/kubernetes-cert-manager's component, as users of
+   * it expect; "helm": a helm.v3.Release (also cert-manager's chart from a local folder).
+   */
   | { id: string; release: HelmRelease; installer: "helm" | "cert-manager"; after: string[] };
 
 export interface Phase {
@@ -97,7 +101,10 @@ function caPhase(s: StackSettings): { items: PlanItem[]; chain?: ReturnType<type
   if (s.certManager.install) {
     const ns = object(buildNamespace({ name: s.certManager.namespace }));
     const release = buildCertManagerRelease(s.certManager);
-    certManager = { id: releaseId(release), release, installer: "cert-manager", after: [] };
+    // The component always sets a chart repository (pulumi-go-helmbase's InitDefaults), so Helm
+    // would look a local chart up in Jetstack's index: a local chart is installed by Helm directly.
+    const installer = release.repository !== undefined && isLocalChartFolder(release.repository) ? "helm" : "cert-manager";
+    certManager = { id: releaseId(release), release, installer, after: [] };
     items.push(ns, certManager);
   }
   if (s.ca.type !== "cert-manager") return { items };
@@ -230,7 +237,7 @@ function waitsFor(phases: Phase[]): Phase[] {
         if (ns) after.add(ns);
         if (istiod && item.release.chart === "gateway") after.add(istiod);
         if (item.release.chart === "istiod") istiod = item.id;
-        if (item.installer === "cert-manager") certManager = item.id;
+        if (item.release.chart === CERT_MANAGER_CHART) certManager = item.id;
       }
       return { ...item, after: [...after] };
     }),
@@ -255,6 +262,19 @@ export function resourceName(item: PlanItem): string {
   if ("release" in item) return item.installer === "cert-manager" ? CERT_MANAGER_RELEASE : item.release.name;
   const m = item.object.metadata;
   return m.namespace ? `${m.namespace}/${m.name}` : m.name;
+}
+
+/**
+ * A release item's arguments as its Pulumi resource takes them (components/plan-item.ts), which
+ * the pack and `istio-mtls plan` read too: the component's `helmOptions`, or helm.v3.Release's args.
+ */
+export function releaseArgs(item: Extract<PlanItem, { release: unknown }>): Record<string, unknown> {
+  const { name, namespace, chart, version, repository, values } = item.release;
+  const source = chartSource(chart, repository);
+  if (item.installer === "cert-manager") {
+    return { helmOptions: { name, namespace, version, ...(source.repositoryOpts ? { repositoryOpts: source.repositoryOpts } : {}), values } };
+  }
+  return { name, ...source, version, namespace, values };
 }
 
 /** Every item, phase by phase, in an order `pulumi up` can apply them. */

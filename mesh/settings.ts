@@ -114,7 +114,10 @@ export interface IstioSettings {
   install: boolean;
   /** Helm chart version of base, istiod and gateway, e.g. "1.28.1". */
   version: string;
-  /** Default: the official Istio chart repository. */
+  /**
+   * The official Istio chart repository by default; or another https:// or oci:// repository; or
+   * a local folder (absolute path) holding base/, istiod/ and gateway/ (mesh/chart-source.ts).
+   */
   chartRepository: string;
   /** Where istiod runs and `cacerts` lives. */
   namespace: string;
@@ -130,6 +133,12 @@ export interface CertManagerSettings {
   /** Chart version of cert-manager, e.g. "v1.19.1". */
   version: string;
   namespace: string;
+  /**
+   * Omitted: @pulumi/kubernetes-cert-manager's component installs Jetstack's chart from its default
+   * repository. Set: that repository (https:// or oci://), or a local folder (absolute path)
+   * holding cert-manager/, which Helm installs directly (the component cannot take a local chart).
+   */
+  chartRepository?: string;
 }
 
 export interface CaSettings {

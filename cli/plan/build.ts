@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { loadStackConfig } from "../../config";
 import { configWithProject, readProjectConfig, stackFileGetter } from "../../config/file";
-import { CERT_MANAGER_TYPE, planItems, planStack, resourceName, resourceType, type PlanItem } from "../../mesh/plan";
+import { CERT_MANAGER_TYPE, planItems, planStack, releaseArgs, resourceName, resourceType, type PlanItem } from "../../mesh/plan";
 import type { Prediction } from "../../mesh/prediction";
 import { istioMtlsPolicies } from "../../policies/pack";
 import { analyzeStack } from "../../policies/analysis";
@@ -68,10 +68,7 @@ function readConfigMap(projectDir: string, file: string, stack: string): { confi
 
 /** An item's inputs as its Pulumi resource gets them (components/plan-item.ts): what the pack and a diff see. */
 export function propsOf(item: PlanItem): Record<string, unknown> {
-  if ("object" in item) return item.object as unknown as Record<string, unknown>;
-  const { name, namespace, chart, version, repository, values } = item.release;
-  if (item.installer === "cert-manager") return { helmOptions: { name, namespace, version, values } };
-  return { name, chart, version, namespace, ...(repository ? { repositoryOpts: { repo: repository } } : {}), values };
+  return "object" in item ? (item.object as unknown as Record<string, unknown>) : releaseArgs(item);
 }
 
 export function planResourceOf(item: PlanItem): PlanResource {
@@ -104,7 +101,7 @@ function compareResources(a: PlanResource, b: PlanResource): number {
 
 export async function buildPlan(input: PlanInput): Promise<Plan> {
   const { config, notices } = readConfigMap(input.projectDir, input.configFile, input.stack);
-  const settings = loadStackConfig(stackFileGetter(config), Object.keys(config));
+  const settings = loadStackConfig(stackFileGetter(config), Object.keys(config), input.projectDir);
   const plan = planStack(settings);
   const items = planItems(plan);
   // The pack's analysis predicts every client workload once; the plan shows the probe's clients' cells of it.

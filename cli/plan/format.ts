@@ -4,6 +4,7 @@
  * stack applies, in apply order, as `helm template` would.
  */
 import { stringify } from "yaml";
+import { chartSource } from "../../mesh/chart-source";
 import { alignColumns, formatMarkdown, formatTable, jsonCells } from "../../mesh/matrix";
 import { resourceName, resourceType, type PlanItem } from "../../mesh/plan";
 import { PROBE_RESOURCE, propsOf, type Plan, type PlanViolation } from "./build";
@@ -58,11 +59,11 @@ function kubeDocument(props: Record<string, unknown>): Record<string, unknown> {
  */
 function releaseDocument(item: Extract<PlanItem, { release: unknown }>): YamlDocument {
   const { name, namespace, chart, version, repository, values } = item.release;
-  const spec = { chart, version, ...(repository ? { repositoryOpts: { repo: repository } } : {}), values };
+  const spec = { ...chartSource(chart, repository), version, values };
   return {
     comments: [
       item.installer === "cert-manager"
-        ? "Helm release made by the @pulumi/kubernetes-cert-manager component; the chart repository is its default"
+        ? `Helm release made by the @pulumi/kubernetes-cert-manager component${repository === undefined ? "; the chart repository is its default" : ""}`
         : "Helm release: Helm renders the chart at apply; shown are chart, version and values",
     ],
     object: { apiVersion: "helm.sh/v3", kind: "Release", metadata: { name, namespace }, spec },
