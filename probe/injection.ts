@@ -7,8 +7,7 @@
  */
 import { readNamespaceLabels, readWorkload } from "../mesh/model/workloads";
 import type { KubeObject } from "../mesh/types";
-
-export const PROXY_CONTAINER = "istio-proxy";
+import { PROXY_CONTAINER } from "./runner";
 
 export interface PodInjection {
   /** `<namespace>/<pod>`. */
