@@ -66,8 +66,7 @@ ISTIO_DIR="$(mod_dir "$TOOLS_DIR/istioctl" istio.io/istio)"
 for f in "$K8S_PROVIDER_CMD"/{main.go,generate.go,schema.json,terraform-mapping.json} "$ISTIO_DIR/VERSION"; do
   [ -f "$f" ] || { echo "tools/build.sh: $f is missing from its module" >&2; exit 1; }
 done
-# As upstream's Makefile.core.mk: the VERSION file plus -dev for untagged builds.
-ISTIO_VERSION="$(cat "$ISTIO_DIR/VERSION")-dev"
+ISTIO_VERSION="$(istio_version "$ISTIO_DIR")"
 if [ "$resolve_only" = 1 ]; then
   echo "modules resolved in $(go env GOMODCACHE): pulumi ${PULUMI_VERSION}, pulumi-kubernetes ${K8S_MODULE_VERSION}, istio ${ISTIO_MODULE_VERSION} ($(cat "$ISTIO_DIR/VERSION"))"
   exit 0
