@@ -22,20 +22,12 @@
 # fail, unless KEEP_CLUSTER=1.
 set -euo pipefail
 
+TEST=test:cluster:components
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-NS=istio-mtls
-fail() { echo "test:cluster:components: FAIL: $*" >&2; exit 1; }
-start=$SECONDS
-step_start=$SECONDS
-step() { echo; echo "== $1"; step_start=$SECONDS; }
-took() { echo "   ($((SECONDS - step_start))s)"; }
+# shellcheck source=test/cluster/lib.sh
+source "$REPO/test/cluster/lib.sh"
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-export PATH="/usr/local/go/bin:$PATH"
-
-trap 'echo "test:cluster:components: FAIL at line $LINENO: $BASH_COMMAND" >&2' ERR
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
 
 step "build (cached under ~/.cache/istio-mtls): toolchain (pilot-discovery), cluster, charts"
 TOOLCHAIN_BIN="$(bash "$REPO/tools/build.sh" | tail -1)"
@@ -45,17 +37,7 @@ echo "   pilot-discovery: $TOOLCHAIN_BIN; cluster: $BIN"
 echo "   charts: $CHARTS ($(bash "$REPO/tools/cluster/charts.sh" --versions))"
 took
 
-cleanup() {
-  local rc=$?
-  rm -rf "$WORK"
-  if [ "${KEEP_CLUSTER:-}" = 1 ]; then
-    echo "test:cluster:components: KEEP_CLUSTER=1: the cluster stays up (npm run cluster:down stops it)"
-  else
-    bash "$REPO/tools/cluster/down.sh" || rc=1
-  fi
-  exit $rc
-}
-trap cleanup EXIT
+trap cluster_teardown EXIT
 
 step "cluster:up (network namespace ${NS}, loopback only)"
 bash "$REPO/tools/cluster/up.sh" | tee "$WORK/up.log"
