@@ -9,6 +9,8 @@
 #   istioctl                       istio.io/istio istioctl/cmd/istioctl
 #   pilot-discovery                istio.io/istio pilot/cmd/pilot-discovery (istiod,
 #                                  run on the local cluster by tools/cluster/local-kubelet)
+#   workload-cert                  tools/istioctl/workload-cert: asks istiod's CA for a
+#                                  workload certificate as the Istio agent does (test:cluster)
 #
 # Usage: tools/build.sh [--print-bin-dir] [--force] [--resolve-only]
 #   --print-bin-dir  print the bin folder for the current pins and exit
@@ -74,7 +76,7 @@ fi
 
 healthy() {
   [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && [ -x "$BIN/pulumi-resource-kubernetes" ] \
-    && [ -x "$BIN/istioctl" ] && [ -x "$BIN/pilot-discovery" ] && [ -x "$BIN/pulumi-resource-pulumi-nodejs" ] || return 1
+    && [ -x "$BIN/istioctl" ] && [ -x "$BIN/pilot-discovery" ] && [ -x "$BIN/workload-cert" ] && [ -x "$BIN/pulumi-resource-pulumi-nodejs" ] || return 1
   "$BIN/pulumi" version >/dev/null 2>&1 || return 1
   "$BIN/pulumi-language-nodejs" -version >/dev/null 2>&1 || return 1
   # The provider has no version flag (pulumi's provider.Main parses only
@@ -144,21 +146,21 @@ build_kubernetes() {
       -o "$STAGE/bin/pulumi-resource-kubernetes" .)
 }
 
-# istioctl and pilot-discovery in one go build: they share most packages, built once.
+# istioctl, pilot-discovery and workload-cert in one go build: they share most packages, built once.
 build_istio() {
   local v=istio.io/istio/pkg/version
   (cd "$TOOLS_DIR/istioctl" && go build \
     -ldflags "${LDFLAGS_BASE} -X ${v}.buildVersion=${ISTIO_VERSION} -X ${v}.buildGitRevision=${ISTIO_REVISION} \
 -X ${v}.buildStatus=Clean -X ${v}.buildTag=${ISTIO_MODULE_VERSION} -X ${v}.buildOS=$(go env GOOS) \
 -X ${v}.buildArch=$(go env GOARCH)" \
-    -o "$STAGE/bin/" istio.io/istio/istioctl/cmd/istioctl istio.io/istio/pilot/cmd/pilot-discovery)
+    -o "$STAGE/bin/" istio.io/istio/istioctl/cmd/istioctl istio.io/istio/pilot/cmd/pilot-discovery ./workload-cert)
 }
 
 step "pulumi-language-nodejs ${PULUMI_VERSION}" build_language_host
 step "pulumi ${PULUMI_VERSION}" build_pulumi
 step "pulumi-resource-pulumi-nodejs (shim)" write_dynamic_provider_shim
 step "pulumi-resource-kubernetes ${K8S_VERSION}" build_kubernetes
-step "istioctl, pilot-discovery ${ISTIO_MODULE_VERSION}" build_istio
+step "istioctl, pilot-discovery, workload-cert ${ISTIO_MODULE_VERSION}" build_istio
 
 rm -rf "$TOOLCHAIN_DIR"
 mkdir -p "$TOOLCHAIN_DIR"

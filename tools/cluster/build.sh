@@ -56,6 +56,11 @@ ETCD_VERSION="$(mod_version "$CLUSTER_TOOLS" go.etcd.io/etcd/server/v3)"
 K8S_VERSION="$(mod_version "$CLUSTER_TOOLS" k8s.io/kubernetes)"
 KWOK_VERSION="$(mod_version "$CLUSTER_TOOLS" sigs.k8s.io/kwok)"
 HELM_VERSION="$(mod_version "$CLUSTER_TOOLS" helm.sh/helm/v3)"
+# go-httpbin: the server of the demo's httpbin image, which test:cluster runs behind the endpoint of a
+# pod without sidecar. The pin must be the image's tag (mesh/builders/httpbin.ts HTTPBIN_IMAGE).
+HTTPBIN_VERSION="$(mod_version "$CLUSTER_TOOLS" github.com/mccutchen/go-httpbin/v2)"
+grep -q "export const HTTPBIN_IMAGE = \"docker.io/mccutchen/go-httpbin:${HTTPBIN_VERSION}\";" "$CLUSTER_TOOLS/../../mesh/builders/httpbin.ts" \
+  || { echo "tools/cluster/build.sh: go-httpbin ${HTTPBIN_VERSION} (go.mod) is not the demo image's tag (mesh/builders/httpbin.ts HTTPBIN_IMAGE)" >&2; exit 1; }
 CM_MODULE="$CLUSTER_TOOLS/cert-manager"
 CM_VERSION="$(mod_version "$CM_MODULE" github.com/cert-manager/cert-manager)"
 CM_BINARIES=(controller webhook cainjector)
@@ -75,12 +80,12 @@ for f in "$KWOK_POD_READY" "${KWOK_STAGES[@]}" "${KWOK_CRDS[@]}"; do
   [ -f "$KWOK_DIR/kustomize/$f" ] || { echo "tools/cluster/build.sh: kustomize/$f is missing from sigs.k8s.io/kwok" >&2; exit 1; }
 done
 if [ "$resolve_only" = 1 ]; then
-  (cd "$CLUSTER_TOOLS" && go mod download go.etcd.io/etcd/server/v3 k8s.io/kubernetes helm.sh/helm/v3)
+  (cd "$CLUSTER_TOOLS" && go mod download go.etcd.io/etcd/server/v3 k8s.io/kubernetes helm.sh/helm/v3 github.com/mccutchen/go-httpbin/v2)
   # vcert: the requirement of cert-manager's that the proxy refuses at its own pin (cert-manager/go.mod).
   (cd "$CM_MODULE" && go mod download github.com/cert-manager/cert-manager github.com/Venafi/vcert/v5)
   bash "$CLUSTER_TOOLS/crds.sh" >/dev/null
   bash "$CLUSTER_TOOLS/charts.sh" >/dev/null
-  echo "modules resolved in $(go env GOMODCACHE): etcd ${ETCD_VERSION}, kubernetes ${K8S_VERSION}, kwok ${KWOK_VERSION}, helm ${HELM_VERSION}, cert-manager ${CM_VERSION}; CRDs and charts: $(bash "$CLUSTER_TOOLS/crds.sh" --versions)"
+  echo "modules resolved in $(go env GOMODCACHE): etcd ${ETCD_VERSION}, kubernetes ${K8S_VERSION}, kwok ${KWOK_VERSION}, helm ${HELM_VERSION}, go-httpbin ${HTTPBIN_VERSION}, cert-manager ${CM_VERSION}; CRDs and charts: $(bash "$CLUSTER_TOOLS/crds.sh" --versions)"
   exit 0
 fi
 
@@ -101,6 +106,8 @@ versions() {
   echo "kwok ${KWOK_VERSION}"
   out="$("$BIN/helm" version --template '{{.Version}}' 2>&1)" && [ "$out" = "$HELM_VERSION" ] || return 1
   echo "helm ${HELM_VERSION}"
+  [ -x "$BIN/go-httpbin" ] || return 1
+  echo "go-httpbin ${HTTPBIN_VERSION}"
   # cobra's --version, which our cert-manager commands add: "<name> version <v>".
   for c in "${CM_BINARIES[@]}"; do
     out="$("$BIN/cert-manager-$c" --version 2>&1)" && [ "$out" = "$c version ${CM_VERSION}" ] || return 1
@@ -166,6 +173,10 @@ build_helm() {
     -o "$STAGE/bin/helm" helm.sh/helm/v3/cmd/helm)
 }
 
+build_httpbin() {
+  (cd "$CLUSTER_TOOLS" && go build -ldflags "${LDFLAGS_BASE}" -o "$STAGE/bin/go-httpbin" github.com/mccutchen/go-httpbin/v2/cmd/go-httpbin)
+}
+
 build_local_kubelet() {
   (cd "$CLUSTER_TOOLS" && go build -ldflags "${LDFLAGS_BASE}" -o "$STAGE/bin/local-kubelet" ./local-kubelet)
 }
@@ -196,6 +207,25 @@ concat() {
 # of local-kubelet's: Running with an address, not Ready.
 write_kwok_data() {
   {
+    # Node leases, as a kubelet keeps them: without them kwok's heartbeat-with-lease stage updates
+    # the Node only every 10-20 minutes, the node lifecycle controller (50 s grace) marks the node
+    # NotReady and sets every pod on it not Ready: webhooks then have no endpoints. A configuration
+    # document gets none of kwok's defaults, so those that matter are written out as kwok's flags
+    # path sets them (pkg/apis/config/v1alpha1/zz_generated.defaults.go): parallelisms (0 fails,
+    # "must be greater than 0"), the debugging handlers that serve exec, the pods-on-node pager.
+    cat <<'EOF'
+---
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 4
+  nodePlayStageParallelism: 4
+  podPlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 1
+  enableDebuggingHandlers: true
+  enablePodsOnNodeSyncListPager: true
+EOF
     concat "${KWOK_STAGES[@]}"
     "$STAGE/bin/local-kubelet" kwok-stages "$KWOK_DIR/kustomize/$KWOK_POD_READY"
   } >"$STAGE/kwok-stages.yaml"
@@ -206,6 +236,7 @@ step "etcd ${ETCD_VERSION}" build_etcd
 step "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl ${K8S_VERSION}" build_kubernetes
 step "kwok ${KWOK_VERSION}" build_kwok
 step "helm ${HELM_VERSION}" build_helm
+step "go-httpbin ${HTTPBIN_VERSION}" build_httpbin
 step "local-kubelet" build_local_kubelet
 step "cert-manager controller, webhook, cainjector ${CM_VERSION}" build_cert_manager
 write_kwok_data

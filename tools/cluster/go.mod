@@ -7,6 +7,9 @@ go 1.26.0
 godebug default=go1.26
 
 require (
+	// The demo httpbin image's server (mesh/builders/httpbin.ts HTTPBIN_IMAGE), run by test:cluster
+	// behind the endpoint of a pod without sidecar: no dependencies of its own.
+	github.com/mccutchen/go-httpbin/v2 v2.15.0
 	// Not v3.6.x: k8s.io/kubernetes v1.37.2 requires go.etcd.io/etcd/*
 	// v3.7.0 (its go.mod), so minimal version selection lifts any lower pin;
 	// v3.7.0 is also the etcd it ships (build/dependencies.yaml, kubeadm's
