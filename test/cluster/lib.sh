@@ -15,9 +15,14 @@ trap 'echo "${TEST}: FAIL at line $LINENO: $BASH_COMMAND" >&2' ERR
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
+# Processes a test starts itself (stopped by pid) and folders it makes outside WORK.
+STOP_PIDS=()
+REMOVE_DIRS=()
 cluster_teardown() {
-  local rc=$?
-  rm -rf "$WORK"
+  local rc=$? pid
+  # Under set -e a failing command would end the trap here: each may fail (already gone).
+  for pid in "${STOP_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK" "${REMOVE_DIRS[@]}"
   if [ "${KEEP_CLUSTER:-}" = 1 ]; then
     echo "${TEST}: KEEP_CLUSTER=1: the cluster stays up (npm run cluster:down stops it)"
   else
