@@ -119,6 +119,12 @@ func selectorMatches(sel *metav1.LabelSelector, l map[string]string) (bool, erro
 	return s.Matches(labels.Set(l)), nil
 }
 
+// isInjector: the chart names its webhooks <prefix>sidecar-injector.istio.io;
+// other mutating webhooks of a cluster do not add Istio sidecars.
+func isInjector(w admissionv1.MutatingWebhook) bool {
+	return strings.HasSuffix(w.Name, "sidecar-injector.istio.io") && coversPodCreate(w)
+}
+
 func coversPodCreate(w admissionv1.MutatingWebhook) bool {
 	for _, r := range w.Rules {
 		pods, create := false, false
@@ -161,7 +167,7 @@ func injectPod(pod *corev1.Pod, ns *corev1.Namespace, webhooks []*admissionv1.Mu
 	var called string
 	for _, cfg := range webhooks {
 		for _, w := range cfg.Webhooks {
-			if !coversPodCreate(w) {
+			if !isInjector(w) {
 				continue
 			}
 			nsOK, err := selectorMatches(w.NamespaceSelector, ns.Labels)
