@@ -14,7 +14,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { compare, modelPredict, outcome, signature, toYaml, type CellDiff, type Comparison } from "./compare";
-import { generateScenario, plainDemo, type Scenario } from "./generate";
+import { chartWebhooks, readInjectionWebhooks } from "../../mesh/model/injection-webhooks";
+import { generateScenario, plainDemo, REVISIONS, type Scenario } from "./generate";
 import { buildOracle, Oracle, renderWebhooks, type OracleCell } from "./oracle";
 import { shrink } from "./shrink";
 
@@ -73,6 +74,12 @@ async function main(): Promise<number> {
   const opts = options(process.argv.slice(2));
   const oraclePath = buildOracle();
   const webhooks = renderWebhooks(oraclePath);
+  // The model's transcription of the chart's webhooks (used when the input has none) against the chart.
+  const transcription = REVISIONS.filter((rev) => JSON.stringify(readInjectionWebhooks([webhooks[rev]])) !== JSON.stringify(chartWebhooks(rev)));
+  for (const rev of transcription) {
+    console.log(`disagreement: chartWebhooks("${rev}") (mesh/model/injection-webhooks.ts) differs from the webhooks Istio's chart renders:`);
+    console.log(`  model: ${JSON.stringify(chartWebhooks(rev))}\n  chart: ${JSON.stringify(readInjectionWebhooks([webhooks[rev]]))}`);
+  }
   const indexes = opts.index !== undefined ? [opts.index] : Array.from({ length: opts.n }, (_, i) => i);
   const scenarios: (Scenario & { yaml: string })[] = indexes.map((i) => {
     const s = generateScenario(opts.seed, i, webhooks);
@@ -164,7 +171,7 @@ async function main(): Promise<number> {
       }
     }
     if (errors.length > 0) return 2;
-    return bySignature.size > 0 ? 1 : 0;
+    return bySignature.size > 0 || transcription.length > 0 ? 1 : 0;
   } finally {
     await oracle.close();
   }
