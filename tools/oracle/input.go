@@ -102,6 +102,9 @@ func ReadInput(text string, appliedAt time.Time) (*Input, error) {
 				if c.Namespace == "" {
 					c.Namespace = "default"
 				}
+				// istiod's CRD client sets the cluster's domain suffix (crdclient
+				// TranslateObject); short hosts resolve with it (ResolveShortnameToFQDN).
+				c.Domain = "cluster.local"
 				if c.CreationTimestamp.IsZero() {
 					c.CreationTimestamp = appliedAt
 				}

@@ -208,6 +208,18 @@ spec:
 	want(t, got, "sleep.foo→httpbin.legacy:8000", 503, false)
 }
 
+func TestShortHostResolvesInTheRuleNamespace(t *testing.T) {
+	// host "httpbin" in legacy is httpbin.legacy.svc.cluster.local, for every client it is exported to.
+	got := cells(t, demo()+`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: short, namespace: legacy}
+spec:
+  host: httpbin
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+`)
+	want(t, got, "sleep.foo→httpbin.legacy:8000", 503, false)
+}
+
 func TestAuthorizationPolicyDeniesByNamespace(t *testing.T) {
 	got := cells(t, demo()+`apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
