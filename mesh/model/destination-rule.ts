@@ -5,6 +5,8 @@
  * visible to the client wins), exportTo visibility. What the client then sends is upstream-tls.ts
  * and client-sends.ts.
  */
+import { destinationRuleSpecProblems } from "../destination-rule-rules";
+import { describeProblem } from "../shape-problem";
 import { CLIENT_TLS_MODES, type ClientTlsMode, type KubeObject } from "../types";
 import { ModelInputError, objectRef } from "./errors";
 import { oldestFirst, type Aged } from "./order";
@@ -59,6 +61,9 @@ export function readDestinationRule(o: KubeObject, position: number): Destinatio
   if (!Array.isArray(exportTo) || exportTo.some((e) => typeof e !== "string")) {
     throw new ModelInputError(ref, `spec.exportTo must be a list of namespaces, ".", or "*", found ${JSON.stringify(exportTo)}`);
   }
+  // What istiod's validating webhook refuses never reaches the cluster: the model refuses it too.
+  const [problem] = destinationRuleSpecProblems(spec, namespace);
+  if (problem) throw new ModelInputError(ref, `Istio's validation rejects it: ${describeProblem(problem)}`);
   const tp = spec.trafficPolicy as Record<string, unknown> | undefined | null;
   const portLevel: PortTls[] = [];
   const pls = tp?.portLevelSettings;

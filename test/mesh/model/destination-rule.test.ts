@@ -66,3 +66,29 @@ test("wrong world: the entry kept apart is found even when an earlier one could 
   t.is(applied(index, "foo"), "DestinationRule legacy/b");
   t.is(applied(index, "bar"), "DestinationRule legacy/a");
 });
+
+test("what ValidateDestinationRule refuses is refused, naming the field (pkg/config/validation/validation.go)", (t) => {
+  const problem = (spec: Record<string, unknown>, namespace = "foo") => {
+    try {
+      readDestinationRule({ apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: "r", namespace }, spec: { host: "httpbin", ...spec } }, 0);
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  t.regex(problem({ trafficPolicy: {} })!, /spec\.trafficPolicy is empty/);
+  t.regex(problem({ trafficPolicy: { portLevelSettings: [] } })!, /spec\.trafficPolicy is empty/, "an empty list is no setting");
+  t.regex(problem({ trafficPolicy: { portLevelSettings: [{ port: { number: 8000 } }] } })!, /portLevelSettings\[0\] has no setting besides its port/);
+  t.regex(problem({ trafficPolicy: { portLevelSettings: [{ tls: { mode: "DISABLE" } }] } })!, /portLevelSettings\[0\]\.port/);
+  t.regex(problem({ exportTo: ["foo", "."] })!, /repeats the current namespace foo as "\."/);
+  t.regex(problem({ exportTo: [".", "foo"] })!, /repeats "foo"/);
+  t.regex(problem({ exportTo: ["*", "bar"] })!, /mixes "\*" with other entries/);
+  t.regex(problem({ exportTo: ["~"] })!, /"~" \(none\)/);
+  t.regex(problem({ host: "httpbin.*" })!, /spec\.host has an invalid label "\*"/);
+  t.regex(problem({ trafficPolicy: { tls: { mode: "MUTUAL" } } })!, /clientCertificate is missing/);
+  // Wrong world: what Istio accepts is read.
+  t.is(problem({ trafficPolicy: { tls: {} } }), undefined, "tls without a mode is DISABLE, a setting");
+  t.is(problem({ trafficPolicy: { portLevelSettings: [{ port: { number: 8000 }, loadBalancer: { simple: "ROUND_ROBIN" } }] } }), undefined);
+  t.is(problem({ host: "*.foo.svc.cluster.local", exportTo: [".", "bar"] }), undefined);
+  t.is(problem({ trafficPolicy: { tls: { mode: "MUTUAL", credentialName: "client-cert" } } }), undefined);
+});
