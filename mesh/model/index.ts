@@ -128,7 +128,7 @@ export function buildModel(objects: readonly KubeObject[], options: BuildOptions
     servicePorts,
     peerAuthn: new PeerAuthnIndex(pas, mesh.rootNamespace),
     destinationRules: new DestinationRuleIndex(drs, mesh.rootNamespace),
-    http: new HttpPolicyIndex(ras, aps, mesh.rootNamespace),
+    http: new HttpPolicyIndex(ras, aps, mesh.rootNamespace, mesh.trustDomain),
   };
 }
 
