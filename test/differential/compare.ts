@@ -57,6 +57,24 @@ export type Comparison =
   | { kind: "limit"; why: string }
   | { kind: "error"; why: string };
 
+/** The model says so when a Service port's endpoints give different outcomes (load-balancing.ts endpointsDiffer). */
+const ENDPOINTS_DIFFER = "endpoints differ, ";
+
+/**
+ * A cell whose endpoints disagree has no single outcome: load balancing gives any of them. The
+ * model then says the endpoints differ and reports a failing one when one fails (else any one):
+ * it agrees when it says so, and its outcome is one of Istio's endpoints' under that rule.
+ */
+export function cellsAgree(m: ModelCell, o: OracleCell): boolean {
+  const seen = new Map<string, { code: number; mtls: boolean }>();
+  for (const e of o.evidence.endpoints ?? []) seen.set(`${e.code}/${e.mtls}`, e);
+  const outcomes = [...seen.values()];
+  const differ = m.reason.startsWith(ENDPOINTS_DIFFER);
+  if (outcomes.length <= 1) return !differ && m.code === o.code && m.mtls === o.mtls;
+  const fails = (c: { code: number }) => c.code !== 200;
+  return differ && outcomes.some((e) => e.code === m.code && e.mtls === m.mtls) && (fails(m) || !outcomes.some(fails));
+}
+
 export function compare(model: ModelOutput, oracle: OracleOutput): Comparison {
   if (oracle.error) return { kind: "error", why: oracle.error };
   if (oracle.limit) return { kind: "limit", why: oracle.limit };
@@ -74,7 +92,7 @@ export function compare(model: ModelOutput, oracle: OracleOutput): Comparison {
   for (const k of new Set([...ours.keys(), ...theirs.keys()])) {
     const m = ours.get(k);
     const o = theirs.get(k);
-    if (m && o && m.code === o.code && m.mtls === o.mtls) agreeing++;
+    if (m && o && cellsAgree(m, o)) agreeing++;
     else diffs.push({ from: (m ?? o)!.from, to: (m ?? o)!.to, model: m, oracle: o });
   }
   const cells = agreeing + diffs.length;
@@ -87,8 +105,19 @@ export function outcome(c: { code: number; mtls: boolean } | undefined): string 
   return c.mtls ? `${code} mTLS` : code;
 }
 
+function differences(c: Extract<Comparison, { kind: "disagree" }>): string[] {
+  if (c.scenario) return [c.scenario.startsWith("the model") ? "the model refuses what Istio accepts" : "Istio refuses what the model accepts"];
+  return [...new Set(c.diffs.map((d) => `model ${outcome(d.model)} / Istio ${outcome(d.oracle)}`))].sort();
+}
+
 /** Disagreements with the same kinds of cell differences are one finding. */
 export function signature(c: Extract<Comparison, { kind: "disagree" }>): string {
-  if (c.scenario) return c.scenario.startsWith("the model") ? "the model refuses what Istio accepts" : "Istio refuses what the model accepts";
-  return [...new Set(c.diffs.map((d) => `model ${outcome(d.model)} / Istio ${outcome(d.oracle)}`))].sort().join("; ");
+  return differences(c).join("; ");
+}
+
+/** Whether a shrunk scenario still shows one of the original's differences (not another finding). */
+export function sameFinding(original: Extract<Comparison, { kind: "disagree" }>, c: Comparison): boolean {
+  if (c.kind !== "disagree") return false;
+  const wanted = new Set(differences(original));
+  return differences(c).some((d) => wanted.has(d));
 }

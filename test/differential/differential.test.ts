@@ -1,7 +1,7 @@
 /** The differential test's own parts, without the oracle: generator, model side, comparison, shrinker. */
 import test from "ava";
 import type { KubeObject } from "../../mesh/types";
-import { compare, modelPredict, signature, toYaml } from "./compare";
+import { cellsAgree, compare, modelPredict, sameFinding, signature, toYaml } from "./compare";
 import { generateScenario, plainDemo, Random, type Webhooks } from "./generate";
 import type { OracleCell, OracleOutput } from "./oracle";
 import { candidates, shrink } from "./shrink";
@@ -79,8 +79,25 @@ test("compare: equal cells agree; a cell that differs in code or mTLS is a disag
     t.is(c.agreeing, 17);
     t.is(signature(c), `model ${c.diffs[0]!.model!.code} mTLS / Istio ${c.diffs[0]!.oracle!.code}`);
   }
+  t.true(sameFinding(c as never, c));
+  t.false(sameFinding(c as never, compare(model, { rejected: "x" })), "a refusal is another finding");
   // A cell only one side has is a disagreement too.
   t.is(compare(model, { cells: oracle.cells!.slice(1) }).kind, "disagree");
+});
+
+test("compare: a cell whose endpoints differ agrees only when the model says so and picks a failing one when one fails", (t) => {
+  const endpoint = (workload: string, code: number, mtls: boolean) => ({ workload, address: "", socket: "", sends: "", serverSidecar: true, code, mtls });
+  const mixed: OracleCell = { ...cell("sleep.foo", "httpbin.foo:8000", 200, true), evidence: { clientSidecar: true, endpoints: [endpoint("a.foo", 200, true), endpoint("b.foo", 200, false)] } };
+  const model = (code: number, mtls: boolean, reason: string) => ({ from: "sleep.foo", to: "httpbin.foo:8000", code, mtls, reason });
+  t.true(cellsAgree(model(200, false, "endpoints differ, b.foo: …"), mixed));
+  t.true(cellsAgree(model(200, true, "endpoints differ, a.foo: …"), mixed));
+  t.false(cellsAgree(model(200, true, "sidecar client, mTLS (auto mTLS) → …"), mixed), "the model must say the endpoints differ");
+  const failing: OracleCell = { ...mixed, evidence: { clientSidecar: true, endpoints: [endpoint("a.foo", 200, true), endpoint("b.foo", 503, false)] } };
+  t.false(cellsAgree(model(200, true, "endpoints differ, a.foo: …"), failing), "a failing endpoint decides");
+  t.true(cellsAgree(model(503, false, "endpoints differ, b.foo: …"), failing));
+  const single = cell("sleep.foo", "httpbin.foo:8000", 200, true);
+  single.evidence.endpoints = [endpoint("a.foo", 200, true)];
+  t.false(cellsAgree(model(200, true, "endpoints differ, a.foo: …"), single), "one outcome: the model must not say they differ");
 });
 
 test("compare: refusals, limits and oracle errors", (t) => {

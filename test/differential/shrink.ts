@@ -35,10 +35,11 @@ function without(o: KubeObject, path: (string | number)[]): KubeObject {
 
 /** Every one-step smaller variant, the coarsest first. */
 export function* candidates(objects: readonly KubeObject[]): Generator<KubeObject[]> {
-  for (let i = 0; i < objects.length; i++) {
-    if (!SKELETON.has(objects[i]!.kind)) yield objects.filter((_, j) => j !== i);
-  }
   const plain = new Map(plainDemo().map((o) => [key(o), o]));
+  // Objects beyond the demo's skeleton (an extra workload too) may go.
+  for (let i = 0; i < objects.length; i++) {
+    if (!SKELETON.has(objects[i]!.kind) || !plain.has(key(objects[i]!))) yield objects.filter((_, j) => j !== i);
+  }
   for (let i = 0; i < objects.length; i++) {
     const p = plain.get(key(objects[i]!));
     if (p && JSON.stringify(p) !== JSON.stringify(objects[i])) yield objects.map((o, j) => (j === i ? structuredClone(p) : o));
