@@ -97,7 +97,19 @@ function demoWorkloads(r: Random, ns: string): KubeObject[] {
     if (Object.keys(inj.annotations).length > 0) d.spec.template.metadata.annotations = inj.annotations;
   }
   if (r.chance(0.04)) httpbin.deployment.spec.replicas = 0;
-  return [httpbin.service, httpbin.deployment, sleep.deployment];
+  // The Service reaches the container port by its name.
+  if (r.chance(0.1)) httpbin.service.spec.ports = httpbin.service.spec.ports.map((p) => ({ ...p, targetPort: "http" }));
+  const out: KubeObject[] = [httpbin.service, httpbin.deployment, sleep.deployment];
+  // A second httpbin behind the same Service, injected its own way: endpoints that may differ.
+  if (r.chance(0.1)) {
+    const v2 = structuredClone(httpbin.deployment);
+    v2.metadata = { ...v2.metadata, name: "httpbin-v2", labels: { app: "httpbin", version: "v2" } };
+    v2.spec.selector = { matchLabels: { app: "httpbin", version: "v2" } };
+    const inj = podInjection(r);
+    v2.spec.template.metadata = { labels: { app: "httpbin", version: "v2", ...inj.labels }, ...(Object.keys(inj.annotations).length ? { annotations: inj.annotations } : {}) };
+    out.push(v2);
+  }
+  return out;
 }
 
 /** The demo as the seed documents have it: what the shrinker resets objects to. */
@@ -308,13 +320,23 @@ function invalidObject(r: Random): KubeObject {
       metadata: { name: "empty-port-entry", namespace: "foo" },
       spec: { host: "httpbin", trafficPolicy: { portLevelSettings: [{ port: { number: 8000 } }] } },
     },
+    { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: "empty-policy", namespace: "bar" }, spec: { host: "httpbin", trafficPolicy: {} } },
+    {
+      apiVersion: "networking.istio.io/v1",
+      kind: "DestinationRule",
+      metadata: { name: "public-and-more", namespace: "legacy" },
+      spec: { host: "httpbin", exportTo: ["*", "foo"], trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" } } },
+    },
   ]);
 }
 
 function meshConfig(r: Random): KubeObject[] {
   const enable = r.weighted<boolean | undefined>([[14, undefined], [4, false], [2, true]]);
-  if (enable === undefined) return [];
-  return [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "istio", namespace: ROOT_NAMESPACE }, data: { mesh: `enableAutoMtls: ${enable}\n` } }];
+  // Another trust domain: identities change, and policies naming cluster.local meet them.
+  const trustDomain = r.chance(0.06) ? "example.org" : undefined;
+  if (enable === undefined && trustDomain === undefined) return [];
+  const mesh = `${enable !== undefined ? `enableAutoMtls: ${enable}\n` : ""}${trustDomain ? `trustDomain: ${trustDomain}\n` : ""}`;
+  return [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "istio", namespace: ROOT_NAMESPACE }, data: { mesh } }];
 }
 
 function installedWebhooks(r: Random, webhooks: Webhooks | undefined): KubeObject[] {
