@@ -13,7 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { compare, modelPredict, outcome, signature, toYaml, type CellDiff, type Comparison } from "./compare";
+import { compare, modelPredict, outcome, sameFinding, signature, toYaml, type CellDiff, type Comparison } from "./compare";
 import { chartWebhooks, readInjectionWebhooks } from "../../mesh/model/injection-webhooks";
 import { generateScenario, plainDemo, REVISIONS, type Scenario } from "./generate";
 import { buildOracle, Oracle, renderWebhooks, type OracleCell } from "./oracle";
@@ -149,7 +149,7 @@ async function main(): Promise<number> {
           Promise.all(
             batch.map(async (objects) => {
               const yaml = toYaml(objects);
-              return compare(modelPredict(yaml), await oracle.evaluate(`${first.s.id}-shrink`, yaml)).kind === "disagree";
+              return sameFinding(first.c, compare(modelPredict(yaml), await oracle.evaluate(`${first.s.id}-shrink`, yaml)));
             }),
           ),
         opts.processes,
