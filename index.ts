@@ -20,7 +20,7 @@ if (nodeProblem) throw new pulumi.RunError(nodeProblem);
 const config = loadStackConfig(pulumiConfigGetter(new pulumi.Config("istio-mtls")), Object.keys(pulumi.runtime.allConfig()));
 const plan = planStack(config);
 const deployed = deployPhases(plan.phases);
-const prediction = predict(plan.model, { from: plan.probeClients });
+const prediction = predict(plan.model, { from: plan.probeClients, revisions: plan.revisions });
 
 // After the workloads and every policy it tests, the probe runs the predicted matrix in the
 // cluster (through the same kubeconfig/context as the Kubernetes provider; the kubeconfig may be

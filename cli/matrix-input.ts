@@ -70,7 +70,11 @@ export function predictPaths(paths: string[], opts: InputOptions, io: CliIO, lab
   for (const n of input.notices) io.stderr(`${label ? `${label}: ` : ""}${n}\n`);
   let prediction: Prediction;
   try {
-    prediction = predict(input.objects.map((so) => so.object), { request: request(opts), markNotModelled: true });
+    prediction = predict(input.objects.map((so) => so.object), {
+      request: request(opts),
+      markNotModelled: true,
+      notice: (n) => io.stderr(`${label ? `${label}: ` : ""}${n}\n`),
+    });
   } catch (e) {
     if (e instanceof ModelInputErrors) throw new SourceErrors(e.errors.map((err) => located(input.objects, err)));
     if (e instanceof ModelInputError) throw findSource(input.objects, e.object) ? located(input.objects, e) : e;

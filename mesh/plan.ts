@@ -13,6 +13,7 @@ import { buildEndUserAuth } from "./builders/end-user-auth";
 import { buildHttpbin } from "./builders/httpbin";
 import { buildIngress, gatewayChartValues, INGRESS_GATEWAY_RELEASE } from "./builders/ingress";
 import { buildIntentConfigMap } from "./builders/intent";
+import { installedRevision } from "./builders/istio";
 import { buildIstioReleases } from "./builders/istio";
 import { buildMeshCa, ROOT_CA_NAME } from "./builders/mesh-ca";
 import { buildMeshConfigMap } from "./builders/mesh-config";
@@ -57,6 +58,8 @@ export interface StackPlan {
   model: KubeObject[];
   /** `<workload>.<namespace>` of the clients the probe runs cells from: the demo's sleep (it carries curl). */
   probeClients: string[];
+  /** The Istio revisions whose injection webhooks the stack's pods meet (the model's BuildOptions.revisions). */
+  revisions: string[];
   /** The intermediate CA Certificate writing `cacerts`, whose CertificateRequests carry the root; absent with the istiod CA. */
   intermediateCertificate?: { namespace: string; name: string };
   /** The root CA Secret in cert-manager's namespace; absent with the istiod CA. */
@@ -186,7 +189,7 @@ export function planStack(s: StackSettings): StackPlan {
     workloads,
     policies,
     ingress: ingressPhase(s, ca, workloads),
-    intent: [object(buildIntentConfigMap(s.istio.mesh, s.production, s.intent))],
+    intent: [object(buildIntentConfigMap(s.istio.mesh, s.production, s.intent, installedRevision(s.istio)))],
   };
   const seen = new Set<string>();
   for (const item of PHASES.flatMap((name) => phases[name])) {
@@ -199,6 +202,7 @@ export function planStack(s: StackSettings): StackPlan {
     phases: waitsFor(PHASES.map((name) => ({ name, items: phases[name] }))),
     model: [buildMeshConfigMap(s.istio.mesh), ...objectsOf(namespaces), ...objectsOf(workloads), ...objectsOf(policies)],
     probeClients: s.demo.enabled ? s.namespaces.map((ns) => `sleep.${ns.name}`) : [],
+    revisions: [installedRevision(s.istio)],
     ...(chain
       ? {
           intermediateCertificate: { namespace: s.istio.namespace, name: chain.intermediateCertificate.metadata.name },

@@ -22,10 +22,15 @@ export interface PredictOptions {
    * model does not read (NOT_MODELLED_KINDS) could change. Default false: the cells carry no marks.
    */
   markNotModelled?: boolean;
+  /** The installed Istio revisions, when the caller knows them (buildModel's BuildOptions). */
+  revisions?: readonly string[];
+  /** Told what the model assumed for lack of input (the installed revisions), one line each. */
+  notice?: (line: string) => void;
 }
 
 export function predict(objects: readonly KubeObject[], options: PredictOptions = {}): Prediction {
-  const model = buildModel(objects);
+  const model = buildModel(objects, { revisions: options.revisions });
+  for (const n of model.notices) options.notice?.(n);
   const prediction = predictModel(model, options);
   return options.markNotModelled ? markNotModelled(prediction, model, objects) : prediction;
 }

@@ -9,7 +9,7 @@ import { cellName, cellText } from "../mesh/matrix";
 import type { Cell, Prediction } from "../mesh/prediction";
 import { DEFAULT_MESH_CONFIG, type KubeObject, type MeshConfig } from "../mesh/types";
 import { findStackIntent, type StackIntent } from "./intent";
-import { stackObjects, type StackObject, type StackResource } from "./stack-objects";
+import { declaredRevisions, stackObjects, type StackObject, type StackResource } from "./stack-objects";
 
 export interface StackAnalysis {
   objects: StackObject[];
@@ -47,7 +47,7 @@ export function analyzeStack(resources: readonly StackResource[]): StackAnalysis
   }
   if (!result.modelError) {
     try {
-      result.model = buildModel(kubeObjects);
+      result.model = buildModel(kubeObjects, { revisions: declaredRevisions(kubeObjects) });
       result.prediction = predictModel(result.model);
     } catch (e) {
       result.model = undefined;

@@ -60,6 +60,13 @@ function declaredMeshConfigMap(o: KubeObject): KubeObject | undefined {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: MESH_CONFIGMAP, namespace: o.metadata.namespace }, data: { mesh } };
 }
 
+/** The Istio revision the stack declares (`istio-mtls-intent` data.revision), as the model's BuildOptions.revisions. */
+export function declaredRevisions(objects: readonly KubeObject[]): string[] | undefined {
+  const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === INTENT_CONFIGMAP);
+  const revision = (cm?.data as Record<string, unknown> | undefined)?.revision;
+  return typeof revision === "string" && revision !== "" ? [revision] : undefined;
+}
+
 export function stackObjects(resources: readonly StackResource[]): StackObject[] {
   const out: StackObject[] = [];
   for (const r of resources) {

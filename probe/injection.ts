@@ -5,6 +5,7 @@
  * sidecarInjected). A pod injected against the prediction fails, so does one not injected, and so
  * does a predicted Deployment with no pod: then nothing about it was checked.
  */
+import { installedRevisions } from "../mesh/model/injection-webhooks";
 import { readNamespaceLabels, readWorkload } from "../mesh/model/workloads";
 import type { KubeObject } from "../mesh/types";
 import { PROXY_CONTAINER } from "./runner";
@@ -32,12 +33,14 @@ function deploymentOf(pod: PodShape): string | undefined {
   return hash && rs?.endsWith(`-${hash}`) ? rs.slice(0, -hash.length - 1) : undefined;
 }
 
-export function checkInjection(model: readonly KubeObject[], pods: readonly unknown[], trustDomain: string): { rows: PodInjection[]; problems: string[] } {
+/** `revisions`: the stack's installed revisions (StackPlan.revisions). */
+export function checkInjection(model: readonly KubeObject[], pods: readonly unknown[], trustDomain: string, revisions: readonly string[]): { rows: PodInjection[]; problems: string[] } {
   const nsLabels = readNamespaceLabels(model);
+  const installed = installedRevisions(model, revisions);
   const predicted = new Map<string, { sidecar: boolean; why: string }>();
   model.forEach((o, i) => {
     if (o.kind !== "Deployment") return;
-    const w = readWorkload(o, i, nsLabels, trustDomain);
+    const w = readWorkload(o, i, nsLabels, trustDomain, installed);
     predicted.set(w.id, { sidecar: w.sidecar, why: w.sidecarWhy });
   });
   const rows: PodInjection[] = [];

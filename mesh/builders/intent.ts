@@ -3,7 +3,8 @@
  * (`production`), connectivity intent and mesh settings, deployed so that the policy pack, which
  * sees only resources, can check them against the model, and so that the cluster documents what
  * it promises. `mesh` is the meshConfig istiod's Helm values get (meshConfigValues): with Istio
- * installed elsewhere (istio.install false) no release carries it, and the pack reads it here.
+ * installed elsewhere (istio.install false) no release carries it, and the pack reads it here;
+ * `revision` is the Istio revision whose injection webhooks the stack's pods meet (installedRevision).
  */
 import { stringify } from "yaml";
 import { isDnsLabel, isPort } from "../names";
@@ -38,7 +39,7 @@ export function parseIntentTo(s: string): { service: string; namespace: string; 
   return m && isDnsLabel(m[1]) && isDnsLabel(m[2]) && isPort(Number(m[3])) ? { service: m[1], namespace: m[2], port: Number(m[3]) } : undefined;
 }
 
-export function buildIntentConfigMap(mesh: MeshConfig, production: boolean, intent: readonly IntentEntry[]): ConfigMap {
+export function buildIntentConfigMap(mesh: MeshConfig, production: boolean, intent: readonly IntentEntry[], revision: string): ConfigMap {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -47,6 +48,7 @@ export function buildIntentConfigMap(mesh: MeshConfig, production: boolean, inte
       production: String(production),
       intent: stringify(intent.map(({ from, to, expect }) => ({ from, to, expect }))),
       mesh: stringify(meshConfigValues(mesh)),
+      revision,
     },
   };
 }

@@ -5,6 +5,15 @@
 import type { HelmRelease } from "./kinds";
 import type { IstioSettings } from "../settings";
 import { meshConfigValues } from "./mesh-config";
+import { DEFAULT_REVISION } from "../model/injection-webhooks";
+
+/**
+ * The revision the stack installs (or, with istio.install false, expects installed): its pods meet
+ * that revision's injection webhooks only (the chart names the default revision "default").
+ */
+export function installedRevision(istio: Pick<IstioSettings, "revision">): string {
+  return istio.revision ?? DEFAULT_REVISION;
+}
 
 export function istiodReleaseName(revision: string | undefined): string {
   return revision ? `istiod-${revision}` : "istiod";

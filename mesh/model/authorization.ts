@@ -14,6 +14,7 @@ import { authorizationPolicySpecProblems } from "../authorization-policy-rules";
 import { describeProblem } from "../shape-problem";
 import { ModelInputError, objectRef } from "./errors";
 import { compiledMatches, compilePattern, isEmptySelector, selectorMatches, type CompiledPattern } from "./match";
+import { principalForTrustDomain } from "./trust-domain";
 import { namespaceOf, type Workload } from "./workloads";
 
 export interface JwtRuleEntry {
@@ -186,17 +187,28 @@ export class ServerHttpPolicies {
   }
 }
 
+/** The policy with its source principals (and `source.principal` conditions) as Istio enforces them under the trust domain. */
+function withTrustDomain(p: AuthzPolicyEntry, trustDomain: string): AuthzPolicyEntry {
+  const map = (list: string[] | undefined) => list?.map((v) => principalForTrustDomain(v, trustDomain));
+  const rules = p.rules.map((r) => ({
+    ...r,
+    ...(r.from ? { from: r.from.map((f) => ({ source: { ...f.source, principals: map(f.source.principals), notPrincipals: map(f.source.notPrincipals) } })) } : {}),
+    ...(r.when ? { when: r.when.map((w) => (w.key === "source.principal" ? { ...w, values: map(w.values), notValues: map(w.notValues) } : w)) } : {}),
+  }));
+  return { ...p, rules };
+}
+
 /** Policies per workload: its namespace's (selector match) plus the root namespace's (mesh-wide, selector match). */
 export class HttpPolicyIndex {
   private readonly authnByNs = new Map<string, RequestAuthnEntry[]>();
   private readonly authzByNs = new Map<string, AuthzPolicyEntry[]>();
   private readonly byWorkload = new Map<Workload, ServerHttpPolicies>();
 
-  constructor(authn: readonly RequestAuthnEntry[], authz: readonly AuthzPolicyEntry[], private readonly rootNamespace: string) {
+  constructor(authn: readonly RequestAuthnEntry[], authz: readonly AuthzPolicyEntry[], private readonly rootNamespace: string, trustDomain: string) {
     // Sorted by name so that reasons (the first matching policy) do not depend on input order.
     const byRef = <T extends { ref: string }>(a: T, b: T) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
     for (const a of [...authn].sort(byRef)) if (!a.targeted) push(this.authnByNs, a.namespace, a);
-    for (const p of [...authz].sort(byRef)) if (!p.targeted) push(this.authzByNs, p.namespace, p);
+    for (const p of [...authz].sort(byRef)) if (!p.targeted) push(this.authzByNs, p.namespace, withTrustDomain(p, trustDomain));
   }
 
   forWorkload(w: Workload): ServerHttpPolicies {

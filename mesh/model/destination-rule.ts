@@ -1,8 +1,12 @@
 /**
  * Which DestinationRule applies to a sidecar client's requests for a host (istio/istio
  * pilot/pkg/model/push_context.go destinationRule, rules §C 10): reading the rules, merging them
- * per host, exportTo visibility. What the client then sends is upstream-tls.ts and client-sends.ts.
+ * per host as istiod does (same-host rules with different exportTo stay apart, and the last one
+ * visible to the client wins), exportTo visibility. What the client then sends is upstream-tls.ts
+ * and client-sends.ts.
  */
+import { destinationRuleSpecProblems } from "../destination-rule-rules";
+import { describeProblem } from "../shape-problem";
 import { CLIENT_TLS_MODES, type ClientTlsMode, type KubeObject } from "../types";
 import { ModelInputError, objectRef } from "./errors";
 import { oldestFirst, type Aged } from "./order";
@@ -57,6 +61,9 @@ export function readDestinationRule(o: KubeObject, position: number): Destinatio
   if (!Array.isArray(exportTo) || exportTo.some((e) => typeof e !== "string")) {
     throw new ModelInputError(ref, `spec.exportTo must be a list of namespaces, ".", or "*", found ${JSON.stringify(exportTo)}`);
   }
+  // What istiod's validating webhook refuses never reaches the cluster: the model refuses it too.
+  const [problem] = destinationRuleSpecProblems(spec, namespace);
+  if (problem) throw new ModelInputError(ref, `Istio's validation rejects it: ${describeProblem(problem)}`);
   const tp = spec.trafficPolicy as Record<string, unknown> | undefined | null;
   const portLevel: PortTls[] = [];
   const pls = tp?.portLevelSettings;
@@ -88,84 +95,126 @@ export function readDestinationRule(o: KubeObject, position: number): Destinatio
   };
 }
 
-/** Rules for one host in one namespace, merged as Istio does: oldest first, first trafficPolicy wins. */
-interface Consolidated {
+/**
+ * One entry of Istio's per-namespace index (ConsolidatedDestRule): a rule, and the later rules
+ * with the same host merged into it (istio/istio pilot/pkg/model/destination_rule.go
+ * mergeDestinationRule). The oldest rule's trafficPolicy wins; exportTo stays the first rule's.
+ */
+export interface ConsolidatedRule {
   host: string;
+  /** exportTo as written by the first rule (empty: the mesh default "*"). */
+  exportTo: ReadonlySet<string>;
   /** The rule whose trafficPolicy applies (undefined: none of them has one). */
   applied: DestinationRuleEntry | undefined;
   refs: string[];
-  /** Union of exportTo; empty means the mesh default "*". */
-  exportTo: Set<string>;
 }
 
 interface HostIndex {
-  exact: Map<string, Consolidated>;
-  /** Longest (most specific) first. */
-  wildcards: Consolidated[];
+  exact: Map<string, ConsolidatedRule[]>;
+  /** Longest (most specific) first once built. */
+  wildcards: [string, ConsolidatedRule[]][];
 }
 
 function hostMatches(wildcard: string, hostname: string): boolean {
-  if (wildcard === "*") return true;
   return hostname.endsWith(wildcard.slice(1));
 }
 
-function mostSpecific(index: HostIndex | undefined, hostname: string): Consolidated | undefined {
+/** MostSpecificHostMatch (pilot/pkg/model/config.go): the exact host, else the longest matching wildcard. */
+function mostSpecific(index: HostIndex | undefined, hostname: string): ConsolidatedRule[] | undefined {
   if (!index) return undefined;
   const exact = index.exact.get(hostname);
   if (exact) return exact;
-  for (const w of index.wildcards) if (hostMatches(w.host, hostname)) return w;
+  for (const [host, list] of index.wildcards) if (hostMatches(host, hostname)) return list;
   return undefined;
 }
 
-function buildIndex(rules: DestinationRuleEntry[]): HostIndex {
-  const byHost = new Map<string, Consolidated>();
-  for (const r of rules) {
-    let c = byHost.get(r.host);
-    if (!c) {
-      c = { host: r.host, applied: undefined, refs: [], exportTo: new Set() };
-      byHost.set(r.host, c);
-    }
-    c.refs.push(r.ref);
-    if (!c.applied && r.hasTrafficPolicy) c.applied = r;
-    for (const e of r.exportTo.length ? r.exportTo : ["*"]) c.exportTo.add(e === "." ? r.namespace : e);
+const setsEqual = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+const isSuperset = (a: ReadonlySet<string>, b: ReadonlySet<string>) => [...b].every((x) => a.has(x));
+
+/**
+ * mergeDestinationRule with ENABLE_ENHANCED_DESTINATIONRULE_MERGE (on by default,
+ * pilot/pkg/features/experimental.go): a rule merges into each earlier entry of its host whose
+ * exportTo equals its own, or is a non-empty subset of it; it is also kept as an entry of its own
+ * when the last entry looked at could not take it. exportTo sets compare as written ("." is not
+ * the namespace's name). Rules with a workloadSelector are not modelled, so every rule here has none.
+ */
+function merge(index: HostIndex, rule: DestinationRuleEntry): void {
+  const exportTo = new Set(rule.exportTo);
+  const own = (): ConsolidatedRule => ({ host: rule.host, exportTo, applied: rule.hasTrafficPolicy ? rule : undefined, refs: [rule.ref] });
+  const wildcard = rule.host.startsWith("*");
+  const list = wildcard ? index.wildcards.find(([h]) => h === rule.host)?.[1] : index.exact.get(rule.host);
+  if (!list) {
+    if (wildcard) index.wildcards.push([rule.host, [own()]]);
+    else index.exact.set(rule.host, [own()]);
+    return;
   }
-  const exact = new Map<string, Consolidated>();
-  const wildcards: Consolidated[] = [];
-  for (const c of byHost.values()) (c.host.startsWith("*") ? wildcards.push(c) : exact.set(c.host, c));
-  wildcards.sort((a, b) => b.host.length - a.host.length);
-  return { exact, wildcards };
+  let appendSeparately = true;
+  for (const mdr of list) {
+    if (!setsEqual(exportTo, mdr.exportTo) && !(mdr.exportTo.size > 0 && isSuperset(exportTo, mdr.exportTo))) {
+      appendSeparately = true;
+      continue;
+    }
+    // Both without workloadSelector: merged.
+    appendSeparately = false;
+    mdr.refs.push(rule.ref);
+    if (!mdr.applied && rule.hasTrafficPolicy) mdr.applied = rule;
+  }
+  if (appendSeparately) list.push(own());
+}
+
+function buildIndex(rules: DestinationRuleEntry[]): HostIndex {
+  const index: HostIndex = { exact: new Map(), wildcards: [] };
+  for (const r of rules) merge(index, r);
+  index.wildcards.sort((a, b) => b[0].length - a[0].length);
+  return index;
 }
 
 export class DestinationRuleIndex {
   private readonly local = new Map<string, HostIndex>();
   private readonly exported = new Map<string, HostIndex>();
+  private readonly rootLocal: HostIndex;
   readonly ignored: { ref: string; why: string }[] = [];
 
+  /**
+   * push_context.go setDestinationRules: oldest first, each rule into its namespace's local index
+   * when visible there (exportTo empty, ".", "*" or the namespace), and into the exported index
+   * unless it is private (only "." or the namespace); a private rule of the root namespace into
+   * the root's own index.
+   */
   constructor(rules: readonly DestinationRuleEntry[], private readonly rootNamespace: string) {
     const localByNs = new Map<string, DestinationRuleEntry[]>();
     const exportedByNs = new Map<string, DestinationRuleEntry[]>();
+    const rootLocal: DestinationRuleEntry[] = [];
     for (const r of oldestFirst(rules)) {
       if (r.hasWorkloadSelector) {
         this.ignored.push({ ref: r.ref, why: "workloadSelector DestinationRules are not modelled" });
         continue;
       }
-      const ex = r.exportTo.length ? r.exportTo : ["*"];
-      // Visible in its own namespace when exported to ".", "*" or its own name (push_context.go SetDestinationRules).
-      if (ex.some((e) => e === "." || e === "*" || e === r.namespace)) push(localByNs, r.namespace, r);
-      if (!ex.every((e) => e === "." || e === r.namespace)) push(exportedByNs, r.namespace, r);
+      const ex = r.exportTo;
+      if (ex.length === 0 || ex.some((e) => e === "." || e === "*" || e === r.namespace)) push(localByNs, r.namespace, r);
+      const privateOnly = ex.length === 1 && (ex[0] === "." || ex[0] === r.namespace);
+      if (!privateOnly) push(exportedByNs, r.namespace, r);
+      else if (r.namespace === rootNamespace) rootLocal.push(r);
     }
     for (const [ns, list] of localByNs) this.local.set(ns, buildIndex(list));
     for (const [ns, list] of exportedByNs) this.exported.set(ns, buildIndex(list));
+    this.rootLocal = buildIndex(rootLocal);
   }
 
-  /** Client namespace, then the service's namespace (exported rules), then the root namespace (exported rules). */
-  lookup(clientNamespace: string, hostname: string, serviceNamespace: string): Consolidated | undefined {
-    const own = mostSpecific(this.local.get(clientNamespace), hostname);
-    if (own) return own;
+  /**
+   * push_context.go destinationRule: the client's namespace first (the root namespace's clients
+   * read only its private rules there), then the service's namespace and the root namespace, each
+   * yielding the entries of its most specific host that are exported to the client. Of the entries
+   * found, the sidecar applies the last one (sidecar.go SidecarScope.DestinationRule).
+   */
+  lookup(clientNamespace: string, hostname: string, serviceNamespace: string): ConsolidatedRule | undefined {
+    const own = mostSpecific(clientNamespace === this.rootNamespace ? this.rootLocal : this.local.get(clientNamespace), hostname);
+    if (own) return own[own.length - 1];
     for (const ns of [serviceNamespace, this.rootNamespace]) {
-      const c = mostSpecific(this.exported.get(ns), hostname);
-      // The most specific host in that namespace decides; if it is not exported here, the namespace yields nothing.
-      if (c && (c.exportTo.has("*") || c.exportTo.has(clientNamespace))) return c;
+      const found = (mostSpecific(this.exported.get(ns), hostname) ?? []).filter(
+        (c) => c.exportTo.size === 0 || c.exportTo.has("*") || c.exportTo.has(clientNamespace),
+      );
+      if (found.length > 0) return found[found.length - 1];
     }
     return undefined;
   }

@@ -6,6 +6,7 @@ import type { KubeObject, MeshConfig } from "../types";
 import { HttpPolicyIndex, readAuthorizationPolicy, readRequestAuthentication, type AuthzPolicyEntry, type RequestAuthnEntry } from "./authorization";
 import { DestinationRuleIndex, readDestinationRule, type DestinationRuleEntry } from "./destination-rule";
 import { collecting, ModelInputError, objectRef, throwAll } from "./errors";
+import { assumedRevisionNotice, installedRevisions, type InstalledRevisions } from "./injection-webhooks";
 import { isModelKind } from "./kinds";
 import { readMeshConfig } from "./mesh-config";
 import { PeerAuthnIndex, readPeerAuthentication, type PeerAuthnPolicy } from "./peer-authentication";
@@ -13,6 +14,10 @@ import { isWorkloadKind, namespaceOf, ownedByInputController, readNamespaceLabel
 
 export interface MeshModel {
   mesh: MeshConfig;
+  /** The revisions whose injection webhooks decide sidecars. */
+  installed: InstalledRevisions;
+  /** What the model assumed for lack of input and that could change cells, one line each (assumedRevisionNotice). */
+  notices: string[];
   /** Every workload (Deployment, StatefulSet, ..., bare Pod) not made by another in the input, input order. */
   workloads: Workload[];
   /** Service ports of Services with a selector, sorted by namespace, service, port. */
@@ -33,7 +38,16 @@ function checkMetadata(o: unknown, position: number): KubeObject | undefined {
   return k;
 }
 
-export function buildModel(objects: readonly KubeObject[]): MeshModel {
+export interface BuildOptions {
+  /**
+   * The Istio revisions installed ("default" for the default revision), when the caller knows them
+   * (the stack installs its own); else the input's MutatingWebhookConfigurations say, else the
+   * default revision alone is taken (InstalledRevisions.notice).
+   */
+  revisions?: readonly string[];
+}
+
+export function buildModel(objects: readonly KubeObject[], options: BuildOptions = {}): MeshModel {
   const known: { o: KubeObject; position: number }[] = [];
   objects.forEach((raw, position) => {
     const o = checkMetadata(raw, position);
@@ -42,6 +56,7 @@ export function buildModel(objects: readonly KubeObject[]): MeshModel {
   const ours = known.map((k) => k.o);
   const mesh = readMeshConfig(ours);
   const nsLabels = readNamespaceLabels(ours);
+  const installed = installedRevisions(ours, options.revisions);
 
   const workloads: Workload[] = [];
   const pas: PeerAuthnPolicy[] = [];
@@ -58,7 +73,7 @@ export function buildModel(objects: readonly KubeObject[]): MeshModel {
   const controllers = new Set(ours.filter((o) => isWorkloadKind(o.kind)).map((o) => objectRef(o.kind, namespaceOf(o), o.metadata.name)));
   for (const { o, position } of known) {
     if (isWorkloadKind(o.kind)) {
-      if (!ownedByInputController(o, controllers)) push(workloads, () => readWorkload(o, position, nsLabels, mesh.trustDomain));
+      if (!ownedByInputController(o, controllers)) push(workloads, () => readWorkload(o, position, nsLabels, mesh.trustDomain, installed));
       continue;
     }
     switch (o.kind) {
@@ -101,13 +116,19 @@ export function buildModel(objects: readonly KubeObject[]): MeshModel {
     ids.add(w.id);
   }
   throwAll(errors);
+  const notice = assumedRevisionNotice(installed, [
+    ...[...nsLabels].map(([name, labels]) => ({ where: `namespace ${name}`, labels })),
+    ...workloads.map((w) => ({ where: `pod of ${w.kind} ${w.namespace}/${w.name}`, labels: w.labels })),
+  ]);
   return {
     mesh,
+    installed,
+    notices: notice ? [notice] : [],
     workloads,
     servicePorts,
     peerAuthn: new PeerAuthnIndex(pas, mesh.rootNamespace),
     destinationRules: new DestinationRuleIndex(drs, mesh.rootNamespace),
-    http: new HttpPolicyIndex(ras, aps, mesh.rootNamespace),
+    http: new HttpPolicyIndex(ras, aps, mesh.rootNamespace, mesh.trustDomain),
   };
 }
 

@@ -19,6 +19,7 @@ export const MODEL_KINDS = [
   "RequestAuthentication",
   "AuthorizationPolicy",
   "DestinationRule",
+  "MutatingWebhookConfiguration",
 ] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
@@ -40,6 +41,7 @@ export const MODEL_API_VERSIONS: Readonly<Record<ModelKind, readonly string[]>> 
   RequestAuthentication: ["security.istio.io/v1", "security.istio.io/v1beta1"],
   AuthorizationPolicy: ["security.istio.io/v1", "security.istio.io/v1beta1"],
   DestinationRule: ["networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"],
+  MutatingWebhookConfiguration: ["admissionregistration.k8s.io/v1"],
 };
 
 export function isModelKind(kind: string, apiVersion: string): kind is ModelKind {

@@ -1,18 +1,24 @@
 /**
  * Workloads (every kind with a pod template, and bare Pods), their sidecars and identities, and the Service ports
- * that select them. Sidecar injection follows the default revision's MutatingWebhookConfiguration
- * (istio/istio manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml) and
- * the injector's own check (pkg/kube/inject/webhook.go injectRequired).
+ * that select them. Sidecar injection follows the installed revisions' webhooks
+ * (injection-webhooks.ts) and the injector's own check (pkg/kube/inject/inject.go injectRequired).
  */
 import type { ClientRef, TargetRef } from "../prediction";
 import type { KubeObject, Labels } from "../types";
 import { collecting, ModelInputError, objectRef, throwAll } from "./errors";
+import {
+  DEFAULT_REVISION,
+  INJECT_LABEL,
+  INJECTION_NAMESPACE_LABEL,
+  REVISION_LABEL,
+  selectingWebhook,
+  type InjectionWebhook,
+  type InstalledRevisions,
+} from "./injection-webhooks";
 import type { Aged } from "./order";
 
-export const INJECT_LABEL = "sidecar.istio.io/inject";
 export const TLS_MODE_LABEL = "security.istio.io/tlsMode";
-export const INJECTION_NAMESPACE_LABEL = "istio-injection";
-export const REVISION_LABEL = "istio.io/rev";
+export { INJECT_LABEL, INJECTION_NAMESPACE_LABEL, REVISION_LABEL };
 
 export interface Workload extends Aged {
   kind: WorkloadKind;
@@ -88,46 +94,63 @@ function stringMap(ref: string, field: string, v: unknown): Record<string, strin
   return out;
 }
 
+/** Namespaces the injector never injects (istio/istio pkg/kube/inject/initializer.go IgnoredNamespaces). */
+const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
+
+/** The chart's webhook names say which label selected the pod (injection-webhooks.ts chartWebhooks). */
+function selectedBy(w: InjectionWebhook, nsLabels: Labels, podLabels: Labels): string {
+  const hook = w.name.slice(w.name.indexOf("/") + 1);
+  if (hook === "namespace.sidecar-injector.istio.io") return `namespace label ${INJECTION_NAMESPACE_LABEL}=enabled`;
+  if (hook === "rev.namespace.sidecar-injector.istio.io") return `namespace label ${REVISION_LABEL}=${nsLabels[REVISION_LABEL]}`;
+  if (hook === "object.sidecar-injector.istio.io") return `pod label ${INJECT_LABEL}=true`;
+  if (hook === "rev.object.sidecar-injector.istio.io") return `pod label ${REVISION_LABEL}=${podLabels[REVISION_LABEL]}`;
+  return `webhook ${w.name}`;
+}
+
+/** Why no webhook selects the pod, in the terms of the labels that decided it. */
+function notSelected(installed: InstalledRevisions, nsLabels: Labels, podLabels: Labels): string {
+  const podLabel = podLabels[INJECT_LABEL];
+  const nsInjection = nsLabels[INJECTION_NAMESPACE_LABEL];
+  const notInstalled = (rev: string) => !installed.revisions.includes(rev);
+  const list = installed.revisions.join(", ");
+  if (podLabel === "false") return `pod label ${INJECT_LABEL}=false`;
+  if (nsInjection === "disabled") return `namespace label ${INJECTION_NAMESPACE_LABEL}=disabled`;
+  if (nsInjection === "enabled" && notInstalled(DEFAULT_REVISION)) {
+    return `namespace label ${INJECTION_NAMESPACE_LABEL}=enabled, but the default revision is not installed (installed: ${list})`;
+  }
+  for (const [where, l] of [["namespace", nsLabels], ["pod", podLabels]] as const) {
+    const rev = l[REVISION_LABEL];
+    if (rev !== undefined && notInstalled(rev)) return `${where} label ${REVISION_LABEL}=${rev}, a revision not installed (installed: ${list})`;
+  }
+  const labelled = [nsLabels[INJECTION_NAMESPACE_LABEL], nsLabels[REVISION_LABEL], podLabel, podLabels[REVISION_LABEL]].some((v) => v !== undefined);
+  return labelled ? "no injection webhook selects it" : "no injection label";
+}
+
 /**
- * Whether the injector adds a sidecar. Webhook selectors read labels only: a namespace with
- * `istio-injection=enabled` (or an `istio.io/rev` and no `istio-injection` label) injects unless
- * the pod label says "false"; a namespace without either label injects only a pod labelled
- * `sidecar.istio.io/inject: "true"` (or `istio.io/rev`); `istio-injection=disabled` never does.
- * Inside the webhook the annotation `sidecar.istio.io/inject: "false"` still opts a pod out, unless
- * the pod has the label of that name, which wins (istio/istio pkg/kube/inject/inject.go
- * injectRequired); values other than "true"/"false" (`no`, `off`) are ignored there with a warning.
- * The annotation "true" alone never reaches the webhook. hostNetwork pods are never injected.
+ * Whether the injector adds a sidecar. The API server calls an injector only when one of the
+ * installed revisions' webhooks selects the pod by namespace and pod labels (an annotation alone
+ * never reaches it). Inside the injector (istio/istio pkg/kube/inject/inject.go injectRequired)
+ * the pod label `sidecar.istio.io/inject`, when present, beats the annotation of that name; only
+ * "false" opts out, other values (`no`, `off`) fall back to the policy, which injects; hostNetwork
+ * pods and the ignored system namespaces are never injected.
  */
 export function sidecarInjected(
+  installed: InstalledRevisions,
+  namespace: string,
   nsLabels: Labels,
   podLabels: Labels,
   podAnnotations: Record<string, string>,
   hostNetwork: boolean,
 ): { sidecar: boolean; why: string } {
-  const podLabel = podLabels[INJECT_LABEL];
-  const nsInjection = nsLabels[INJECTION_NAMESPACE_LABEL];
-  const nsRev = nsLabels[REVISION_LABEL];
   if (hostNetwork) return { sidecar: false, why: "hostNetwork pod" };
-  let webhook: string | undefined;
-  if (nsInjection === "enabled") {
-    if (podLabel !== "false") webhook = `namespace label ${INJECTION_NAMESPACE_LABEL}=enabled`;
-  } else if (nsInjection === undefined && nsRev !== undefined) {
-    if (podLabel !== "false") webhook = `namespace label ${REVISION_LABEL}=${nsRev}`;
-  } else if (nsInjection === undefined) {
-    if (podLabel === "true") webhook = `pod label ${INJECT_LABEL}=true`;
-    else if (podLabels[REVISION_LABEL] !== undefined && podLabel !== "false") webhook = `pod label ${REVISION_LABEL}`;
+  const webhook = selectingWebhook(installed, namespace, nsLabels, podLabels);
+  if (!webhook) return { sidecar: false, why: notSelected(installed, nsLabels, podLabels) };
+  if (IGNORED_NAMESPACES.has(namespace)) return { sidecar: false, why: `namespace ${namespace} is never injected` };
+  const decision = podLabels[INJECT_LABEL] ?? podAnnotations[INJECT_LABEL];
+  if (decision === "false") {
+    return { sidecar: false, why: `pod ${podLabels[INJECT_LABEL] !== undefined ? "label" : "annotation"} ${INJECT_LABEL}=false` };
   }
-  if (!webhook) {
-    if (podLabel === "false") return { sidecar: false, why: `pod label ${INJECT_LABEL}=false` };
-    if (nsInjection === "disabled") return { sidecar: false, why: `namespace label ${INJECTION_NAMESPACE_LABEL}=disabled` };
-    return { sidecar: false, why: "no injection label" };
-  }
-  // Inside the webhook (injectRequired): the pod label, when present, beats the annotation; only
-  // "false" opts out, any value but "true" and "false" falls back to the policy, which injects.
-  if (podLabel === undefined && podAnnotations[INJECT_LABEL] === "false") {
-    return { sidecar: false, why: `pod annotation ${INJECT_LABEL}=false` };
-  }
-  return { sidecar: true, why: webhook };
+  return { sidecar: true, why: selectedBy(webhook, nsLabels, podLabels) };
 }
 
 export interface WorkloadInput {
@@ -228,6 +251,7 @@ export function readWorkload(
   position: number,
   nsLabels: Map<string, Labels>,
   trustDomain: string,
+  installed: InstalledRevisions,
 ): Workload {
   if (!isWorkloadKind(o.kind)) throw new Error(`readWorkload: ${o.kind} is not a workload kind`);
   const kind = o.kind;
@@ -251,7 +275,7 @@ export function readWorkload(
     throw new ModelInputError(ref, `${prefix}spec.serviceAccountName must be a string, found ${JSON.stringify(sa)}`);
   }
   const serviceAccount = sa || "default";
-  const { sidecar, why } = sidecarInjected(nsLabels.get(namespace) ?? {}, labels, annotations, podSpec?.hostNetwork === true);
+  const { sidecar, why } = sidecarInjected(installed, namespace, nsLabels.get(namespace) ?? {}, labels, annotations, podSpec?.hostNetwork === true);
   const podLabels: Labels = { ...labels };
   // The injector labels injected pods; the endpoint check (mtls_checker.go) reads this label.
   if (sidecar && podLabels[TLS_MODE_LABEL] === undefined) podLabels[TLS_MODE_LABEL] = "istio";

@@ -12,7 +12,8 @@ import { checkInjection } from "../../probe/injection";
 const [stackFile, podsFile] = process.argv.slice(2);
 const settings = loadStackConfigFile(stackFile);
 const pods = (JSON.parse(readFileSync(podsFile, "utf8")) as { items: unknown[] }).items;
-const { rows, problems } = checkInjection(planStack(settings).model, pods, settings.istio.mesh.trustDomain);
+const plan = planStack(settings);
+const { rows, problems } = checkInjection(plan.model, pods, settings.istio.mesh.trustDomain, plan.revisions);
 for (const r of rows) {
   console.log(`   ${r.pod}: ${r.injected ? "istio-proxy injected" : "no istio-proxy"}; predicted ${r.predicted ? "sidecar" : "none"} (${r.why})`);
 }

@@ -63,7 +63,7 @@ test("portLevelSettings use the Service port and replace the top-level tls", (t)
   const containerPort = dr("foo", "httpbin", { host: "httpbin", trafficPolicy: { tls: { mode: "DISABLE" }, portLevelSettings: [{ port: { number: 8080 }, tls: { mode: "ISTIO_MUTUAL" } }] } });
   t.is(at(run(strictFoo, containerPort), "sleep.bar", "httpbin.foo:8000"), "503", "8080 is not a Service port: the top-level DISABLE applies");
   // An entry without tls: the cluster falls back to auto mTLS, which sends plaintext to a sidecar-less endpoint.
-  const legacyEntry = dr("legacy", "httpbin", { host: "httpbin", trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" }, portLevelSettings: [{ port: { number: 8000 } }] } });
+  const legacyEntry = dr("legacy", "httpbin", { host: "httpbin", trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" }, portLevelSettings: [{ port: { number: 8000 }, loadBalancer: { simple: "ROUND_ROBIN" } }] } });
   t.is(at(run(legacyEntry), "sleep.foo", "httpbin.legacy:8000"), "200");
   const legacyTop = dr("legacy", "httpbin", { host: "httpbin", trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" } } });
   t.is(at(run(legacyTop), "sleep.foo", "httpbin.legacy:8000"), "503");
@@ -71,7 +71,7 @@ test("portLevelSettings use the Service port and replace the top-level tls", (t)
 
 test("a port entry without tls: the endpoint check still reads the top-level mode (mtls_checker.go)", (t) => {
   const strictFoo = pa("foo", "default", { mtls: { mode: "STRICT" } });
-  const entry = dr("foo", "httpbin", { host: "httpbin", trafficPolicy: { tls: { mode: "DISABLE" }, portLevelSettings: [{ port: { number: 8000 } }] } });
+  const entry = dr("foo", "httpbin", { host: "httpbin", trafficPolicy: { tls: { mode: "DISABLE" }, portLevelSettings: [{ port: { number: 8000 }, loadBalancer: { simple: "ROUND_ROBIN" } }] } });
   const p = run(strictFoo, entry);
   t.is(at(p, "sleep.bar", "httpbin.foo:8000"), "503");
   t.regex(find(p, "sleep.bar", "httpbin.foo:8000").reason, /top-level DISABLE read by the endpoint check/);
@@ -114,7 +114,9 @@ test("ISTIO_MUTUAL to a workload without sidecar: 503", (t) => {
 
 test("SIMPLE and MUTUAL client TLS are not modelled and count as failures", (t) => {
   for (const mode of ["SIMPLE", "MUTUAL"]) {
-    const p = run(dr("bar", "httpbin", { host: "httpbin", trafficPolicy: tls(mode) }));
+    // MUTUAL without a client certificate and key is refused by Istio's validation.
+    const certs = mode === "MUTUAL" ? { clientCertificate: "/etc/certs/cert.pem", privateKey: "/etc/certs/key.pem" } : {};
+    const p = run(dr("bar", "httpbin", { host: "httpbin", trafficPolicy: { tls: { mode, ...certs } } }));
     t.is(at(p, "sleep.foo", "httpbin.bar:8000"), "503");
     t.regex(find(p, "sleep.foo", "httpbin.bar:8000").reason, new RegExp(mode));
   }

@@ -34,6 +34,8 @@ const peerAuthnArb = fc
     ),
   );
 
+const tlsOf = (mode: string) => (mode === "MUTUAL" ? { mode, clientCertificate: "/etc/certs/cert.pem", privateKey: "/etc/certs/key.pem" } : { mode });
+
 const destinationRuleArb = fc
   .record({
     ns: fc.constantFrom(...NAMESPACES),
@@ -51,9 +53,11 @@ const destinationRuleArb = fc
       {
         host: r.host,
         ...(r.exportTo ? { exportTo: r.exportTo } : {}),
+        // Istio refuses an empty trafficPolicy or port entry, and MUTUAL without a client certificate.
         trafficPolicy: {
-          ...(r.tls ? { tls: { mode: r.tls } } : {}),
-          ...(r.port !== null ? { portLevelSettings: [{ port: { number: 8000 }, ...(r.port ? { tls: { mode: r.port } } : {}) }] } : {}),
+          loadBalancer: { simple: "ROUND_ROBIN" },
+          ...(r.tls ? { tls: tlsOf(r.tls) } : {}),
+          ...(r.port !== null ? { portLevelSettings: [{ port: { number: 8000 }, ...(r.port ? { tls: tlsOf(r.port) } : { loadBalancer: { simple: "ROUND_ROBIN" } }) }] } : {}),
         },
       },
       r.ts,

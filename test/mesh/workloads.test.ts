@@ -4,6 +4,7 @@ import { MODEL_KINDS, ModelInputError, predict } from "../../mesh/predict";
 import { ModelInputErrors } from "../../mesh/model/errors";
 import { buildModel } from "../../mesh/model/index";
 import type { KubeObject } from "../../mesh/types";
+import { installedRevisions } from "../../mesh/model/injection-webhooks";
 import { sidecarInjected } from "../../mesh/model/workloads";
 import { cell, demo, find, peerAuthentication as pa } from "./fixtures";
 
@@ -30,7 +31,8 @@ function service(namespace: string, name: string, selector: Record<string, strin
 }
 
 test("injection follows the webhook's label selectors", (t) => {
-  const inj = (ns: Record<string, string>, pod: Record<string, string>, ann: Record<string, string> = {}) => sidecarInjected(ns, pod, ann, false).sidecar;
+  const defaultOnly = installedRevisions([]);
+  const inj = (ns: Record<string, string>, pod: Record<string, string>, ann: Record<string, string> = {}) => sidecarInjected(defaultOnly, "app", ns, pod, ann, false).sidecar;
   t.true(inj({ "istio-injection": "enabled" }, {}));
   t.false(inj({ "istio-injection": "enabled" }, { "sidecar.istio.io/inject": "false" }));
   t.false(inj({ "istio-injection": "enabled" }, {}, { "sidecar.istio.io/inject": "false" }), "the annotation still opts out");
@@ -42,7 +44,8 @@ test("injection follows the webhook's label selectors", (t) => {
   t.false(inj({}, {}, { "sidecar.istio.io/inject": "true" }), "an annotation alone never reaches the webhook");
   t.false(inj({ "istio-injection": "disabled" }, { "sidecar.istio.io/inject": "true" }));
   t.false(inj({}, {}));
-  t.false(sidecarInjected({ "istio-injection": "enabled" }, {}, {}, true).sidecar, "hostNetwork");
+  t.false(sidecarInjected(defaultOnly, "app", { "istio-injection": "enabled" }, {}, {}, true).sidecar, "hostNetwork");
+  t.false(sidecarInjected(defaultOnly, "kube-system", { "istio-injection": "enabled" }, {}, {}, false).sidecar, "IgnoredNamespaces");
 });
 
 test("a pod label opts a legacy workload into the mesh; its identity uses its service account", (t) => {

@@ -28,7 +28,7 @@ const asInjected = () => [
 ];
 
 test("the dev stack as istiod injects it: foo and bar pods have istio-proxy, legacy pods do not", (t) => {
-  const { rows, problems } = checkInjection(plan.model, asInjected(), TRUST_DOMAIN);
+  const { rows, problems } = checkInjection(plan.model, asInjected(), TRUST_DOMAIN, plan.revisions);
   t.deepEqual(problems, []);
   t.deepEqual(rows.map((r) => [r.workload, r.predicted, r.injected]), [
     ["httpbin.bar", true, true], ["sleep.bar", true, true], ["httpbin.foo", true, true], ["sleep.foo", true, true],
@@ -38,7 +38,7 @@ test("the dev stack as istiod injects it: foo and bar pods have istio-proxy, leg
 
 test("a native sidecar (istio-proxy among the init containers) counts as injected", (t) => {
   const pods = asInjected().map((p) => (p.metadata.namespace === "foo" && p.metadata.labels.app === "sleep" ? pod("foo", "sleep", ["sleep"], ["istio-init", PROXY_CONTAINER]) : p));
-  t.deepEqual(checkInjection(plan.model, pods, TRUST_DOMAIN).problems, []);
+  t.deepEqual(checkInjection(plan.model, pods, TRUST_DOMAIN, plan.revisions).problems, []);
 });
 
 test("the world is wrong: a legacy pod injected, a foo pod not injected, a Deployment without pods", (t) => {
@@ -46,7 +46,7 @@ test("the world is wrong: a legacy pod injected, a foo pod not injected, a Deplo
     .map((p) => (p.metadata.namespace === "legacy" && p.metadata.labels.app === "sleep" ? pod("legacy", "sleep", ["sleep", PROXY_CONTAINER]) : p))
     .map((p) => (p.metadata.namespace === "foo" && p.metadata.labels.app === "httpbin" ? pod("foo", "httpbin", ["httpbin"]) : p))
     .filter((p) => !(p.metadata.namespace === "bar" && p.metadata.labels.app === "sleep"));
-  t.deepEqual(checkInjection(plan.model, pods, TRUST_DOMAIN).problems, [
+  t.deepEqual(checkInjection(plan.model, pods, TRUST_DOMAIN, plan.revisions).problems, [
     "foo/httpbin-5d4f8b7c9-x2x4q: not injected, but the model predicts a sidecar (namespace label istio-injection=enabled)",
     "legacy/sleep-5d4f8b7c9-x2x4q: injected, but the model predicts none (namespace label istio-injection=disabled)",
     "sleep.bar: no pod found, so its injection was not checked",

@@ -36,6 +36,7 @@ test("dev: the probe runs after the demo workloads and every policy it tests", (
 test("dev: the declared intent is deployed as ConfigMap istio-system/istio-mtls-intent for the policy pack", (t) => {
   const cm = run.recorder.get("kubernetes:core/v1:ConfigMap", "istio-system/istio-mtls-intent");
   t.is(cm.inputs.data.production, "false");
+  t.is(cm.inputs.data.revision, "default", "the revision the pack's model takes as installed");
   const intent = parse(cm.inputs.data.intent) as { from: string; to: string; expect: string }[];
   t.is(intent.length, 7);
   t.deepEqual(intent.find((i) => i.from === "sleep.legacy" && i.to === "httpbin.foo:8000"), { from: "sleep.legacy", to: "httpbin.foo:8000", expect: "refused" });
