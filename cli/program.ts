@@ -21,6 +21,7 @@ import { isClusterReadError } from "../probe/cluster-read";
 import { EXIT_INVALID, EXIT_OK, PLAN_SUMMARY, UsageError, type CliIO } from "./command";
 import { registerDiffCommand } from "./commands/diff";
 import { registerPredictCommand } from "./commands/predict";
+import { registerVerifyCommand } from "./commands/verify";
 
 /** Shown in `istio-mtls --help`; the real command (cli/commands/plan.ts) is loaded only when `plan` runs. */
 
@@ -46,6 +47,7 @@ function buildProgram(argv: readonly string[], io: CliIO, setExit: (code: number
     .showHelpAfterError("(run with --help for usage)");
   registerPredictCommand(program, io, setExit);
   registerDiffCommand(program, io, setExit);
+  registerVerifyCommand(program, io, setExit);
   addPlan(program, argv, io, setExit);
   return program;
 }

@@ -99,12 +99,17 @@ export function cellProblem(e: Cell, o: Cell): string | undefined {
 export function connectionProblem(e: Cell, o: Cell): string | undefined {
   const ev = o.evidence;
   if (!ev) return "the observed cell carries no evidence";
-  const expectRefused = e.failure !== undefined || e.code === 0;
+  const expectRefused = expectsRefusal(e);
   const refused = o.failure !== undefined;
   const accepted = !refused && (o.code > 0 || ev.curlExit === 1 || ev.curlExit === 8);
   if (expectRefused) return refused ? undefined : `connection accepted (${o.reason}), expected refused or reset (connection-level check: the port does not speak HTTP)`;
   if (accepted) return undefined;
   return `${o.reason}, expected the connection accepted (connection-level check: the port does not speak HTTP)`;
+}
+
+/** At the connection level, a predicted cell expects the connection refused or reset (else accepted). */
+export function expectsRefusal(e: Cell): boolean {
+  return e.failure !== undefined || e.code === 0;
 }
 
 /** Why a response with the expected status is not the evidence of `failure`. */
@@ -157,7 +162,7 @@ function describeAnswer(e: Evidence): string {
 }
 
 function curlExitName(exit: number): string {
-  const names: Record<number, string> = { 0: "ok", 6: "host not resolved", 7: "connection refused", 28: "timeout", 52: "empty reply", 56: "connection reset" };
+  const names: Record<number, string> = { 0: "ok", 1: "the reply is not HTTP", 8: "weird server reply", 6: "host not resolved", 7: "connection refused", 28: "timeout", 52: "empty reply", 56: "connection reset" };
   return names[exit] ?? "curl error";
 }
 

@@ -57,11 +57,17 @@ const ROOT_CERT_KEY = "root-cert.pem";
  * The deadline error when the tables do not agree. A plain Error with fields, not a subclass:
  * the provider's serializer does not rebuild Error subclasses faithfully (their message is lost).
  */
-export type ProbeMismatchError = Error & { name: "ProbeMismatchError"; differences: Difference[]; attempts: number; observed?: Cell[] };
+export type ProbeMismatchError = Error & { name: "ProbeMismatchError"; differences: Difference[]; attempts: number } & Partial<LastAttempt>;
 
-/** `observed`: the last attempt's whole observed table (one cell per predicted cell), for a report of every cell. */
-export function probeMismatchError(message: string, differences: Difference[], attempts: number, observed?: Cell[]): ProbeMismatchError {
-  return Object.assign(new Error(message), { name: "ProbeMismatchError" as const, differences, attempts, ...(observed ? { observed } : {}) });
+/** The last attempt of a run that did not converge: its whole observed table (one cell per predicted cell), for a report of every cell. */
+export interface LastAttempt {
+  observed: Cell[];
+  execs: number;
+  seconds: number;
+}
+
+export function probeMismatchError(message: string, differences: Difference[], attempts: number, last?: LastAttempt): ProbeMismatchError {
+  return Object.assign(new Error(message), { name: "ProbeMismatchError" as const, differences, attempts, ...last });
 }
 
 export function isProbeMismatchError(e: unknown): e is ProbeMismatchError {
@@ -266,7 +272,7 @@ export async function runProbes(cells: readonly Cell[], opts: RunOptions): Promi
       const diffs = diffTables(cells, result.observed, opts.connectionLevel);
       const seconds = (clock() - start) / 1000;
       if (diffs.length === 0) return { cells: result.observed, attempts: n, secondsToConverge: seconds, execs };
-      failure = probeMismatchError(mismatchMessage(diffs, cells.length, n, seconds), diffs, n, result.observed);
+      failure = probeMismatchError(mismatchMessage(diffs, cells.length, n, seconds), diffs, n, { observed: result.observed, execs, seconds });
       log(`attempt ${n}: ${diffs.length} of ${cells.length} cells differ`);
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
