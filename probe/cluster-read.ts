@@ -164,6 +164,13 @@ function failure(w: Where, verb: string, r: Resource, namespace: string | undefi
   const what = `${verb} ${r.plural}${groupOf(r.apiVersion) ? `.${groupOf(r.apiVersion)}` : ""}${namespace ? ` in namespace ${namespace}` : ""}`;
   if (res instanceof Error) {
     const code = (res as { code?: string }).code;
+    // Reached, but its certificate does not verify: another fix than for a server that is down.
+    if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
+      return clusterReadError(
+        `the API server ${server} of context ${JSON.stringify(context)} presented a certificate that does not verify (${code}: ${res.message}); ` +
+          `check the cluster's certificate-authority(-data) in the kubeconfig`,
+      );
+    }
     return clusterReadError(
       `cannot reach the API server ${server} of context ${JSON.stringify(context)} (${code ? `${code}: ` : ""}${res.message}); ` +
         `is the cluster running and is this the right context (--context, --kubeconfig)?`,

@@ -230,3 +230,22 @@ test.serial("error: no kubeconfig at all, no current context, an unknown context
   t.regex(await readError(t, { kubeconfig: noCurrent, settings }), /it has no current context; set --context to one of: a, b$/);
   t.regex(await readError(t, { kubeconfig, context: "prod", settings }), /^--context: "prod" is not a context of the --kubeconfig file .*; allowed: local$/);
 });
+
+test.serial("error: an API server whose certificate does not verify against the kubeconfig is named as such, not as unreachable", async (t) => {
+  const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+  const { createServer: createHttpsServer } = require("node:https") as typeof import("node:https");
+  const { readFileSync } = require("node:fs") as typeof import("node:fs");
+  const keyFile = join(dir, "tls.key");
+  const certFile = join(dir, "tls.crt");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyFile, "-out", certFile, "-subj", "/CN=127.0.0.1", "-days", "1"], { stdio: "ignore" });
+  const tls = createHttpsServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) }, (_req, res) => res.end("{}"));
+  await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (tls.address() as { port: number }).port;
+    const file = join(dir, "tls-config");
+    writeFileSync(file, api.kubeconfig({ server: `https://127.0.0.1:${port}` }).replace("    insecure-skip-tls-verify: true\n", ""));
+    t.regex(await readError(t, { kubeconfig: file }), new RegExp(`^the API server https://127\\.0\\.0\\.1:${port} of context "local" presented a certificate that does not verify \\([A-Z_]+: .*\\); check the cluster's certificate-authority`));
+  } finally {
+    tls.close();
+  }
+});
