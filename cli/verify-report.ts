@@ -40,10 +40,6 @@ function rows(r: VerifyResult): Row[] {
   }));
 }
 
-export function differing(r: VerifyResult): number {
-  return rows(r).filter((x) => x.problem !== undefined).length;
-}
-
 function summary(r: VerifyResult, all: Row[]): string {
   const differ = all.filter((x) => x.problem !== undefined).length;
   const conn = all.filter((x) => x.check === "connection").length;
