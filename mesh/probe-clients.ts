@@ -22,3 +22,15 @@ export const PROBE_CLIENT_LABELS: Readonly<Record<string, string>> = { app: PROB
 export const PROBE_CLIENT_CONTAINER = "probe";
 /** The demo's curl image (the probe script needs only sh and curl). */
 export const PROBE_CLIENT_IMAGE = SLEEP_IMAGE;
+/** The demo's sleep container, where the probe script runs for the demo's `sleep` clients. */
+const DEMO_SLEEP_CONTAINER = "sleep";
+
+/** `<workload>.<namespace>` of the probe client in `namespace`, as a cell names its client. */
+export function probeClientName(namespace: string): string {
+  return `${PROBE_CLIENT_NAME}.${namespace}`;
+}
+
+/** The container a client's probe script runs in: `probe` in the probe clients, `sleep` in the demo's sleep. */
+export function scriptContainer(client: { name: string }): string {
+  return client.name === PROBE_CLIENT_NAME ? PROBE_CLIENT_CONTAINER : DEMO_SLEEP_CONTAINER;
+}

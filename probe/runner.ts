@@ -7,7 +7,8 @@
  */
 import type { X509Certificate } from "node:crypto";
 import { codeText } from "../mesh/matrix";
-import { DEFAULT_REQUEST, type Cell } from "../mesh/prediction";
+import { DEFAULT_REQUEST, type Cell, type ClientRef } from "../mesh/prediction";
+import { scriptContainer } from "../mesh/probe-clients";
 import { bearerOf, scriptTarget, type BearerToken } from "./inputs";
 import { describeExpected, diffTables, observedCell, requestText, type Difference } from "./observe";
 import { parseProbeOutput } from "./parse";
@@ -44,7 +45,6 @@ export interface RunResult {
   execs: number;
 }
 
-const SLEEP_CONTAINER = "sleep";
 export const PROXY_CONTAINER = "istio-proxy";
 const ROOT_CERT_CONFIGMAP = "istio-ca-root-cert";
 const ROOT_CERT_KEY = "root-cert.pem";
@@ -63,11 +63,12 @@ export function isProbeMismatchError(e: unknown): e is ProbeMismatchError {
   return e instanceof Error && e.name === "ProbeMismatchError";
 }
 
-/** Readiness: Running, not terminating, `sleep` ready, and `istio-proxy` ready when the client has a sidecar. */
-export function podReady(pod: PodInfo, sidecar: boolean): string | undefined {
+/** Readiness: Running, not terminating, the script's container ready, and `istio-proxy` ready when the client has a sidecar. */
+export function podReady(pod: PodInfo, client: Pick<ClientRef, "name" | "sidecar">): string | undefined {
   if (pod.terminating) return "terminating";
   if (pod.phase !== "Running") return `phase ${pod.phase}`;
-  const wanted = sidecar ? [SLEEP_CONTAINER, PROXY_CONTAINER] : [SLEEP_CONTAINER];
+  const script = scriptContainer(client);
+  const wanted = client.sidecar ? [script, PROXY_CONTAINER] : [script];
   for (const name of wanted) {
     const c = pod.containers.find((x) => x.name === name);
     if (!c) return `no container ${name}${name === PROXY_CONTAINER ? " (is sidecar injection on for the namespace?)" : ""}`;
@@ -115,9 +116,9 @@ async function attempt(cells: readonly Cell[], targets: readonly ScriptTarget[],
     groupByClient(cells).map((g) => async () => {
       const pods = await opts.transport.listPods(g.client.namespace, g.client.labels);
       const sorted = [...pods].sort((a, b) => a.name.localeCompare(b.name));
-      const pod = sorted.find((p) => podReady(p, g.client.sidecar) === undefined);
+      const pod = sorted.find((p) => podReady(p, g.client) === undefined);
       if (!pod) {
-        const found = sorted.map((p) => `${p.name}: ${podReady(p, g.client.sidecar)}`).join("; ") || "no pods";
+        const found = sorted.map((p) => `${p.name}: ${podReady(p, g.client)}`).join("; ") || "no pods";
         throw new Error(`no ready pod for client ${g.client.name}.${g.client.namespace} (labels ${JSON.stringify(g.client.labels)}): ${found}`);
       }
       const mine = g.indexes.map((i) => targets[i]!);
@@ -125,7 +126,7 @@ async function attempt(cells: readonly Cell[], targets: readonly ScriptTarget[],
       // The script runs its curls one after another: allow each its timeout plus slack for the exec itself.
       const timeoutMs = (mine.length * opts.requestTimeoutSeconds + 15) * 1000;
       execs++;
-      const res = await opts.transport.exec(pod.namespace, pod.name, SLEEP_CONTAINER, ["sh", "-c", script], timeoutMs);
+      const res = await opts.transport.exec(pod.namespace, pod.name, scriptContainer(g.client), ["sh", "-c", script], timeoutMs);
       if (res.exitCode !== 0) {
         throw new Error(`probe script in ${pod.namespace}/${pod.name} exited ${res.exitCode}: ${res.stderr.trim() || "(no stderr)"}`);
       }

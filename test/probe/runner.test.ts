@@ -218,13 +218,24 @@ test("a missing pod is an error, retried until the deadline, never a pass", asyn
   t.regex(err!.message, /failed after 4 attempt\(s\).*no ready pod for client sleep\.legacy \(labels \{"app":"sleep"\}\): no pods/);
 });
 
+const SLEEP_WITH_SIDECAR = { name: "sleep", sidecar: true };
+const BARE_SLEEP = { name: "sleep", sidecar: false };
+
 test("pods not ready: sidecar not ready, missing istio-proxy, terminating", (t) => {
   const base = { namespace: "foo", name: "p", phase: "Running", terminating: false };
-  t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }, { name: "istio-proxy", ready: false }] }, true), "container istio-proxy not ready");
-  t.regex(podReady({ ...base, containers: [{ name: "sleep", ready: true }] }, true)!, /no container istio-proxy \(is sidecar injection on/);
-  t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }] }, false), undefined);
-  t.is(podReady({ ...base, terminating: true, containers: [{ name: "sleep", ready: true }] }, false), "terminating");
-  t.is(podReady({ ...base, phase: "Pending", containers: [] }, false), "phase Pending");
+  t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }, { name: "istio-proxy", ready: false }] }, SLEEP_WITH_SIDECAR), "container istio-proxy not ready");
+  t.regex(podReady({ ...base, containers: [{ name: "sleep", ready: true }] }, SLEEP_WITH_SIDECAR)!, /no container istio-proxy \(is sidecar injection on/);
+  t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }] }, BARE_SLEEP), undefined);
+  t.is(podReady({ ...base, terminating: true, containers: [{ name: "sleep", ready: true }] }, BARE_SLEEP), "terminating");
+  t.is(podReady({ ...base, phase: "Pending", containers: [] }, BARE_SLEEP), "phase Pending");
+});
+
+test("a probe client's pod is ready by its `probe` container, not a `sleep` one", (t) => {
+  const base = { namespace: "foo", name: "p", phase: "Running", terminating: false };
+  const probeClient = { name: "istio-mtls-probe", sidecar: true };
+  t.is(podReady({ ...base, containers: [{ name: "probe", ready: true }, { name: "istio-proxy", ready: true }] }, probeClient), undefined);
+  t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }, { name: "istio-proxy", ready: true }] }, probeClient), "no container probe");
+  t.is(podReady({ ...base, containers: [{ name: "probe", ready: false }] }, { ...probeClient, sidecar: false }), "container probe not ready");
 });
 
 test("the first ready pod is probed when one is still starting", async (t) => {
