@@ -10,6 +10,7 @@ import type { WorkloadPeerAuthentication } from "../mesh/settings";
 import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/settings";
 import { parseIntentFrom, parseIntentTo } from "../mesh/builders/intent";
 import { KEY_SIZES } from "../mesh/builders/mesh-ca";
+import { PLAINTEXT_PROBE_NAMESPACE } from "../mesh/probe-clients";
 import { issue, type ConfigIssue } from "./errors";
 import type { Sections } from "./schema";
 import { formatGoDuration, isDnsName, parseGoDuration, parsePrincipal } from "./values";
@@ -88,6 +89,8 @@ function checkNamespaces(s: ParsedSections): ConfigIssue[] {
       reserved.set(rootNamespaceOf(s)!, "the mesh root namespace");
     }
     if (s.certManager) reserved.set(s.certManager.namespace, "certManager.namespace");
+    // The stack creates the plaintext probe client's namespace itself, without injection.
+    if (s.probe?.enabled) reserved.set(PLAINTEXT_PROBE_NAMESPACE, "the plaintext probe client's namespace (probe.enabled creates it)");
     const seen = new Map<string, number>();
     namespaces.forEach((ns, i) => {
       const first = seen.get(ns.name);
@@ -336,10 +339,27 @@ function checkIntent(s: ParsedSections): ConfigIssue[] {
   return out;
 }
 
-function checkProbe({ probe }: ParsedSections): ConfigIssue[] {
-  if (!probe || probe.deadlineSeconds >= probe.requestTimeoutSeconds) return [];
-  return [
-    issue(["probe", "deadlineSeconds"], probe.deadlineSeconds, `is shorter than one request (probe.requestTimeoutSeconds ${probe.requestTimeoutSeconds})`,
-      `${probe.requestTimeoutSeconds} or more`),
-  ];
+function checkProbe(s: ParsedSections): ConfigIssue[] {
+  const { probe } = s;
+  if (!probe) return [];
+  const out: ConfigIssue[] = [];
+  if (probe.deadlineSeconds < probe.requestTimeoutSeconds) {
+    out.push(issue(["probe", "deadlineSeconds"], probe.deadlineSeconds, `is shorter than one request (probe.requestTimeoutSeconds ${probe.requestTimeoutSeconds})`,
+      `${probe.requestTimeoutSeconds} or more`));
+  }
+  if (probe.enabled) {
+    // The plaintext client's namespace must stay without sidecars and be the stack's alone.
+    const taken: [(string | number)[], string | undefined][] = [
+      [["istio", "namespace"], s.istio?.namespace],
+      [["istio", "mesh", "rootNamespace"], s.istio?.mesh.rootNamespace],
+      [["certManager", "namespace"], s.certManager?.namespace],
+    ];
+    for (const [path, ns] of taken) {
+      if (ns === PLAINTEXT_PROBE_NAMESPACE) {
+        out.push(issue(path, ns, "is the plaintext probe client's namespace, which probe.enabled creates without sidecar injection",
+          `another namespace, or probe.enabled: false`));
+      }
+    }
+  }
+  return out;
 }
