@@ -72,6 +72,22 @@ function opts(transport: ExecTransport, extra: Partial<RunOptions> = {}): RunOpt
   return { transport, requestTimeoutSeconds: 3, deadlineSeconds: 60, concurrency: 4, clock: c.clock, sleep: c.sleep, ...extra };
 }
 
+test("a probe client's cells run in its `probe` container; the demo's sleep in `sleep`", async (t) => {
+  const probeClient = { namespace: "legacy", name: "istio-mtls-probe", labels: { app: "istio-mtls-probe" }, serviceAccount: "istio-mtls-probe", sidecar: false };
+  const mine = cells().map((c) => (c.client.namespace === "legacy" ? { ...c, from: "istio-mtls-probe.legacy", client: probeClient } : c));
+  const ps = pods().map((p) =>
+    p.namespace === "legacy" ? { ...p, name: "istio-mtls-probe-legacy-7d9f", labels: { app: "istio-mtls-probe" }, containers: [{ name: "probe", ready: true }] } : p,
+  );
+  const fake = fakeTransport({ pods: ps, responses: responses() });
+  const r = await runProbes(mine, opts(fake));
+  t.is(r.attempts, 1);
+  t.deepEqual(fake.stats.commands.map((c) => `${c.pod} ${c.container}`).sort(), ["istio-mtls-probe-legacy-7d9f probe", "sleep-bar-7d9f sleep", "sleep-foo-7d9f sleep"]);
+  // A sleep container in a probe client's pod is not where the script runs.
+  const wrong = fakeTransport({ pods: pods().map((p) => (p.namespace === "legacy" ? { ...p, labels: { app: "istio-mtls-probe" } } : p)), responses: responses() });
+  const err = await t.throwsAsync(runProbes(mine, opts(wrong, { deadlineSeconds: 0 })));
+  t.regex(err!.message, /no ready pod for client istio-mtls-probe\.legacy .*: sleep-legacy-7d9f: no container probe/);
+});
+
 test("a converged 3×3 matrix: one exec per client pod, in the sleep container, observed cells", async (t) => {
   const fake = fakeTransport({ pods: pods(), responses: responses() });
   const r = await runProbes(cells(), opts(fake));
