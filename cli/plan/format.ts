@@ -125,7 +125,7 @@ export function formatPlan(plan: Plan, format: PlanFormat): string {
   out.push(heading(`Resources to create for stack ${plan.stack} (${plan.resources.length})`));
   out.push(table(["kind", "namespace", "name", "type"], plan.resources.map((r) => [r.kind, r.namespace || "-", r.name, r.type])));
   out.push("");
-  out.push(heading(`Probe clients (${plan.probeClients.length})`));
+  out.push(heading(`Clients the probe sends from (${plan.probeClients.length})`));
   if (plan.probeClients.length > 0) out.push(table(["client", "sidecar", "identity"], probeClientRows(plan)));
   out.push(...probeScopeLines(plan));
   out.push("");

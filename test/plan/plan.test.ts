@@ -76,7 +76,7 @@ test("the table shows the matrix with numbered reasons (as predict prints it) an
 
 test("the table lists the probe clients with sidecar and identity, and which cells are predicted before apply and which live", async (t) => {
   const text = formatPlan(await devPlan(), "table");
-  t.regex(text, /\nProbe clients \(7\):\nclient\s+sidecar\s+identity\n/);
+  t.regex(text, /\nClients the probe sends from \(7\):\nclient\s+sidecar\s+identity\n/);
   t.regex(text, /\nistio-mtls-probe\.foo\s+yes\s+spiffe:\/\/cluster\.local\/ns\/foo\/sa\/istio-mtls-probe\n/);
   t.regex(text, /\nistio-mtls-probe\.istio-mtls-probe\s+no\s+none over plaintext \(namespace label istio-injection=disabled\)\n/);
   t.regex(text, /\nPredicted before apply: 21 cells, from the stack's own objects \(3 Service ports of its own\)\.\n/);
