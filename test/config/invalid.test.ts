@@ -3,7 +3,7 @@
  * The expected lines are written out in full so any change to a message is a visible decision.
  */
 import test from "ava";
-import { DEMO_NAMESPACES, rejected } from "./load";
+import { DEMO_NAMESPACES, load, rejected } from "./load";
 
 const DNS_LABEL = 'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
 const DNS_NAME = "a DNS-1123 name: dot-separated DNS-1123 labels, at most 253 characters";
@@ -186,4 +186,10 @@ test("there are at least 25 rejected configurations, each a different mistake", 
   t.is(new Set(CASES.map(([title]) => title)).size, CASES.length);
   // Each message has the three parts: the key, the value found (or "missing"), what is allowed.
   for (const [, , line] of CASES) t.regex(line, /^istio-mtls:[A-Za-z][^:]*: .+; allowed: .+$/);
+});
+
+test("istio-mtls-probe is the stack's only while probe.enabled: with the probe off it may be managed", (t) => {
+  const c = load({ namespaces: [{ name: "istio-mtls-probe", injection: true }], probe: { enabled: false } });
+  t.deepEqual(c.namespaces, [{ name: "istio-mtls-probe", injection: true }]);
+  t.deepEqual(rejected(t, { namespaces: [{ name: "istio-mtls-probe", injection: true }] }).length, 1);
 });
