@@ -111,8 +111,22 @@ test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a s
   t.deepEqual(predicted.slice(0, 3).map((c) => c.to), ["httpbin.foo:8000", "httpbin.bar:8000", "httpbin.legacy:8000"]);
   for (const c of predicted) t.deepEqual(c.request, { path: "/headers", method: "GET", token: { kind: "none" } });
   t.deepEqual(reg.inputs.tokens, []);
+  t.deepEqual(reg.inputs.exceptions, [], "none given: no Service port is under an exception");
   // The serialized provider must not carry the kubeconfig, a client object or the Pulumi SDK.
   t.notRegex(reg.inputs.__provider as string, /kind: Config|@pulumi\/pulumi/);
+});
+
+test.serial("no predicted cell (a stack without Services of its own): the probe runs, its report says 0 service ports", async (t) => {
+  const probe = new ConnectivityProbe("probe-empty", { prediction: { probes: [] }, revision: "rev-1", transport: { kind: "fake", scenario: demoScenario(NS) } });
+  const reg = await registered(probe);
+  const [created] = await runSerialized(
+    reg.inputs.__provider as string,
+    [{ method: "create", args: [baseInputs({ predicted: [], exceptions: [], transport: { kind: "fake", scenario: demoScenario(NS) } })] }],
+    { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
+  );
+  t.is(created!.error, undefined);
+  const outs = (created!.ok as { outs: Record<string, unknown> }).outs;
+  t.deepEqual([outs.execs, outs.posture, outs.summary], [0, [], "0 service ports: 0 refuse plaintext"]);
 });
 
 test.serial("constructor rejects bad settings and a token-carrying prediction without token bytes", (t) => {
