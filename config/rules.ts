@@ -326,7 +326,11 @@ function checkIntent(s: ParsedSections): ConfigIssue[] {
   s.intent?.forEach((it, i) => {
     const from = parseIntentFrom(it.from)!;
     const to = parseIntentTo(it.to)!;
-    out.push(...checkNamespaceRef(s, ["intent", i, "from"], from.namespace, false).map((x) => ({ ...x, found: `${JSON.stringify(it.from)} is in namespace ${from.namespace}, which this stack does not manage` })));
+    // The plaintext probe client sends from the stack's own namespace: an expectation about it is about the mesh.
+    const plaintextProbe = s.probe?.enabled && from.namespace === PLAINTEXT_PROBE_NAMESPACE;
+    if (!plaintextProbe) {
+      out.push(...checkNamespaceRef(s, ["intent", i, "from"], from.namespace, false).map((x) => ({ ...x, found: `${JSON.stringify(it.from)} is in namespace ${from.namespace}, which this stack does not manage` })));
+    }
     out.push(...checkNamespaceRef(s, ["intent", i, "to"], to.namespace, false).map((x) => ({ ...x, found: `${JSON.stringify(it.to)} is in namespace ${to.namespace}, which this stack does not manage` })));
     const key = `${it.from} ${it.to}`;
     const first = seen.get(key);

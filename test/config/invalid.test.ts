@@ -193,3 +193,11 @@ test("istio-mtls-probe is the stack's only while probe.enabled: with the probe o
   t.deepEqual(c.namespaces, [{ name: "istio-mtls-probe", injection: true }]);
   t.deepEqual(rejected(t, { namespaces: [{ name: "istio-mtls-probe", injection: true }] }).length, 1);
 });
+
+test("an intent may name the plaintext probe client while probe.enabled; with the probe off its namespace is not the stack's", (t) => {
+  const probeIntent = { intent: [intent({ from: "istio-mtls-probe.istio-mtls-probe", to: "httpbin.foo:8000", expect: "refused" })] };
+  t.is(load(withNs(probeIntent)).intent.length, 1);
+  t.deepEqual(rejected(t, withNs({ ...probeIntent, probe: { enabled: false } })), [
+    'istio-mtls:intent[0].from: "istio-mtls-probe.istio-mtls-probe" is in namespace istio-mtls-probe, which this stack does not manage; allowed: a namespace in istio-mtls:namespaces: foo, bar, legacy',
+  ]);
+});
