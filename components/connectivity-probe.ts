@@ -1,6 +1,7 @@
 /**
- * ConnectivityProbe: after `pulumi up` applies the mesh, runs the sleep.X → httpbin.Y probes in
- * the cluster and fails the deployment when the observed matrix differs from the model's.
+ * ConnectivityProbe: after `pulumi up` applies the mesh, runs the predicted cells (from the demo's
+ * sleep and the probe clients) in the cluster, fails the deployment when the observed matrix
+ * differs from the model's, and reports the posture of every Service port it probed.
  *
  * A dynamic resource (token `pulumi-nodejs:dynamic/probe:ConnectivityProbe`). Its provider is
  * serialized into the state and run by the engine's dynamic-provider host from that text, so its
@@ -18,14 +19,16 @@
  * `kubernetes:context`, or its default loading. It reads only public material (no Secret, so no
  * private key can leak through the probe), and its identity needs exactly:
  *   - pods: `list`, and pods/exec: `create` and `get`, in each client namespace (the sleep.X
- *     pods). client-node execs over a WebSocket, a GET that the API server authorizes as `get`;
+ *     and istio-mtls-probe pods). client-node execs over a WebSocket, a GET that the API server authorizes as `get`;
  *     newer Kubernetes versions also require `create` for it (AuthorizePodWebsocketUpgradeCreatePermission).
  *   - configmaps: `get` in each probed namespace (istiod's istio-ca-root-cert), with the cert-manager CA.
  *   - certificaterequests.cert-manager.io: `list` in the intermediate CA Certificate's namespace
  *     (istiod's, where `cacerts` is issued), with the cert-manager CA.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ServiceException } from "../mesh/mtls-exceptions";
 import type { Cell, EndUserToken, Prediction } from "../mesh/prediction";
+import type { ServicePosture } from "../probe/posture";
 import { PROBE_DEFAULTS } from "../mesh/settings";
 import { bearerTokens, validateProbeInputs } from "../probe/inputs";
 import { checkProbeInputs, rerunReason, runProbe, type CertificateRef, type ProbeInputs, type ProbeOutputs } from "../probe/provider";
@@ -63,6 +66,12 @@ export interface ConnectivityProbeArgs {
    * Secret is read or passes through Pulumi state. Alternative to expectedRootCertPem.
    */
   expectedRootFromCertificate?: CertificateRef;
+  /**
+   * The reviewed exceptions to STRICT covering each Service port (mesh/mtls-exceptions.ts
+   * serviceExceptions over the deployed objects): the posture report tells a port that accepts
+   * plaintext under one from a port that accepts it without. Default none.
+   */
+  exceptions?: ServiceException[];
   /** Tests only; see the module comment. */
   transport?: { kind: "fake"; scenario: unknown };
 }
@@ -95,6 +104,10 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
   declare public readonly secondsToConverge: pulumi.Output<number>;
   declare public readonly execs: pulumi.Output<number>;
   declare public readonly revision: pulumi.Output<string>;
+  /** Per Service port probed: strict, permissive, plaintext-accepted or unknown, who reached it how, its exceptions (probe/posture.ts). */
+  declare public readonly posture: pulumi.Output<ServicePosture[]>;
+  /** The posture in one line for a human; names every port accepting plaintext without a reviewed exception. */
+  declare public readonly summary: pulumi.Output<string>;
 
   constructor(name: string, args: ConnectivityProbeArgs, opts?: pulumi.CustomResourceOptions) {
     const settings = {
@@ -126,6 +139,7 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
         context: args.context,
         expectedRootCertPem: args.expectedRootCertPem,
         expectedRootFromCertificate: args.expectedRootFromCertificate,
+        exceptions: args.exceptions ?? [],
         transport: args.transport,
         cells: undefined,
         table: undefined,
@@ -133,6 +147,8 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
         secondsToConverge: undefined,
         execs: undefined,
         probesHash: undefined,
+        posture: undefined,
+        summary: undefined,
       },
       opts,
       "probe",

@@ -8,8 +8,10 @@
  * the environment variable ISTIO_MTLS_PROBE_FAKE_TRANSPORT names a module exporting
  * `fakeTransport(scenario)`; otherwise it is an error, so a stack cannot probe a fake by accident.
  */
+import type { ServiceException } from "../mesh/mtls-exceptions";
 import type { Cell } from "../mesh/prediction";
 import { probesHash, validateProbeInputs, type BearerToken } from "./inputs";
+import { postureReport, type ServicePosture } from "./posture";
 import { formatMatrix, runProbes } from "./runner";
 import { kubernetesTransport, type CertificateRequestInfo, type ExecTransport } from "./transport";
 
@@ -40,6 +42,8 @@ export interface ProbeInputs {
   context?: string;
   expectedRootCertPem?: string;
   expectedRootFromCertificate?: CertificateRef;
+  /** The reviewed exceptions covering each Service port (mesh/mtls-exceptions.ts), for the posture report. */
+  exceptions: ServiceException[];
   transport?: { kind: "fake"; scenario: unknown };
 }
 
@@ -54,6 +58,10 @@ export interface ProbeOutputs {
   attempts: number;
   secondsToConverge: number;
   execs: number;
+  /** Per Service port of the observed cells: what it accepts and who reached it how (probe/posture.ts). */
+  posture: ServicePosture[];
+  /** The posture in one line, e.g. "9 service ports: 6 refuse plaintext; 1 accepts it under exceptions …". */
+  summary: string;
 }
 
 /** Shown for inputs not known until apply. */
@@ -123,7 +131,12 @@ async function expectedRoot(inputs: ProbeInputs, transport: ExecTransport): Prom
   return expectedRootFromRequests(cert, await transport.listCertificateRequests(cert.namespace));
 }
 
-/** Probes the cluster; resolves with the observed table, rejects when it differs from the predicted one. */
+/** Today in UTC, YYYY-MM-DD: an exception is allowed through its `expires` day. */
+function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** Probes the cluster; resolves with the observed table and its posture, rejects when it differs from the predicted one. */
 export async function runProbe(inputs: ProbeInputs): Promise<ProbeOutputs> {
   const transport = transportFor(inputs);
   const rootPem = await expectedRoot(inputs, transport);
@@ -135,6 +148,7 @@ export async function runProbe(inputs: ProbeInputs): Promise<ProbeOutputs> {
     tokens: inputs.tokens,
     ...(rootPem !== undefined ? { expectedRootCertPem: rootPem } : {}),
   });
+  const posture = postureReport(result.cells, inputs.exceptions ?? [], todayUtc());
   return {
     revision: inputs.revision,
     probesHash: probesHash(inputs.predicted, inputs.tokens),
@@ -144,6 +158,8 @@ export async function runProbe(inputs: ProbeInputs): Promise<ProbeOutputs> {
     attempts: result.attempts,
     secondsToConverge: Math.round(result.secondsToConverge * 10) / 10,
     execs: result.execs,
+    posture: posture.services,
+    summary: posture.summary,
   };
 }
 
@@ -166,6 +182,9 @@ export function rerunReason(olds: Partial<ProbeOutputs>, news: ProbeInputs): str
 /** The provider's check: every problem with the inputs; values not known yet (preview) are checked again when known. */
 export function checkProbeInputs(news: ProbeInputs): { property: string; reason: string }[] {
   const failures = validateProbeInputs(containsUnknown(news.predicted) ? [] : news.predicted, containsUnknown(news.tokens) ? undefined : (news.tokens ?? []), news, news.revision);
+  if (news.exceptions !== undefined && !Array.isArray(news.exceptions)) {
+    failures.push({ property: "exceptions", reason: `exceptions is ${typeof news.exceptions}: expected the reviewed exceptions covering each Service port` });
+  }
   if (news.transport !== undefined && news.transport?.kind !== "fake") {
     failures.push({ property: "transport", reason: `transport.kind is ${JSON.stringify(news.transport?.kind)}: only "fake" (tests) is allowed; omit it to probe the cluster` });
   }

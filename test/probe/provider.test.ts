@@ -111,8 +111,22 @@ test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a s
   t.deepEqual(predicted.slice(0, 3).map((c) => c.to), ["httpbin.foo:8000", "httpbin.bar:8000", "httpbin.legacy:8000"]);
   for (const c of predicted) t.deepEqual(c.request, { path: "/headers", method: "GET", token: { kind: "none" } });
   t.deepEqual(reg.inputs.tokens, []);
+  t.deepEqual(reg.inputs.exceptions, [], "none given: no Service port is under an exception");
   // The serialized provider must not carry the kubeconfig, a client object or the Pulumi SDK.
   t.notRegex(reg.inputs.__provider as string, /kind: Config|@pulumi\/pulumi/);
+});
+
+test.serial("no predicted cell (a stack without Services of its own): the probe runs, its report says 0 service ports", async (t) => {
+  const probe = new ConnectivityProbe("probe-empty", { prediction: { probes: [] }, revision: "rev-1", transport: { kind: "fake", scenario: demoScenario(NS) } });
+  const reg = await registered(probe);
+  const [created] = await runSerialized(
+    reg.inputs.__provider as string,
+    [{ method: "create", args: [baseInputs({ predicted: [], exceptions: [], transport: { kind: "fake", scenario: demoScenario(NS) } })] }],
+    { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
+  );
+  t.is(created!.error, undefined);
+  const outs = (created!.ok as { outs: Record<string, unknown> }).outs;
+  t.deepEqual([outs.execs, outs.posture, outs.summary], [0, [], "0 service ports: 0 refuse plaintext"]);
 });
 
 test.serial("constructor rejects bad settings and a token-carrying prediction without token bytes", (t) => {
@@ -125,13 +139,14 @@ test.serial("constructor rejects bad settings and a token-carrying prediction wi
 test.serial("the serialized provider runs in a fresh node process: check, create, diff, update", async (t) => {
   const probe = new ConnectivityProbe("probe2", { prediction: demoPrediction(NS), revision: "rev-1", transport: { kind: "fake", scenario: demoScenario(NS) } });
   const text = (await registered(probe)).inputs.__provider as string;
-  const inputs = baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } });
+  const exceptions = [{ namespace: "bar", service: "httpbin", port: 8000, object: "PeerAuthentication bar/httpbin", reason: "reviewed", expires: "2999-01-01" }];
+  const inputs = { ...baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } }), exceptions };
   const [check, created, badCheck] = await runSerialized(
     text,
     [
       { method: "check", args: [{}, inputs] },
       { method: "create", args: [inputs] },
-      { method: "check", args: [{}, { ...inputs, revision: "", concurrency: 0, transport: { kind: "real" } }] },
+      { method: "check", args: [{}, { ...inputs, revision: "", concurrency: 0, exceptions: "none", transport: { kind: "real" } }] },
     ],
     { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
   );
@@ -157,8 +172,21 @@ test.serial("the serialized provider runs in a fresh node process: check, create
       "sleep.legacy to httpbin.legacy: 200 (plaintext)",
     ].join("\n"),
   );
+  // The posture of each Service port the cells reached, from the serialized provider's own run.
+  t.deepEqual(
+    (outs.posture as { namespace: string; mtls: string; verdict: string }[]).map((p) => [p.namespace, p.mtls, p.verdict]),
+    [
+      ["bar", "permissive", "under-exception"],
+      ["foo", "strict", "refuses-plaintext"],
+      ["legacy", "plaintext-accepted", "no-exception"],
+    ],
+  );
+  t.is(
+    outs.summary,
+    "3 service ports: 1 refuse plaintext; 1 accepts it under exceptions bar/httpbin:8000 (PeerAuthentication bar/httpbin, expires 2999-01-01); 1 accepts it WITHOUT a reviewed exception: legacy/httpbin:8000",
+  );
   const failures = (badCheck!.ok as { failures: { property: string }[] }).failures.map((f) => f.property).sort();
-  t.deepEqual(failures, ["concurrency", "revision", "transport"]);
+  t.deepEqual(failures, ["concurrency", "exceptions", "revision", "transport"]);
 
   // Diff against the stored outputs: nothing changed → no run; revision, probe set, alwaysRun, unknowns → run.
   const changedProbes = baseInputs();

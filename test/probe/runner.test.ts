@@ -72,6 +72,21 @@ function opts(transport: ExecTransport, extra: Partial<RunOptions> = {}): RunOpt
   return { transport, requestTimeoutSeconds: 3, deadlineSeconds: 60, concurrency: 4, clock: c.clock, sleep: c.sleep, ...extra };
 }
 
+test("a probe client's cells run in its `probe` container; the demo's sleep in `sleep`, from the pods themselves", async (t) => {
+  const probeClient = { namespace: "legacy", name: "istio-mtls-probe", labels: { app: "istio-mtls-probe" }, serviceAccount: "istio-mtls-probe", sidecar: false };
+  const mine = cells().map((c) => (c.client.namespace === "legacy" ? { ...c, from: "istio-mtls-probe.legacy", client: probeClient } : c));
+  const ps = pods().map((p) =>
+    p.namespace === "legacy" ? { ...p, name: "istio-mtls-probe-legacy-7d9f", labels: { app: "istio-mtls-probe" }, containers: [{ name: "probe", ready: true }] } : p,
+  );
+  const fake = fakeTransport({ pods: ps, responses: responses() });
+  const r = await runProbes(mine, opts(fake));
+  t.is(r.attempts, 1);
+  t.deepEqual(fake.stats.commands.map((c) => `${c.pod} ${c.container}`).sort(), ["istio-mtls-probe-legacy-7d9f probe", "sleep-bar-7d9f sleep", "sleep-foo-7d9f sleep"]);
+});
+  const err = await t.throwsAsync(runProbes(mine, opts(wrong, { deadlineSeconds: 0 })));
+  t.regex(err!.message, /no ready pod for client istio-mtls-probe\.legacy .*: sleep-legacy-7d9f: no container probe/);
+});
+
 test("a converged 3×3 matrix: one exec per client pod, in the sleep container, observed cells", async (t) => {
   const fake = fakeTransport({ pods: pods(), responses: responses() });
   const r = await runProbes(cells(), opts(fake));
@@ -225,6 +240,12 @@ test("pods not ready: sidecar not ready, missing istio-proxy, terminating", (t) 
   t.is(podReady({ ...base, containers: [{ name: "sleep", ready: true }] }, false), undefined);
   t.is(podReady({ ...base, terminating: true, containers: [{ name: "sleep", ready: true }] }, false), "terminating");
   t.is(podReady({ ...base, phase: "Pending", containers: [] }, false), "phase Pending");
+});
+
+test("a probe client's pod is ready by its `probe` container", (t) => {
+  const base = { namespace: "foo", name: "p", phase: "Running", terminating: false };
+  t.is(podReady({ ...base, containers: [{ name: "probe", ready: true }, { name: "istio-proxy", ready: true }] }, true), undefined);
+  t.is(podReady({ ...base, containers: [{ name: "probe", ready: false }] }, false), "container probe not ready");
 });
 
 test("the first ready pod is probed when one is still starting", async (t) => {
