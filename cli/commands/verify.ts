@@ -10,18 +10,15 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { MATRIX_FORMATS, type MatrixFormat } from "../../mesh/matrix";
-import type { Cell } from "../../mesh/prediction";
 import { PLAINTEXT_PROBE_NAMESPACE, PROBE_CLIENT_NAME } from "../../mesh/probe-clients";
 import { PROBE_DEFAULTS, PROBE_MAXIMA } from "../../mesh/settings";
-import { notModelledNotice } from "../../mesh/predict";
-import type { ClusterRead } from "../../probe/cluster-read";
-import { portChecks } from "../../probe/port-protocol";
+import { isUnknownClientError, predictLive, type LivePrediction } from "../../probe/live";
 import { expectedRootFromRequests } from "../../probe/provider";
 import { isProbeMismatchError, runProbes, type RunResult } from "../../probe/runner";
 import { kubernetesTransport, type ClusterAccess, type ExecTransport } from "../../probe/transport";
 import { EXIT_CHANGES, EXIT_INVALID, EXIT_OK, UsageError, type CliIO } from "../command";
-import { addKubeOptions, clusterAccess, locateInCluster, readKube, type KubeOptions } from "../kube-input";
-import { predictInput } from "../matrix-input";
+import { addKubeOptions, clusterAccess, readKube, type KubeOptions } from "../kube-input";
+import { request } from "../matrix-input";
 import { formatVerify, type VerifyResult } from "../verify-report";
 
 /** A running mesh has converged: retries only ride out a pod restarting, so the deadline is shorter than the stack's. */
@@ -56,19 +53,6 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(",").map((s) => s.trim()).filter((s) => s !== "")];
 }
 
-/** The default clients: the probe client of each namespace in scope and the plaintext one; notices for those missing. */
-function probeClients(read: ClusterRead, available: ReadonlySet<string>, io: CliIO): string[] {
-  const id = (ns: string) => `${PROBE_CLIENT_NAME}.${ns}`;
-  const without = read.scope.filter((ns) => ns !== PLAINTEXT_PROBE_NAMESPACE && !available.has(id(ns)));
-  if (without.length > 0) {
-    io.stderr(`no running probe client (Deployment ${PROBE_CLIENT_NAME}) in ${without.length === 1 ? "namespace" : "namespaces"} ${without.join(", ")}: no request is sent from ${without.length === 1 ? "it" : "them"} (their Services are still probed from the others)\n`);
-  }
-  if (!available.has(id(PLAINTEXT_PROBE_NAMESPACE))) {
-    io.stderr(`no running plaintext probe client (Deployment ${PROBE_CLIENT_NAME} in namespace ${PLAINTEXT_PROBE_NAMESPACE}): nothing shows that STRICT ports refuse clients without a sidecar\n`);
-  }
-  return [...new Set([...read.scope, PLAINTEXT_PROBE_NAMESPACE].map(id))].filter((c) => available.has(c)).sort();
-}
-
 /** `namespace/name` of a cert-manager Certificate. */
 function certificateRef(value: string): { namespace: string; name: string } {
   const m = /^([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9.-]*)$/.exec(value);
@@ -93,28 +77,15 @@ export async function runVerify(opts: VerifyOptions, io: CliIO, deps: VerifyDeps
   };
   try {
     const read = await readKube(opts, io, [PLAINTEXT_PROBE_NAMESPACE]);
-    for (const o of read.objects) {
-      const n = notModelledNotice(o);
-      if (n) io.stderr(`${n}\n`);
+    let live: LivePrediction;
+    try {
+      live = predictLive(read, { clients: opts.from, request: request({ ...opts, jwtAudience: [] }) });
+    } catch (e) {
+      if (isUnknownClientError(e)) throw new UsageError(`--from ${e.unknown.map((u) => JSON.stringify(u)).join(", ")}: no such client workload in the input (workloads: ${e.workloads.join(", ") || "none"})`);
+      throw e;
     }
-    const prediction = predictInput(read.objects, { ...opts, jwtAudience: [] }, io, locateInCluster(read));
-    const available = new Set(prediction.probes.map((p) => p.from));
-    const clients = opts.from.length > 0 ? [...new Set(opts.from)] : probeClients(read, available, io);
-    if (clients.length === 0) {
-      return fail(`no probe client runs in ${read.scope.join(", ")} or ${PLAINTEXT_PROBE_NAMESPACE}: deploy them (the stack's probe.enabled) or name client workloads with --from`);
-    }
-    const inScope = new Set(read.scope);
-    const checks = portChecks(read.objects);
-    const wanted = new Set(clients);
-    const skipped = new Set<string>();
-    const cells: Cell[] = prediction.probes.filter((c) => {
-      if (!wanted.has(c.from) || !inScope.has(c.target.namespace)) return false;
-      if (checks.get(c.to) === "none") skipped.add(c.to);
-      return checks.get(c.to) !== "none";
-    });
-    if (skipped.size > 0) io.stderr(`not probed (UDP or SCTP; the probe sends HTTP over TCP): ${[...skipped].sort().join(", ")}\n`);
-    if (cells.length === 0) return fail(`no Service port to probe in ${read.scope.join(", ")}`);
-    const connectionLevel = [...new Set(cells.map((c) => c.to).filter((to) => checks.get(to) === "connection"))];
+    for (const n of live.notices) io.stderr(`${n}\n`);
+    const { clients, cells, connectionLevel } = live;
 
     const transport = (deps.transport ?? kubernetesTransport)(clusterAccess(opts));
     if (certificate) expectedRootPem = expectedRootFromRequests(certificate, await transport.listCertificateRequests(certificate.namespace));
