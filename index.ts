@@ -6,7 +6,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, pulumiConfigGetter } from "./config";
 import { deployPhases } from "./components/phase";
-import { serviceExceptions } from "./mesh/mtls-exceptions";
 import { planStack } from "./mesh/plan";
 import { predict } from "./mesh/predict";
 import { ConnectivityProbe } from "./components/connectivity-probe";
@@ -29,8 +28,9 @@ const prediction = predict(plan.model, { from: plan.probeClients, revisions: pla
 // update when the mesh disagrees. It
 // runs again only when the deployed objects change. With the cert-manager CA it expects the root
 // recorded in the intermediate's CertificateRequest (public), never reading the root Secret.
-// It runs whenever probe.enabled, also with no cell predicted here (a stack without Services of
-// its own), so its posture report is always an output.
+// It runs whenever probe.enabled, in live mode: at probe time it reads the managed namespaces and
+// predicts the probe clients' cells from what runs there (app teams' Services and policies too),
+// with the exceptions read there; the demo's sleep cells keep this plan-time prediction.
 const kubernetes = new pulumi.Config("kubernetes");
 const probed = plan.phases.filter((p) => p.name === "workloads" || p.name === "policies").flatMap((p) => p.items.map((i) => deployed.get(i.id)!));
 const probe =
@@ -47,13 +47,13 @@ const probe =
           kubeconfig: kubernetes.getSecret("kubeconfig"),
           context: kubernetes.get("context"),
           expectedRootFromCertificate: plan.intermediateCertificate,
-          exceptions: serviceExceptions(plan.model, { revisions: plan.revisions }),
+          live: plan.live,
         },
         { dependsOn: probed },
       )
     : undefined;
 
-/** What the model says each probe observes (from the demo's sleep and the probe clients), cell by cell with reasons. */
+/** What the model says before apply each probe observes (from the demo's sleep and the probe clients), cell by cell with reasons; the probe clients' cells are predicted again live. */
 export const predictedMatrix = prediction.probes.map((p) => ({
   from: p.from,
   to: p.to,
@@ -68,6 +68,8 @@ export const istioVersion = config.istio.version;
 export const caRootSecretName = plan.rootSecretName;
 /** The observed matrix, as the seed documents print it (after `pulumi up`; absent with probes off). */
 export const probeTable = probe?.table ?? null;
+/** How many cells were predicted before apply (the demo's sleep) and how many live at probe time (the probe clients). */
+export const probeCells = probe ? pulumi.all([probe.predictedBeforeApply, probe.predictedLive]).apply(([beforeApply, live]) => ({ beforeApply, live })) : null;
 /** How many rounds of probes it took the mesh to match the prediction, and how long. */
 export const probeAttempts = probe?.attempts ?? null;
 export const probeSecondsToConverge = probe?.secondsToConverge ?? null;

@@ -1,7 +1,9 @@
 /**
  * ConnectivityProbe: after `pulumi up` applies the mesh, runs the predicted cells (from the demo's
  * sleep and the probe clients) in the cluster, fails the deployment when the observed matrix
- * differs from the model's, and reports the posture of every Service port it probed.
+ * differs from the model's, and reports the posture of every Service port it probed. With `live`
+ * the probe clients' cells are predicted at probe time from a read of the cluster, so the Services
+ * and policies app teams applied are proven too (probe/provider.ts).
  *
  * A dynamic resource (token `pulumi-nodejs:dynamic/probe:ConnectivityProbe`). Its provider is
  * serialized into the state and run by the engine's dynamic-provider host from that text, so its
@@ -24,13 +26,19 @@
  *   - configmaps: `get` in each probed namespace (istiod's istio-ca-root-cert), with the cert-manager CA.
  *   - certificaterequests.cert-manager.io: `list` in the intermediate CA Certificate's namespace
  *     (istiod's, where `cacerts` is issued), with the cert-manager CA.
+ *   - with `live`, what the reader reads (probe/cluster-read.ts): namespaces `get` (the managed ones
+ *     and istio-mtls-probe); configmaps `get` in istiod's namespace (the mesh ConfigMap `istio`);
+ *     mutatingwebhookconfigurations `list` cluster-wide; and `list` on services, pods,
+ *     replicationcontrollers, deployments, statefulsets, daemonsets, replicasets, jobs, cronjobs,
+ *     the security.istio.io and networking.istio.io kinds in each of those namespaces, the
+ *     security.istio.io and networking.istio.io kinds but gateways in the mesh root namespace.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceException } from "../mesh/mtls-exceptions";
 import type { Cell, EndUserToken, Prediction } from "../mesh/prediction";
 import type { ServicePosture } from "../probe/posture";
 import { PROBE_DEFAULTS } from "../mesh/settings";
-import { bearerTokens, validateProbeInputs } from "../probe/inputs";
+import { bearerTokens, validateLiveInput, validateProbeInputs, type LiveInput } from "../probe/inputs";
 import { checkProbeInputs, rerunReason, runProbe, type CertificateRef, type ProbeInputs, type ProbeOutputs } from "../probe/provider";
 
 export interface ConnectivityProbeArgs {
@@ -72,6 +80,13 @@ export interface ConnectivityProbeArgs {
    * plaintext under one from a port that accepts it without. Default none.
    */
   exceptions?: ServiceException[];
+  /**
+   * Predict the probe clients' cells at probe time from a read of the cluster in these managed
+   * namespaces (istiod's namespace holds the mesh ConfigMap); the prediction's cells from these
+   * clients are dropped, the others (the demo's sleep) probed as predicted. Exceptions are then
+   * read live: give no `exceptions`.
+   */
+  live?: LiveInput;
   /** Tests only; see the module comment. */
   transport?: { kind: "fake"; scenario: unknown };
 }
@@ -98,6 +113,11 @@ export const connectivityProbeProvider: pulumi.dynamic.ResourceProvider<ProbeInp
 export class ConnectivityProbe extends pulumi.dynamic.Resource {
   /** The observed matrix, one cell per probe. */
   declare public readonly cells: pulumi.Output<Cell[]>;
+  /** How many cells were predicted before apply (the stack's own objects) and how many live at probe time. */
+  declare public readonly predictedBeforeApply: pulumi.Output<number>;
+  declare public readonly predictedLive: pulumi.Output<number>;
+  /** What the live prediction noted: objects the model does not read, ports not probed. */
+  declare public readonly notices: pulumi.Output<string[]>;
   /** The matrix as the seed documents print it: `sleep.foo to httpbin.foo: 200 (mTLS spiffe://…)`. */
   declare public readonly table: pulumi.Output<string>;
   declare public readonly attempts: pulumi.Output<number>;
@@ -124,7 +144,7 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
       return t === undefined ? undefined : pulumi.secret(t);
     });
     // Validated here, before registration, but for the token bytes (secrets): the provider's check has them.
-    const failures = validateProbeInputs(predicted, undefined, settings, "known");
+    const failures = [...validateProbeInputs(predicted, undefined, settings, "known"), ...(args.live !== undefined ? validateLiveInput(args.live, args.exceptions) : [])];
     if (failures.length > 0) throw new Error(`ConnectivityProbe ${name}: ${failures.map((f) => f.reason).join("; ")}`);
     super(
       connectivityProbeProvider,
@@ -140,8 +160,12 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
         expectedRootCertPem: args.expectedRootCertPem,
         expectedRootFromCertificate: args.expectedRootFromCertificate,
         exceptions: args.exceptions ?? [],
+        live: args.live,
         transport: args.transport,
         cells: undefined,
+        predictedBeforeApply: undefined,
+        predictedLive: undefined,
+        notices: undefined,
         table: undefined,
         attempts: undefined,
         secondsToConverge: undefined,

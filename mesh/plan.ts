@@ -63,6 +63,12 @@ export interface StackPlan {
    * probe clients (mesh/probe-clients.ts) when `probe.enabled`, the plaintext one last.
    */
   probeClients: string[];
+  /**
+   * With `probe.enabled`: what the probe predicts live at probe time (probe/inputs.ts LiveInput):
+   * the probe clients' cells to every Service port of the managed namespaces, read from the cluster
+   * (istiod's namespace holds the mesh ConfigMap).
+   */
+  live?: { namespaces: string[]; istioNamespace: string; clients: string[] };
   /** The Istio revisions whose injection webhooks the stack's pods meet (the model's BuildOptions.revisions). */
   revisions: string[];
   /** The intermediate CA Certificate writing `cacerts`, whose CertificateRequests carry the root; absent with the istiod CA. */
@@ -218,6 +224,7 @@ export function planStack(s: StackSettings): StackPlan {
     phases: waitsFor(PHASES.map((name) => ({ name, items: phases[name] }))),
     model: [buildMeshConfigMap(s.istio.mesh), ...objectsOf(namespaces), ...objectsOf(workloads), ...objectsOf(probeClients), ...objectsOf(policies)],
     probeClients: [...(s.demo.enabled ? s.namespaces.map((ns) => `sleep.${ns.name}`) : []), ...probeNamespaces.map(probeClientName)],
+    ...(s.probe.enabled ? { live: { namespaces: s.namespaces.map((ns) => ns.name), istioNamespace: s.istio.namespace, clients: probeNamespaces.map(probeClientName) } } : {}),
     revisions: [installedRevision(s.istio)],
     ...(chain
       ? {

@@ -27,17 +27,14 @@ test("dev: the connectivity probe tests the 21 predicted cells, from the three s
   t.is(probe.inputs.alwaysRun, false);
   t.regex(probe.inputs.revision, /^[0-9a-f]{16,}$/);
   t.deepEqual(probe.inputs.expectedRootFromCertificate, { namespace: "istio-system", name: "cacerts" });
-  // The posture report's exceptions: dev's reviewed port-level PERMISSIVE on httpbin.bar.
-  t.deepEqual(probe.inputs.exceptions, [
-    {
-      namespace: "bar",
-      service: "httpbin",
-      port: 8000,
-      object: "PeerAuthentication bar/httpbin",
-      reason: "sleep.legacy has no sidecar yet; the demo shows port-level PERMISSIVE",
-      expires: "2027-02-15",
-    },
-  ]);
+  // Live mode: the probe clients' cells are predicted again at probe time from a read of the
+  // managed namespaces, and the exceptions (dev's PERMISSIVE on httpbin.bar) are read there.
+  t.deepEqual(probe.inputs.live, {
+    namespaces: ["foo", "bar", "legacy"],
+    istioNamespace: "istio-system",
+    clients: ["istio-mtls-probe.foo", "istio-mtls-probe.bar", "istio-mtls-probe.legacy", "istio-mtls-probe.istio-mtls-probe"],
+  });
+  t.deepEqual(probe.inputs.exceptions, []);
 });
 
 test("dev: the probe runs after the demo workloads, the probe clients and every policy it tests", (t) => {

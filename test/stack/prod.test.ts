@@ -28,12 +28,13 @@ test("prod: no demo workloads, only the probe clients; the shop namespace with i
   t.is(cacerts.inputs.spec.renewBefore, "360h");
 });
 
-test("prod: no Service of its own, so an empty predicted matrix; the probe still runs after the probe clients", (t) => {
+test("prod: no Service of its own, so an empty predicted matrix; the probe predicts live in shop and runs after the probe clients", (t) => {
   t.deepEqual(run.outputs.predictedMatrix, []);
   t.deepEqual(run.outputs.namespaces, ["shop"]);
   const [probe] = run.recorder.ofType("pulumi-nodejs:dynamic/probe:ConnectivityProbe");
   t.truthy(probe, "probe.enabled registers the probe without the demo");
   t.deepEqual(probe!.inputs.predicted, []);
   t.deepEqual(probe!.inputs.exceptions, []);
+  t.deepEqual(probe!.inputs.live, { namespaces: ["shop"], istioNamespace: "istio-system", clients: ["istio-mtls-probe.shop", "istio-mtls-probe.istio-mtls-probe"] });
   for (const d of run.recorder.ofType("kubernetes:apps/v1:Deployment")) t.true(probe!.dependencies.includes(d.urn), `the probe runs after ${d.name}`);
 });
