@@ -53,7 +53,11 @@ function decidingObject(e: Endpoint, model: ReturnType<typeof buildModel>): stri
 
 /** Every (Service port, exception) pair, Service ports in the model's order, each object once per port. */
 export function serviceExceptions(objects: readonly KubeObject[], options: BuildOptions = {}): ServiceException[] {
-  const model = buildModel(objects, options);
+  return modelExceptions(buildModel(objects, options), objects);
+}
+
+/** serviceExceptions() with the model of `objects` already built. */
+export function modelExceptions(model: ReturnType<typeof buildModel>, objects: readonly KubeObject[]): ServiceException[] {
   const annotations = annotationsByRef(objects);
   const out: ServiceException[] = [];
   for (const sp of model.servicePorts) {

@@ -9,10 +9,10 @@
  * not read could change them. UDP and SCTP ports are not probed (probe/port-protocol.ts), with a
  * notice. No cell at all is an error: a probe that proves nothing must not pass.
  */
-import type { ServiceException } from "../mesh/mtls-exceptions";
-import { serviceExceptions } from "../mesh/mtls-exceptions";
+import { modelExceptions, type ServiceException } from "../mesh/mtls-exceptions";
 import { ModelInputError, ModelInputErrors } from "../mesh/model/errors";
-import { notModelledNotice, predict } from "../mesh/predict";
+import { buildModel } from "../mesh/model/index";
+import { notModelledNotice, predictBuilt } from "../mesh/predict";
 import type { Cell, CellRequest } from "../mesh/prediction";
 import { PLAINTEXT_PROBE_NAMESPACE, PROBE_CLIENT_NAME, probeClientName } from "../mesh/probe-clients";
 import type { ClusterRead } from "./cluster-read";
@@ -70,13 +70,16 @@ export function predictLive(read: ClusterRead, options: LiveOptions = {}): LiveP
     const n = notModelledNotice(o);
     if (n) notices.push(n);
   }
+  // One model for the cells, the clients and the exceptions; the installed revisions come from the webhooks read.
+  let model: ReturnType<typeof buildModel>;
   let probes: Cell[];
   try {
-    probes = predict(read.objects, { ...(options.request ? { request: options.request } : {}), markNotModelled: true, notice: (n) => notices.push(n) }).probes;
+    model = buildModel(read.objects);
+    probes = predictBuilt(model, read.objects, { ...(options.request ? { request: options.request } : {}), markNotModelled: true, notice: (n) => notices.push(n) }).probes;
   } catch (e) {
     throw located(read, e);
   }
-  const available = new Set(probes.map((p) => p.from));
+  const available = new Set(model.workloads.filter((w) => w.running).map((w) => w.id));
   let clients: string[];
   if (options.clients !== undefined && options.clients.length > 0) {
     clients = [...new Set(options.clients)];
@@ -111,6 +114,6 @@ export function predictLive(read: ClusterRead, options: LiveOptions = {}): LiveP
     cells,
     connectionLevel: [...new Set(cells.map((c) => c.to).filter((to) => checks.get(to) === "connection"))],
     notices,
-    exceptions: serviceExceptions(read.objects),
+    exceptions: modelExceptions(model, read.objects),
   };
 }
