@@ -1,6 +1,5 @@
 import test from "ava";
 import * as pulumi from "@pulumi/pulumi";
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,6 +8,7 @@ import { join, resolve } from "node:path";
 import { DEFAULT_REQUEST } from "../../mesh/prediction";
 import { FAKE_TRANSPORT_ENV } from "../../probe/provider";
 import { demoNamespaces, demoPrediction, demoScenario, sleepId } from "./demo-matrix";
+import { runSerialized } from "../helpers/serialized-provider";
 
 interface Registration {
   type: string;
@@ -32,50 +32,11 @@ pulumi.runtime.setMocks(
 // Imported after setMocks, as Pulumi unit tests must.
 const { ConnectivityProbe } = require("../../components/connectivity-probe") as typeof import("../../components/connectivity-probe");
 
-const ROOT = resolve(__dirname, "../..");
 const FAKE_MODULE = resolve(__dirname, "fake-transport.cjs");
 const NS = demoNamespaces(3);
 
 function registered(probe: pulumi.Resource): Promise<Registration> {
   return new Promise((res) => probe.urn.apply((urn) => res(registrations.find((r) => urn.endsWith(`::${r.name}`))!)));
-}
-
-/**
- * Runs the serialized provider text in a fresh Node process, loaded the way the engine's
- * dynamic-provider host loads it (require-from-string, cwd = the project), and calls its methods.
- */
-function runSerialized(
-  providerText: string,
-  steps: { method: string; args: unknown[] }[],
-  env: Record<string, string> = {},
-  nodeArgs: string[] = [],
-): Promise<{ ok?: unknown; error?: string }[]> {
-  const dir = mkdtempSync(join(tmpdir(), "probe-provider-"));
-  writeFileSync(join(dir, "provider.js"), providerText);
-  writeFileSync(join(dir, "steps.json"), JSON.stringify(steps));
-  writeFileSync(
-    join(dir, "driver.cjs"),
-    `const fs = require("fs");
-const requireFromString = require(${JSON.stringify(join(ROOT, "node_modules/require-from-string"))});
-const provider = requireFromString(fs.readFileSync(${JSON.stringify(join(dir, "provider.js"))}, "utf8")).handler();
-(async () => {
-  const out = [];
-  for (const s of JSON.parse(fs.readFileSync(${JSON.stringify(join(dir, "steps.json"))}, "utf8"))) {
-    try { out.push({ ok: await provider[s.method](...s.args) }); } catch (e) { out.push({ error: e.message }); }
-  }
-  process.stdout.write(JSON.stringify(out));
-})();
-`,
-  );
-  const childEnv = { ...process.env, ...env };
-  if (!(FAKE_TRANSPORT_ENV in env)) delete childEnv[FAKE_TRANSPORT_ENV];
-  // Plain node, no tsx: the serialized text must be self-contained JavaScript.
-  delete childEnv.NODE_OPTIONS;
-  return new Promise((res, rej) =>
-    execFile(process.execPath, [...nodeArgs, join(dir, "driver.cjs")], { cwd: ROOT, env: childEnv, timeout: 60000 }, (err, stdout, stderr) =>
-      err ? rej(new Error(`${err.message}\n${stderr}`)) : res(JSON.parse(stdout)),
-    ),
-  );
 }
 
 const baseInputs = (extra: Record<string, unknown> = {}) => ({
