@@ -38,14 +38,15 @@ export function planJson(plan: Plan): string {
 
 /**
  * Which cells the plan can predict: only those between the stack's own objects. What app teams
- * apply in the managed namespaces is not in the plan; the probe predicts it live, at probe time.
+ * apply in the managed namespaces is not in the plan; the probe predicts its clients' cells again
+ * live, at probe time (probe/live.ts).
  */
 export function probeScopeLines(plan: Plan): string[] {
   if (!plan.resources.some((r) => r.type === PROBE_RESOURCE.type)) return ["The probe is off (probe.enabled: false): nothing is proven after apply."];
   const targets = new Set(plan.prediction.probes.map((p) => p.to)).size;
   return [
     `Predicted before apply: ${plan.prediction.probes.length} cells, from the stack's own objects (${targets} Service ports of its own).`,
-    "Predicted live at probe time: the cells to the Services, workloads and policies app teams applied in the managed namespaces, read from the cluster.",
+    "Predicted live at probe time: the probe clients' cells to every Service port of the managed namespaces, the stack's and those app teams applied, read from the cluster; the other clients' cells are probed as predicted here.",
   ];
 }
 

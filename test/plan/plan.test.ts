@@ -80,7 +80,7 @@ test("the table lists the probe clients with sidecar and identity, and which cel
   t.regex(text, /\nistio-mtls-probe\.foo\s+yes\s+spiffe:\/\/cluster\.local\/ns\/foo\/sa\/istio-mtls-probe\n/);
   t.regex(text, /\nistio-mtls-probe\.istio-mtls-probe\s+no\s+none over plaintext \(namespace label istio-injection=disabled\)\n/);
   t.regex(text, /\nPredicted before apply: 21 cells, from the stack's own objects \(3 Service ports of its own\)\.\n/);
-  t.regex(text, /\nPredicted live at probe time: the cells to the Services, workloads and policies app teams applied/);
+  t.regex(text, /\nPredicted live at probe time: the probe clients' cells to every Service port of the managed namespaces, the stack's and those app teams applied/);
 });
 
 test("--against prints the cells that change and the resource changes, as markdown", async (t) => {
