@@ -84,7 +84,7 @@ export function predictModel(model: MeshModel, options: PredictOptions = {}): Pr
  *
  * exportTo, ports and route details are not read: a matching object marks every port of the Service.
  */
-// A list, not a Set: the probe's serialized provider captures this module, and Pulumi's serializer loses a Set's contents.
+// A list, not a Set: the probe's serialized provider captures this module, and Pulumi's serializer rebuilds a Set as a plain object, whose .has then throws.
 export const NOT_MODELLED_KINDS: readonly string[] = ["VirtualService", "Gateway", "Sidecar", "ServiceEntry", "EnvoyFilter"];
 
 const NETWORKING_GROUP = "networking.istio.io";

@@ -58,7 +58,7 @@ export class SourceErrors extends Error {
 /**
  * Kinds without a namespace. Everything else is namespaced: without `metadata.namespace` it goes
  * to "default", as `kubectl apply` does when no `-n` is given. A list, not a Set: the probe's
- * serialized provider captures this module, and Pulumi's serializer loses a Set's contents.
+ * serialized provider captures this module, and Pulumi's serializer rebuilds a Set as a plain object, whose .has then throws.
  */
 export const CLUSTER_SCOPED_KINDS: readonly string[] = [
   "Namespace",

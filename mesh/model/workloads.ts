@@ -95,7 +95,7 @@ function stringMap(ref: string, field: string, v: unknown): Record<string, strin
 }
 
 /** Namespaces the injector never injects (istio/istio pkg/kube/inject/initializer.go IgnoredNamespaces). */
-// A list, not a Set: the probe's serialized provider captures this module, and Pulumi's serializer loses a Set's contents.
+// A list, not a Set: the probe's serialized provider captures this module, and Pulumi's serializer rebuilds a Set as a plain object, whose .has then throws.
 const IGNORED_NAMESPACES: readonly string[] = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"];
 
 /** The chart's webhook names say which label selected the pod (injection-webhooks.ts chartWebhooks). */

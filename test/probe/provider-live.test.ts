@@ -167,8 +167,15 @@ test.serial("live: zero live cells while probe clients exist is an error; so is 
   }
 });
 
-test.serial("live: check refuses a live input without namespaces or clients, and exceptions given beside it", async (t) => {
+test.serial("live: check refuses a live input without namespaces or clients, and exceptions given beside it; a changed live input runs the probes again", async (t) => {
   const [check] = await runSerialized(text, [{ method: "check", args: [{}, inputs({}, { live: { namespaces: [], istioNamespace: "", clients: ["nope"] }, exceptions: [{ namespace: "foo" }] })] }]);
   t.deepEqual((check!.ok as { failures: { property: string }[] }).failures.map((f) => f.property).sort(), ["exceptions", "live.clients", "live.istioNamespace", "live.namespaces"]);
+  // A changed live input is a changed probe set: the probes run again.
+  const created = (await create(rightWorld())).ok as { outs: Record<string, unknown> };
+  const diffs = await runSerialized(text, [
+    { method: "diff", args: ["id", created.outs, inputs({})] },
+    { method: "diff", args: ["id", created.outs, inputs({}, { live: { ...live, namespaces: ["foo", "bar"] } })] },
+  ]);
+  t.deepEqual(diffs.map((d) => (d.ok as { changes: boolean }).changes), [false, true]);
   t.throws(() => new ConnectivityProbe("bad-live", { prediction: { probes: [] }, revision: "r", live: { ...live, clients: [] } }), { message: /live\.clients is \[\]/ });
 });
