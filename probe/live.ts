@@ -7,7 +7,9 @@
  * Cells: each client to each Service port of the read's scope, predicted by the model from every
  * object read (the stack's and the app teams'), marked where a networking object the model does
  * not read could change them. UDP and SCTP ports are not probed (probe/port-protocol.ts), with a
- * notice. No cell at all is an error: a probe that proves nothing must not pass.
+ * notice. No client is an error. No Service port in scope (a production namespace before its
+ * applications arrive) gives no cell and says so: callers decide whether that may pass (the stack
+ * reports "0 service ports"; `verify` refuses to prove nothing).
  */
 import { modelExceptions, type ServiceException } from "../mesh/mtls-exceptions";
 import { ModelInputError, ModelInputErrors } from "../mesh/model/errors";
@@ -63,7 +65,7 @@ function probeClients(read: ClusterRead, available: ReadonlySet<string>, notices
   return [...new Set([...read.scope, PLAINTEXT_PROBE_NAMESPACE].map(probeClientName))].filter((c) => available.has(c)).sort();
 }
 
-/** Predicts the read cluster; throws when no cell can be probed (no client, no TCP Service port in scope). */
+/** Predicts the read cluster; throws when there is no client to send from. */
 export function predictLive(read: ClusterRead, options: LiveOptions = {}): LivePrediction {
   const notices: string[] = [];
   for (const o of read.objects) {
@@ -108,7 +110,7 @@ export function predictLive(read: ClusterRead, options: LiveOptions = {}): LiveP
     return checks.get(c.to) !== "none";
   });
   if (skipped.size > 0) notices.push(`not probed (UDP or SCTP; the probe sends HTTP over TCP): ${[...skipped].sort().join(", ")}`);
-  if (cells.length === 0) throw new Error(`no Service port to probe in ${read.scope.join(", ")}`);
+  if (cells.length === 0) notices.push(`no Service port to probe in ${read.scope.join(", ")}: nothing is proven until one runs there`);
   return {
     clients,
     cells,

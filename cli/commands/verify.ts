@@ -84,8 +84,10 @@ export async function runVerify(opts: VerifyOptions, io: CliIO, deps: VerifyDeps
       if (isUnknownClientError(e)) throw new UsageError(`--from ${e.unknown.map((u) => JSON.stringify(u)).join(", ")}: no such client workload in the input (workloads: ${e.workloads.join(", ") || "none"})`);
       throw e;
     }
-    for (const n of live.notices) io.stderr(`${n}\n`);
     const { clients, cells, connectionLevel } = live;
+    // Nothing to send is not a proof: the stack may report 0 service ports, verify may not pass.
+    if (cells.length === 0) return fail(`no Service port to probe in ${read.scope.join(", ")}`);
+    for (const n of live.notices) io.stderr(`${n}\n`);
 
     const transport = (deps.transport ?? kubernetesTransport)(clusterAccess(opts));
     if (certificate) expectedRootPem = expectedRootFromRequests(certificate, await transport.listCertificateRequests(certificate.namespace));
