@@ -9,6 +9,9 @@
 #      Istio and cert-manager from local charts and everything the dev stack
 #      plans; every Deployment becomes Ready;
 #   2. istiod's injector adds istio-proxy exactly where the model predicts;
+#      `predict --kube` (the live read) predicts the plan's matrix, sees an app
+#      team's PeerAuthentication the plan cannot, and names a missing RBAC
+#      rule and a missing namespace;
 #   3. cert-manager issues root -> intermediate into cacerts, istiod uses it,
 #      istio-ca-root-cert in every namespace is the stack root;
 #   4. a PeerAuthentication Istio rejects is refused by our config first and by
@@ -130,6 +133,60 @@ step "sidecar injection by the real istiod agrees with the model's prediction"
 kc get pods -A -o json >"$WORK/pods.json"
 (cd "$PROJECT" && node_modules/.bin/tsx test/cluster/check-injection.ts "Pulumi.$STACK.yaml" "$WORK/pods.json") \
   || fail "the injector and the model disagree"
+took
+
+step "predict --kube: the live read of what the stack applied predicts the plan's matrix"
+# The read goes through the real API server (lists per kind and namespace, Istio's CRDs, the
+# injection webhooks istiod's chart installed); the plan predicts from the config alone.
+(cd "$PROJECT" && node bin/istio-mtls.js plan --stack "$STACK" --format json --fail-on never) >"$WORK/plan.json"
+clients="$(node -e 'const p=require(process.argv[1]);console.log([...new Set(p.probes.map(c=>c.from))].join(","))' "$WORK/plan.json")"
+[ -n "$clients" ] || fail "istio-mtls plan predicted no cells for ${STACK}"
+live() { in_ns node "$PROJECT/bin/istio-mtls.js" predict --kube --kubeconfig "$1" -n foo,bar,legacy --from "$clients" --format json; }
+# Cells as the engine test compares them; prints the differing ones, exit 1 when any differ.
+same_cells() {
+  node -e '
+    const cells = (f) => require(f).probes.map(({ from, to, code, mtls, reason }) => JSON.stringify({ from, to, code, mtls, reason })).sort();
+    const [plan, live] = [cells(process.argv[1]), cells(process.argv[2])];
+    const only = (a, b) => a.filter((x) => !b.includes(x));
+    if (JSON.stringify(plan) === JSON.stringify(live)) { console.log(`${plan.length} cells identical`); process.exit(0); }
+    console.log(["plan only:", ...only(plan, live), "live only:", ...only(live, plan)].join("\n"));
+    process.exit(1);
+  ' "$1" "$2"
+}
+live "$KUBECONFIG_FILE" >"$WORK/live.json" 2>"$WORK/live.err" || { cat "$WORK/live.err" >&2; fail "predict --kube failed"; }
+same="$(same_cells "$WORK/plan.json" "$WORK/live.json")" || fail "the live prediction differs from the plan's: ${same}"
+echo "   predict --kube -n foo,bar,legacy --from ${clients}: ${same}"
+# The world is wrong: an app team's PeerAuthentication, applied beside the stack's, opens httpbin.foo
+# to plaintext. The live read must see it; the plan cannot.
+kc apply --server-side --field-manager=app-team -f - >/dev/null <<'EOF'
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: app-team-permissive, namespace: foo}
+spec:
+  selector: {matchLabels: {app: httpbin}}
+  mtls: {mode: PERMISSIVE}
+EOF
+live "$KUBECONFIG_FILE" >"$WORK/live-app-team.json" 2>/dev/null || fail "predict --kube failed with the app team's PeerAuthentication"
+if diff_out="$(same_cells "$WORK/plan.json" "$WORK/live-app-team.json")"; then
+  fail "predict --kube did not see the app team's PERMISSIVE PeerAuthentication on httpbin.foo"
+fi
+live_only="$(sed -n '/^live only:$/,$p' <<<"$diff_out" | tail -n +2)"
+[ "$(wc -l <<<"$live_only")" = 1 ] && grep -q '"from":"sleep.legacy","to":"httpbin.foo:8000","code":200.*app-team-permissive' <<<"$live_only" \
+  || fail "the app team's PeerAuthentication should change sleep.legacy -> httpbin.foo:8000 alone, to 200: ${diff_out}"
+echo "   with an app team's PERMISSIVE PeerAuthentication on httpbin.foo: sleep.legacy -> httpbin.foo:8000 becomes 200 live (the plan says refused)"
+kc -n foo delete peerauthentication app-team-permissive >/dev/null
+# Errors a user meets, named: an identity without list rights, a namespace that is not there.
+cp "$KUBECONFIG_FILE" "$WORK/sleep-legacy.kubeconfig"
+"$BIN/kubectl" config --kubeconfig "$WORK/sleep-legacy.kubeconfig" set-credentials sleep-legacy --token="$(kc -n legacy create token sleep)" >/dev/null
+"$BIN/kubectl" config --kubeconfig "$WORK/sleep-legacy.kubeconfig" set-context --current --user=sleep-legacy >/dev/null
+rc=0; live "$WORK/sleep-legacy.kubeconfig" >/dev/null 2>"$WORK/live-rbac.err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'forbidden: cannot list .*needs the RBAC rule' "$WORK/live-rbac.err" \
+  || fail "predict --kube as legacy's sleep (no list rights): exit ${rc}, expected 2 naming the RBAC rule: $(cat "$WORK/live-rbac.err")"
+echo "   as legacy's sleep service account: exit 2, $(head -c 200 "$WORK/live-rbac.err")..."
+rc=0; in_ns node "$PROJECT/bin/istio-mtls.js" predict --kube --kubeconfig "$KUBECONFIG_FILE" -n nosuch >/dev/null 2>"$WORK/live-ns.err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'namespace nosuch not found' "$WORK/live-ns.err" \
+  || fail "predict --kube -n nosuch: exit ${rc}, expected 2 naming the namespace: $(cat "$WORK/live-ns.err")"
+echo "   -n nosuch: exit 2, $(cat "$WORK/live-ns.err")"
 took
 
 step "the mesh CA: cacerts issued by cert-manager, used by istiod, its root in every namespace"
