@@ -158,10 +158,16 @@ interface Where {
 }
 
 /** What a user needs to fix for a response that is not 200, or for a request that got none. */
-function failure(w: Where, verb: string, r: Resource, namespace: string | undefined, res: ApiResponse | Error): ClusterReadError {
+function failure(w: Where, verb: string, r: Resource, namespace: string | undefined, res: ApiResponse | Error, name?: string): ClusterReadError {
   const context = w.kc.getCurrentContext();
   const server = w.kc.getCurrentCluster()!.server;
-  const what = `${verb} ${r.plural}${groupOf(r.apiVersion) ? `.${groupOf(r.apiVersion)}` : ""}${namespace ? ` in namespace ${namespace}` : ""}`;
+  // A Namespace by name: the API server authorizes GET /api/v1/namespaces/N as a request in
+  // namespace N, so a Role there grants it (as for any namespaced object).
+  const namespaceByName = r.kind === "Namespace" && name !== undefined;
+  const what = namespaceByName
+    ? `${verb} namespace ${name}`
+    : `${verb} ${r.plural}${groupOf(r.apiVersion) ? `.${groupOf(r.apiVersion)}` : ""}${namespace ? ` in namespace ${namespace}` : ""}`;
+  if (namespaceByName) namespace = name;
   if (res instanceof Error) {
     const code = (res as { code?: string }).code;
     // Reached, but its certificate does not verify: another fix than for a server that is down.
@@ -224,10 +230,10 @@ async function read(w: Where, r: Resource, namespace: string | undefined, name: 
   try {
     res = await get(w.kc, path, w.timeoutMs);
   } catch (e) {
-    throw failure(w, "get", r, namespace, e as Error);
+    throw failure(w, "get", r, namespace, e as Error, name);
   }
   if (res.status === 404) return undefined;
-  if (res.status !== 200) throw failure(w, "get", r, namespace, res);
+  if (res.status !== 200) throw failure(w, "get", r, namespace, res, name);
   return asModelInput(JSON.parse(res.body) as Record<string, unknown>, r);
 }
 

@@ -189,7 +189,8 @@ test.serial("error: 403 names the verb, resource and namespace denied, and the R
     api.world.forbid = ["get namespaces "];
   }
   try {
-    t.regex(await readError(t, { kubeconfig }, { namespaces: ["foo"] }), /cannot get namespaces .*\{apiGroups: \[""\], resources: \["namespaces"\], verbs: \["get"\]\}/);
+    // As a real API server authorizes it: GET /api/v1/namespaces/foo is a request in namespace foo.
+    t.regex(await readError(t, { kubeconfig }, { namespaces: ["foo"] }), /^forbidden: cannot get namespace foo \(.*\{apiGroups: \[""\], resources: \["namespaces"\], verbs: \["get"\]\} in a Role in namespace foo \(or a ClusterRole, bound in that namespace\)$/);
   } finally {
     delete api.world.forbid;
   }
