@@ -70,6 +70,8 @@ export const caRootSecretName = plan.rootSecretName;
 export const probeTable = probe?.table ?? null;
 /** How many cells were predicted before apply (the demo's sleep) and how many live at probe time (the probe clients). */
 export const probeCells = probe ? pulumi.all([probe.predictedBeforeApply, probe.predictedLive]).apply(([beforeApply, live]) => ({ beforeApply, live })) : null;
+/** What the live prediction noted, one line each: a managed namespace with no Service yet, ports not probed, objects the model does not read. */
+export const probeNotices = probe?.notices ?? null;
 /** How many rounds of probes it took the mesh to match the prediction, and how long. */
 export const probeAttempts = probe?.attempts ?? null;
 export const probeSecondsToConverge = probe?.secondsToConverge ?? null;
