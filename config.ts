@@ -31,7 +31,8 @@
  * - `istio-mtls:authorization` [{namespace, name, selector, principals?, namespaces?}], at least one
  *   source list; principals `<trustDomain>/ns/<ns>/sa/<sa>` or "*".
  * - `istio-mtls:ingress` {enabled false, tls false, host "*", serviceType "LoadBalancer"}.
- * - `istio-mtls:probe` {enabled true, alwaysRun false, requestTimeoutSeconds 5 (1..300), deadlineSeconds 180 (1..3600), concurrency 4 (1..100)}.
+ * - `istio-mtls:probe` {enabled true, alwaysRun false, requestTimeoutSeconds 5 (1..300), deadlineSeconds 180 (1..3600), concurrency 4 (1..100)}:
+ *   `enabled` deploys the probe clients (mesh/probe-clients.ts; namespace istio-mtls-probe is then the stack's) and runs the probe.
  * - `istio-mtls:intent` [{from: "sleep.foo", to: "httpbin.bar:8000", expect: mtls|allowed|refused}].
  *
  * Booleans and numbers may also be strings ("true", "5"), as `pulumi config set` stores them.

@@ -7,6 +7,7 @@ import { MATRIX_FORMATS } from "../mesh/matrix";
 import { ModelInputError, predict } from "../mesh/predict";
 import { ModelInputErrors } from "../mesh/model/errors";
 import type { CellRequest, EndUserToken, Prediction } from "../mesh/prediction";
+import type { KubeObject } from "../mesh/types";
 import { SourceError, SourceErrors, type SourceObject } from "../mesh/yaml";
 import { UsageError, type CliIO } from "./command";
 import { findSource, loadInput } from "./inputs";
@@ -60,7 +61,8 @@ function token(opts: InputOptions): EndUserToken {
   };
 }
 
-function request(opts: InputOptions): Partial<CellRequest> {
+/** The request every cell sends, from the request options. */
+export function request(opts: InputOptions): Partial<CellRequest> {
   return { path: opts.path, method: opts.method, token: token(opts) };
 }
 
@@ -68,19 +70,37 @@ function request(opts: InputOptions): Partial<CellRequest> {
 export function predictPaths(paths: string[], opts: InputOptions, io: CliIO, label?: string): Prediction {
   const input = loadInput(paths, { ignoreUnknownKinds: opts.ignoreUnknownKinds, readStdin: io.stdin });
   for (const n of input.notices) io.stderr(`${label ? `${label}: ` : ""}${n}\n`);
+  return predictInput(
+    input.objects.map((so) => so.object),
+    opts,
+    io,
+    (e) => (findSource(input.objects, e.object) ? located(input.objects, e) : e),
+    label,
+  );
+}
+
+/**
+ * Predicts for objects from any source (files, a live cluster) under the input options; the
+ * model's errors go through `locate`, which says where the object came from.
+ */
+export function predictInput(objects: KubeObject[], opts: InputOptions, io: CliIO, locate: (e: ModelInputError) => Error, label?: string): Prediction {
   let prediction: Prediction;
   try {
-    prediction = predict(input.objects.map((so) => so.object), {
+    prediction = predict(objects, {
       request: request(opts),
       markNotModelled: true,
       notice: (n) => io.stderr(`${label ? `${label}: ` : ""}${n}\n`),
     });
   } catch (e) {
-    if (e instanceof ModelInputErrors) throw new SourceErrors(e.errors.map((err) => located(input.objects, err)));
-    if (e instanceof ModelInputError) throw findSource(input.objects, e.object) ? located(input.objects, e) : e;
+    if (e instanceof ModelInputErrors) throw new SourceErrors(e.errors.map((err) => asSourceError(locate(err))));
+    if (e instanceof ModelInputError) throw locate(e);
     throw e;
   }
   return filterFrom(prediction, opts.from);
+}
+
+function asSourceError(e: Error): SourceError {
+  return e instanceof SourceError ? e : new SourceError("<input>", e.message);
 }
 
 /** The model's error at the file:line of the object it names (or as a file-less SourceError). */

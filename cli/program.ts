@@ -6,16 +6,22 @@
  * from its config by planStack (mesh/plan.ts) without the Pulumi runtime: its resources, matrix
  * and policy findings, or (--format yaml) the objects it applies.
  *
+ * `predict --kube` reads a live cluster's objects instead of files (cli/kube-input.ts); `verify
+ * --kube` predicts them and probes the cluster from its probe clients.
+ *
  * Exit codes: 0 success (also for `diff` with changes, unless --exit-code), 1 `diff --exit-code`
- * found changes (or `plan` findings at its --fail-on level), 2 invalid usage or input (the
- * message on stderr says what and where).
+ * found changes (or `plan` findings at its --fail-on level, or `verify` cells that differ), 2
+ * invalid usage or input, or a cluster that cannot be read or probed (the message on stderr says
+ * what and where).
  */
 import { Command, CommanderError } from "commander";
 import { ModelInputError } from "../mesh/predict";
 import { SourceError, SourceErrors } from "../mesh/yaml";
+import { isClusterReadError } from "../probe/cluster-read";
 import { EXIT_INVALID, EXIT_OK, PLAN_SUMMARY, UsageError, type CliIO } from "./command";
 import { registerDiffCommand } from "./commands/diff";
 import { registerPredictCommand } from "./commands/predict";
+import { registerVerifyCommand } from "./commands/verify";
 
 /** Shown in `istio-mtls --help`; the real command (cli/commands/plan.ts) is loaded only when `plan` runs. */
 
@@ -41,6 +47,7 @@ function buildProgram(argv: readonly string[], io: CliIO, setExit: (code: number
     .showHelpAfterError("(run with --help for usage)");
   registerPredictCommand(program, io, setExit);
   registerDiffCommand(program, io, setExit);
+  registerVerifyCommand(program, io, setExit);
   addPlan(program, argv, io, setExit);
   return program;
 }
@@ -59,7 +66,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       if (e.errors.length > 1) io.stderr(`${e.errors.length} errors; nothing predicted\n`);
       return EXIT_INVALID;
     }
-    if (e instanceof SourceError || e instanceof ModelInputError || e instanceof UsageError) {
+    if (e instanceof SourceError || e instanceof ModelInputError || e instanceof UsageError || isClusterReadError(e)) {
       io.stderr(`error: ${e.message}\n`);
       return EXIT_INVALID;
     }

@@ -1,6 +1,9 @@
 /**
- * ConnectivityProbe: after `pulumi up` applies the mesh, runs the sleep.X → httpbin.Y probes in
- * the cluster and fails the deployment when the observed matrix differs from the model's.
+ * ConnectivityProbe: after `pulumi up` applies the mesh, runs the predicted cells (from the demo's
+ * sleep and the probe clients) in the cluster, fails the deployment when the observed matrix
+ * differs from the model's, and reports the posture of every Service port it probed. With `live`
+ * the probe clients' cells are predicted at probe time from a read of the cluster, so the Services
+ * and policies app teams applied are proven too (probe/provider.ts).
  *
  * A dynamic resource (token `pulumi-nodejs:dynamic/probe:ConnectivityProbe`). Its provider is
  * serialized into the state and run by the engine's dynamic-provider host from that text, so its
@@ -18,16 +21,24 @@
  * `kubernetes:context`, or its default loading. It reads only public material (no Secret, so no
  * private key can leak through the probe), and its identity needs exactly:
  *   - pods: `list`, and pods/exec: `create` and `get`, in each client namespace (the sleep.X
- *     pods). client-node execs over a WebSocket, a GET that the API server authorizes as `get`;
+ *     and istio-mtls-probe pods). client-node execs over a WebSocket, a GET that the API server authorizes as `get`;
  *     newer Kubernetes versions also require `create` for it (AuthorizePodWebsocketUpgradeCreatePermission).
  *   - configmaps: `get` in each probed namespace (istiod's istio-ca-root-cert), with the cert-manager CA.
  *   - certificaterequests.cert-manager.io: `list` in the intermediate CA Certificate's namespace
  *     (istiod's, where `cacerts` is issued), with the cert-manager CA.
+ *   - with `live`, what the reader reads (probe/cluster-read.ts): namespaces `get` (the managed ones
+ *     and istio-mtls-probe); configmaps `get` in istiod's namespace (the mesh ConfigMap `istio`);
+ *     mutatingwebhookconfigurations `list` cluster-wide; and `list` on services, pods,
+ *     replicationcontrollers, deployments, statefulsets, daemonsets, replicasets, jobs, cronjobs,
+ *     the security.istio.io and networking.istio.io kinds in each of those namespaces, the
+ *     security.istio.io and networking.istio.io kinds but gateways in the mesh root namespace.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ServiceException } from "../mesh/mtls-exceptions";
 import type { Cell, EndUserToken, Prediction } from "../mesh/prediction";
+import type { ServicePosture } from "../probe/posture";
 import { PROBE_DEFAULTS } from "../mesh/settings";
-import { bearerTokens, validateProbeInputs } from "../probe/inputs";
+import { bearerTokens, validateLiveInput, validateProbeInputs, type LiveInput } from "../probe/inputs";
 import { checkProbeInputs, rerunReason, runProbe, type CertificateRef, type ProbeInputs, type ProbeOutputs } from "../probe/provider";
 
 export interface ConnectivityProbeArgs {
@@ -63,6 +74,19 @@ export interface ConnectivityProbeArgs {
    * Secret is read or passes through Pulumi state. Alternative to expectedRootCertPem.
    */
   expectedRootFromCertificate?: CertificateRef;
+  /**
+   * The reviewed exceptions to STRICT covering each Service port (mesh/mtls-exceptions.ts
+   * serviceExceptions over the deployed objects): the posture report tells a port that accepts
+   * plaintext under one from a port that accepts it without. Default none.
+   */
+  exceptions?: ServiceException[];
+  /**
+   * Predict the probe clients' cells at probe time from a read of the cluster in these managed
+   * namespaces (istiod's namespace holds the mesh ConfigMap); the prediction's cells from these
+   * clients are dropped, the others (the demo's sleep) probed as predicted. Exceptions are then
+   * read live: give no `exceptions`.
+   */
+  live?: LiveInput;
   /** Tests only; see the module comment. */
   transport?: { kind: "fake"; scenario: unknown };
 }
@@ -89,12 +113,21 @@ export const connectivityProbeProvider: pulumi.dynamic.ResourceProvider<ProbeInp
 export class ConnectivityProbe extends pulumi.dynamic.Resource {
   /** The observed matrix, one cell per probe. */
   declare public readonly cells: pulumi.Output<Cell[]>;
+  /** How many cells were predicted before apply (the stack's own objects) and how many live at probe time. */
+  declare public readonly predictedBeforeApply: pulumi.Output<number>;
+  declare public readonly predictedLive: pulumi.Output<number>;
+  /** What the live prediction noted: objects the model does not read, ports not probed. */
+  declare public readonly notices: pulumi.Output<string[]>;
   /** The matrix as the seed documents print it: `sleep.foo to httpbin.foo: 200 (mTLS spiffe://…)`. */
   declare public readonly table: pulumi.Output<string>;
   declare public readonly attempts: pulumi.Output<number>;
   declare public readonly secondsToConverge: pulumi.Output<number>;
   declare public readonly execs: pulumi.Output<number>;
   declare public readonly revision: pulumi.Output<string>;
+  /** Per Service port probed: strict, permissive, plaintext-accepted or unknown, who reached it how, its exceptions (probe/posture.ts). */
+  declare public readonly posture: pulumi.Output<ServicePosture[]>;
+  /** The posture in one line for a human; names every port accepting plaintext without a reviewed exception. */
+  declare public readonly summary: pulumi.Output<string>;
 
   constructor(name: string, args: ConnectivityProbeArgs, opts?: pulumi.CustomResourceOptions) {
     const settings = {
@@ -111,7 +144,7 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
       return t === undefined ? undefined : pulumi.secret(t);
     });
     // Validated here, before registration, but for the token bytes (secrets): the provider's check has them.
-    const failures = validateProbeInputs(predicted, undefined, settings, "known");
+    const failures = [...validateProbeInputs(predicted, undefined, settings, "known"), ...(args.live !== undefined ? validateLiveInput(args.live, args.exceptions) : [])];
     if (failures.length > 0) throw new Error(`ConnectivityProbe ${name}: ${failures.map((f) => f.reason).join("; ")}`);
     super(
       connectivityProbeProvider,
@@ -126,13 +159,20 @@ export class ConnectivityProbe extends pulumi.dynamic.Resource {
         context: args.context,
         expectedRootCertPem: args.expectedRootCertPem,
         expectedRootFromCertificate: args.expectedRootFromCertificate,
+        exceptions: args.exceptions ?? [],
+        live: args.live,
         transport: args.transport,
         cells: undefined,
+        predictedBeforeApply: undefined,
+        predictedLive: undefined,
+        notices: undefined,
         table: undefined,
         attempts: undefined,
         secondsToConverge: undefined,
         execs: undefined,
         probesHash: undefined,
+        posture: undefined,
+        summary: undefined,
       },
       opts,
       "probe",

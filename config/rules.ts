@@ -10,6 +10,7 @@ import type { WorkloadPeerAuthentication } from "../mesh/settings";
 import { DEFAULT_GATEWAY_SERVICE_TYPE } from "../mesh/settings";
 import { parseIntentFrom, parseIntentTo } from "../mesh/builders/intent";
 import { KEY_SIZES } from "../mesh/builders/mesh-ca";
+import { PLAINTEXT_PROBE_NAMESPACE } from "../mesh/probe-clients";
 import { issue, type ConfigIssue } from "./errors";
 import type { Sections } from "./schema";
 import { formatGoDuration, isDnsName, parseGoDuration, parsePrincipal } from "./values";
@@ -88,6 +89,8 @@ function checkNamespaces(s: ParsedSections): ConfigIssue[] {
       reserved.set(rootNamespaceOf(s)!, "the mesh root namespace");
     }
     if (s.certManager) reserved.set(s.certManager.namespace, "certManager.namespace");
+    // The stack creates the plaintext probe client's namespace itself, without injection.
+    if (s.probe?.enabled) reserved.set(PLAINTEXT_PROBE_NAMESPACE, "the plaintext probe client's namespace (probe.enabled creates it)");
     const seen = new Map<string, number>();
     namespaces.forEach((ns, i) => {
       const first = seen.get(ns.name);
@@ -323,7 +326,11 @@ function checkIntent(s: ParsedSections): ConfigIssue[] {
   s.intent?.forEach((it, i) => {
     const from = parseIntentFrom(it.from)!;
     const to = parseIntentTo(it.to)!;
-    out.push(...checkNamespaceRef(s, ["intent", i, "from"], from.namespace, false).map((x) => ({ ...x, found: `${JSON.stringify(it.from)} is in namespace ${from.namespace}, which this stack does not manage` })));
+    // The plaintext probe client sends from the stack's own namespace: an expectation about it is about the mesh.
+    const plaintextProbe = s.probe?.enabled && from.namespace === PLAINTEXT_PROBE_NAMESPACE;
+    if (!plaintextProbe) {
+      out.push(...checkNamespaceRef(s, ["intent", i, "from"], from.namespace, false).map((x) => ({ ...x, found: `${JSON.stringify(it.from)} is in namespace ${from.namespace}, which this stack does not manage` })));
+    }
     out.push(...checkNamespaceRef(s, ["intent", i, "to"], to.namespace, false).map((x) => ({ ...x, found: `${JSON.stringify(it.to)} is in namespace ${to.namespace}, which this stack does not manage` })));
     const key = `${it.from} ${it.to}`;
     const first = seen.get(key);
@@ -336,10 +343,27 @@ function checkIntent(s: ParsedSections): ConfigIssue[] {
   return out;
 }
 
-function checkProbe({ probe }: ParsedSections): ConfigIssue[] {
-  if (!probe || probe.deadlineSeconds >= probe.requestTimeoutSeconds) return [];
-  return [
-    issue(["probe", "deadlineSeconds"], probe.deadlineSeconds, `is shorter than one request (probe.requestTimeoutSeconds ${probe.requestTimeoutSeconds})`,
-      `${probe.requestTimeoutSeconds} or more`),
-  ];
+function checkProbe(s: ParsedSections): ConfigIssue[] {
+  const { probe } = s;
+  if (!probe) return [];
+  const out: ConfigIssue[] = [];
+  if (probe.deadlineSeconds < probe.requestTimeoutSeconds) {
+    out.push(issue(["probe", "deadlineSeconds"], probe.deadlineSeconds, `is shorter than one request (probe.requestTimeoutSeconds ${probe.requestTimeoutSeconds})`,
+      `${probe.requestTimeoutSeconds} or more`));
+  }
+  if (probe.enabled) {
+    // The plaintext client's namespace must stay without sidecars and be the stack's alone.
+    const taken: [(string | number)[], string | undefined][] = [
+      [["istio", "namespace"], s.istio?.namespace],
+      [["istio", "mesh", "rootNamespace"], s.istio?.mesh.rootNamespace],
+      [["certManager", "namespace"], s.certManager?.namespace],
+    ];
+    for (const [path, ns] of taken) {
+      if (ns === PLAINTEXT_PROBE_NAMESPACE) {
+        out.push(issue(path, ns, "is the plaintext probe client's namespace, which probe.enabled creates without sidecar injection",
+          `another namespace, or probe.enabled: false`));
+      }
+    }
+  }
+  return out;
 }

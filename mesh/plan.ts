@@ -19,7 +19,9 @@ import { buildMeshCa, ROOT_CA_NAME } from "./builders/mesh-ca";
 import { buildMeshConfigMap } from "./builders/mesh-config";
 import { buildNamespace } from "./builders/namespace";
 import { buildPeerAuthentications } from "./builders/peer-authentication";
+import { buildPlaintextProbeNamespace, buildProbeClient } from "./builders/probe-client";
 import { buildSleep } from "./builders/sleep";
+import { PLAINTEXT_PROBE_NAMESPACE, probeClientName } from "./probe-clients";
 import { objectRef } from "./model/errors";
 import type { StackSettings } from "./settings";
 import type { HelmRelease } from "./builders/kinds";
@@ -56,8 +58,17 @@ export interface StackPlan {
   phases: Phase[];
   /** The objects the model reads: MeshConfig (as istiod's ConfigMap `istio`), namespaces, workloads, policies. */
   model: KubeObject[];
-  /** `<workload>.<namespace>` of the clients the probe runs cells from: the demo's sleep (it carries curl). */
+  /**
+   * `<workload>.<namespace>` of the clients the probe runs cells from: the demo's sleep, then the
+   * probe clients (mesh/probe-clients.ts) when `probe.enabled`, the plaintext one last.
+   */
   probeClients: string[];
+  /**
+   * With `probe.enabled`: what the probe predicts live at probe time (probe/inputs.ts LiveInput):
+   * the probe clients' cells to every Service port of the managed namespaces, read from the cluster
+   * (istiod's namespace holds the mesh ConfigMap).
+   */
+  live?: { namespaces: string[]; istioNamespace: string; clients: string[] };
   /** The Istio revisions whose injection webhooks the stack's pods meet (the model's BuildOptions.revisions). */
   revisions: string[];
   /** The intermediate CA Certificate writing `cacerts`, whose CertificateRequests carry the root; absent with the istiod CA. */
@@ -164,9 +175,13 @@ function ingressPhase(s: StackSettings, ca: readonly PlanItem[], workloads: read
 
 export function planStack(s: StackSettings): StackPlan {
   const { items: ca, chain } = caPhase(s);
-  const namespaces = s.namespaces.map((ns) =>
-    object(buildNamespace({ name: ns.name, injection: ns.injection, revision: s.istio.revision, ...(ns.exception ? { exception: ns.exception } : {}) })),
-  );
+  const probeNamespaces = s.probe.enabled ? [...s.namespaces.map((ns) => ns.name), PLAINTEXT_PROBE_NAMESPACE] : [];
+  const namespaces = [
+    ...s.namespaces.map((ns) =>
+      object(buildNamespace({ name: ns.name, injection: ns.injection, revision: s.istio.revision, ...(ns.exception ? { exception: ns.exception } : {}) })),
+    ),
+    ...(s.probe.enabled ? [object(buildPlaintextProbeNamespace())] : []),
+  ];
   // httpbin and sleep per namespace, accounts and Service before the Deployments that use them.
   const workloads = s.demo.enabled
     ? s.namespaces.flatMap((ns) => {
@@ -176,6 +191,13 @@ export function planStack(s: StackSettings): StackPlan {
         return [httpbinAccount, service, object(httpbin.deployment, [httpbinAccount, service]), sleepAccount, object(sleep.deployment, [sleepAccount])];
       })
     : [];
+  // The probe clients: workloads like any other (the model predicts their cells), in the workloads
+  // phase so they start after istiod injects and before the probe, and go on destroy before it.
+  const probeClients = probeNamespaces.flatMap((ns) => {
+    const client = buildProbeClient(ns);
+    const account = object(client.serviceAccount);
+    return [account, object(client.deployment, [account])];
+  });
   const policies = [
     ...buildPeerAuthentications(s.mtls, s.istio.mesh.rootNamespace),
     ...buildDestinationRules(s.destinationRules),
@@ -186,7 +208,7 @@ export function planStack(s: StackSettings): StackPlan {
     ca,
     istio: istioPhase(s, ca),
     namespaces,
-    workloads,
+    workloads: [...workloads, ...probeClients],
     policies,
     ingress: ingressPhase(s, ca, workloads),
     intent: [object(buildIntentConfigMap(s.istio.mesh, s.production, s.intent, installedRevision(s.istio)))],
@@ -200,8 +222,9 @@ export function planStack(s: StackSettings): StackPlan {
   const objectsOf = (items: readonly PlanItem[]) => items.flatMap((i) => ("object" in i ? [i.object] : []));
   return {
     phases: waitsFor(PHASES.map((name) => ({ name, items: phases[name] }))),
-    model: [buildMeshConfigMap(s.istio.mesh), ...objectsOf(namespaces), ...objectsOf(workloads), ...objectsOf(policies)],
-    probeClients: s.demo.enabled ? s.namespaces.map((ns) => `sleep.${ns.name}`) : [],
+    model: [buildMeshConfigMap(s.istio.mesh), ...objectsOf(namespaces), ...objectsOf(workloads), ...objectsOf(probeClients), ...objectsOf(policies)],
+    probeClients: [...(s.demo.enabled ? s.namespaces.map((ns) => `sleep.${ns.name}`) : []), ...probeNamespaces.map(probeClientName)],
+    ...(s.probe.enabled ? { live: { namespaces: s.namespaces.map((ns) => ns.name), istioNamespace: s.istio.namespace, clients: probeNamespaces.map(probeClientName) } } : {}),
     revisions: [installedRevision(s.istio)],
     ...(chain
       ? {

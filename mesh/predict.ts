@@ -29,7 +29,11 @@ export interface PredictOptions {
 }
 
 export function predict(objects: readonly KubeObject[], options: PredictOptions = {}): Prediction {
-  const model = buildModel(objects, { revisions: options.revisions });
+  return predictBuilt(buildModel(objects, { revisions: options.revisions }), objects, options);
+}
+
+/** predict() with the model of `objects` already built (callers that also query the model: the live probe). */
+export function predictBuilt(model: MeshModel, objects: readonly KubeObject[], options: PredictOptions = {}): Prediction {
   for (const n of model.notices) options.notice?.(n);
   const prediction = predictModel(model, options);
   return options.markNotModelled ? markNotModelled(prediction, model, objects) : prediction;
@@ -80,13 +84,14 @@ export function predictModel(model: MeshModel, options: PredictOptions = {}): Pr
  *
  * exportTo, ports and route details are not read: a matching object marks every port of the Service.
  */
-export const NOT_MODELLED_KINDS: ReadonlySet<string> = new Set(["VirtualService", "Gateway", "Sidecar", "ServiceEntry", "EnvoyFilter"]);
+// A list, not a Set: the probe's serialized provider captures this module, and Pulumi's serializer rebuilds a Set as a plain object, whose .has then throws.
+export const NOT_MODELLED_KINDS: readonly string[] = ["VirtualService", "Gateway", "Sidecar", "ServiceEntry", "EnvoyFilter"];
 
 const NETWORKING_GROUP = "networking.istio.io";
 
 /** A networking.istio.io object (any API version) of NOT_MODELLED_KINDS. */
 export function isNotModelledKind(o: Pick<KubeObject, "apiVersion" | "kind">): boolean {
-  return o.apiVersion.startsWith(`${NETWORKING_GROUP}/`) && NOT_MODELLED_KINDS.has(o.kind);
+  return o.apiVersion.startsWith(`${NETWORKING_GROUP}/`) && NOT_MODELLED_KINDS.includes(o.kind);
 }
 
 function ref(o: KubeObject): string {

@@ -22,3 +22,7 @@ export const PROBE_CLIENT_LABELS: Readonly<Record<string, string>> = { app: PROB
 export const PROBE_CLIENT_CONTAINER = "probe";
 /** The demo's curl image (the probe script needs only sh and curl). */
 export const PROBE_CLIENT_IMAGE = SLEEP_IMAGE;
+/** `<workload>.<namespace>` of the probe client in `namespace`, as a cell names its client. */
+export function probeClientName(namespace: string): string {
+  return `${PROBE_CLIENT_NAME}.${namespace}`;
+}

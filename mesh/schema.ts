@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { isPort, isPortKey } from "./names";
+import { fieldPath } from "./shape-problem";
 import { AUTHORIZATION_ACTIONS, CLIENT_TLS_MODES, MTLS_MODES, type KubeObject } from "./types";
 import { excerpt, SourceError, type SourceObject, type YamlPath } from "./yaml";
 
@@ -286,13 +287,6 @@ function valueAt(o: unknown, path: YamlPath): unknown {
     v = (v as Record<string | number, unknown>)[seg];
   }
   return v;
-}
-
-/** `spec.rules[0].from[1].source.principals`, the notation of `kubectl explain` and API errors. */
-export function fieldPath(path: YamlPath): string {
-  let s = "";
-  for (const seg of path) s += typeof seg === "number" ? `[${seg}]` : s === "" ? seg : `.${seg}`;
-  return s;
 }
 
 function show(v: unknown): string {

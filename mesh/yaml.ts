@@ -57,9 +57,10 @@ export class SourceErrors extends Error {
 
 /**
  * Kinds without a namespace. Everything else is namespaced: without `metadata.namespace` it goes
- * to "default", as `kubectl apply` does when no `-n` is given.
+ * to "default", as `kubectl apply` does when no `-n` is given. A list, not a Set: the probe's
+ * serialized provider captures this module, and Pulumi's serializer rebuilds a Set as a plain object, whose .has then throws.
  */
-export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+export const CLUSTER_SCOPED_KINDS: readonly string[] = [
   "Namespace",
   "Node",
   "PersistentVolume",
@@ -83,7 +84,7 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   "FlowSchema",
   "PriorityLevelConfiguration",
   "ClusterIssuer",
-]);
+];
 
 const LIST_KIND = /List$/;
 
@@ -182,7 +183,7 @@ function listItems(value: unknown): unknown[] | undefined {
 }
 
 export function withDefaultNamespace(o: KubeObject): KubeObject {
-  if (CLUSTER_SCOPED_KINDS.has(o.kind) || (o.metadata.namespace !== undefined && o.metadata.namespace !== "")) return o;
+  if (CLUSTER_SCOPED_KINDS.includes(o.kind) || (o.metadata.namespace !== undefined && o.metadata.namespace !== "")) return o;
   return { ...o, metadata: { ...o.metadata, namespace: "default" } };
 }
 

@@ -3,10 +3,13 @@
  * say (nothing enforces them), so a namespace whose workloads go without sidecars is an exception to
  * STRICT like a PERMISSIVE policy: its Namespace carries the same reason and expiry annotations
  * (mtls-exceptions.ts), checked the same way. Such a namespace is one labelled
- * `istio-injection: disabled`, or one where the model finds a workload without a sidecar.
+ * `istio-injection: disabled`, or one where the model finds a workload without a sidecar. The
+ * stack's plaintext probe client (mesh/probe-clients.ts) is no such workload: it only sends, from
+ * a namespace of its own, to prove that STRICT refuses it.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { INJECTION_NAMESPACE_LABEL } from "../mesh/model/workloads";
+import { PLAINTEXT_PROBE_NAMESPACE, probeClientName } from "../mesh/probe-clients";
 import { analyzeStack } from "./analysis";
 import { DEFAULT_MAX_EXCEPTION_DAYS, exceptionProblems, MAX_EXCEPTION_DAYS_PROPERTY, type MtlsExceptionsConfig } from "./mtls-exceptions";
 import type { PolicyClock } from "./options";
@@ -30,14 +33,16 @@ export function productionSidecarExceptions(clock: PolicyClock): StackValidation
       const maxDays = config.maxExceptionDays ?? DEFAULT_MAX_EXCEPTION_DAYS;
       // Without a model (its error is reported by the model-based policies) the labels still tell.
       const bare = new Map<string, string[]>();
+      const plaintextProbe = probeClientName(PLAINTEXT_PROBE_NAMESPACE);
       for (const w of a.model?.workloads ?? []) {
-        if (!w.sidecar) bare.set(w.namespace, [...(bare.get(w.namespace) ?? []), `${w.id} (${w.sidecarWhy})`]);
+        if (!w.sidecar && w.id !== plaintextProbe) bare.set(w.namespace, [...(bare.get(w.namespace) ?? []), `${w.id} (${w.sidecarWhy})`]);
       }
       for (const { object, urn } of a.objects) {
         if (object.kind !== "Namespace" || object.apiVersion !== "v1") continue;
         const name = object.metadata.name;
         const labels = (object.metadata.labels ?? {}) as Record<string, unknown>;
-        const disabled = labels[INJECTION_NAMESPACE_LABEL] === "disabled";
+        // The plaintext probe client's namespace is disabled by design; anything else there still counts.
+        const disabled = labels[INJECTION_NAMESPACE_LABEL] === "disabled" && name !== PLAINTEXT_PROBE_NAMESPACE;
         const workloads = bare.get(name) ?? [];
         if (!disabled && workloads.length === 0) continue;
         const why = [...(disabled ? [`label ${INJECTION_NAMESPACE_LABEL}: disabled`] : []), ...(workloads.length ? [`no sidecar: ${workloads.join(", ")}`] : [])];

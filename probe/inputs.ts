@@ -63,6 +63,35 @@ export function scriptTarget(cell: Cell, id: string, bearer: string | undefined)
   return target;
 }
 
+/**
+ * Live mode (probe/provider.ts): the stack's managed namespaces (the read's scope), istiod's
+ * namespace (its mesh ConfigMap names the root namespace) and the probe clients, whose cells are
+ * predicted at probe time: `<workload>.<namespace>`, one per managed namespace and the plaintext one.
+ */
+export interface LiveInput {
+  namespaces: string[];
+  istioNamespace: string;
+  clients: string[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Every problem with a live input, as (property, reason) pairs; live mode reads the exceptions from the cluster, so none may be given. */
+export function validateLiveInput(live: unknown, exceptions: unknown): { property: string; reason: string }[] {
+  const failures: { property: string; reason: string }[] = [];
+  if (Array.isArray(exceptions) && exceptions.length > 0) failures.push({ property: "exceptions", reason: "exceptions are read from the cluster in live mode: omit them" });
+  const l = live as Partial<LiveInput> | null;
+  const labels = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && DNS_LABEL.test(x));
+  if (typeof l !== "object" || l === null) return [...failures, { property: "live", reason: `live is ${JSON.stringify(live)}: expected { namespaces, istioNamespace, clients }` }];
+  if (!labels(l.namespaces)) failures.push({ property: "live.namespaces", reason: `live.namespaces is ${JSON.stringify(l.namespaces)}: expected the managed namespaces, at least one` });
+  if (typeof l.istioNamespace !== "string" || !DNS_LABEL.test(l.istioNamespace)) failures.push({ property: "live.istioNamespace", reason: `live.istioNamespace is ${JSON.stringify(l.istioNamespace)}: expected istiod's namespace` });
+  const client = (x: unknown) => typeof x === "string" && x.split(".").length === 2 && x.split(".").every((p) => DNS_LABEL.test(p));
+  if (!Array.isArray(l.clients) || l.clients.length === 0 || !l.clients.every(client)) {
+    failures.push({ property: "live.clients", reason: `live.clients is ${JSON.stringify(l.clients)}: expected the probe clients, <workload>.<namespace>, at least one` });
+  }
+  return failures;
+}
+
 export interface ProbeSettingsInput {
   requestTimeoutSeconds: number;
   deadlineSeconds: number;
@@ -137,10 +166,13 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** sha256 of the probe set (token bytes included, so a new token runs the probes again; only the hash is stored). */
-export function probesHash(predicted: readonly Cell[], tokens: readonly BearerToken[]): string {
+/**
+ * sha256 of the probe set (token bytes included, so a new token runs the probes again; only the
+ * hash is stored). The live input is part of it; absent, the hash is what it was without live mode.
+ */
+export function probesHash(predicted: readonly Cell[], tokens: readonly BearerToken[], live?: LiveInput): string {
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  return createHash("sha256").update(canonicalJson({ predicted, tokens })).digest("hex");
+  return createHash("sha256").update(canonicalJson({ predicted, tokens, live })).digest("hex");
 }
 
 /**

@@ -88,6 +88,30 @@ export function cellProblem(e: Cell, o: Cell): string | undefined {
   return undefined;
 }
 
+/**
+ * The check of a cell whose Service port does not speak HTTP (connectionLevel in diffTables): the
+ * probe still sends an HTTP request, so the model's status and the echoed mTLS mean nothing there;
+ * only whether the connection was refused or reset (any failure evidence, either kind: a client
+ * sidecar proxying TCP resets where it would answer 503 for HTTP) or accepted (the server answered
+ * anything, even in another protocol: curl exits 1 or 8). A server that closes on an HTTP request
+ * without a byte looks like a reset, and a silent one like a timeout: both differ, never pass.
+ */
+export function connectionProblem(e: Cell, o: Cell): string | undefined {
+  const ev = o.evidence;
+  if (!ev) return "the observed cell carries no evidence";
+  const expectRefused = expectsRefusal(e);
+  const refused = o.failure !== undefined;
+  const accepted = !refused && (o.code > 0 || ev.curlExit === 1 || ev.curlExit === 8);
+  if (expectRefused) return refused ? undefined : `connection accepted (${o.reason}), expected refused or reset (connection-level check: the port does not speak HTTP)`;
+  if (accepted) return undefined;
+  return `${o.reason}, expected the connection accepted (connection-level check: the port does not speak HTTP)`;
+}
+
+/** At the connection level, a predicted cell expects the connection refused or reset (else accepted). */
+export function expectsRefusal(e: Cell): boolean {
+  return e.failure !== undefined || e.code === 0;
+}
+
 /** Why a response with the expected status is not the evidence of `failure`. */
 function failureProblem(failure: CellFailure, code: number, e: Evidence): string {
   const want = FAILURE_EVIDENCE[failure];
@@ -116,15 +140,17 @@ export function cellKey(c: Pick<Cell, "from" | "to" | "request">): string {
 
 /**
  * The predicted table against the observed one, row by row: every predicted cell needs an
- * observed cell for the same request that confirms it.
+ * observed cell for the same request that confirms it. Cells to a Service port of
+ * `connectionLevel` (Cell.to) are checked by connectionProblem, the others by cellProblem.
  */
-export function diffTables(predicted: readonly Cell[], observed: readonly Cell[]): Difference[] {
+export function diffTables(predicted: readonly Cell[], observed: readonly Cell[], connectionLevel: readonly string[] = []): Difference[] {
   const byKey = new Map(observed.map((o) => [cellKey(o), o]));
+  const connectionOnly = new Set(connectionLevel);
   const diffs: Difference[] = [];
   for (const cell of predicted) {
     const o = byKey.get(cellKey(cell));
     if (!o) throw new Error(`${cell.from} to ${requestText(cell)}: no observed cell for this request`);
-    const problem = cellProblem(cell, o);
+    const problem = connectionOnly.has(cell.to) ? connectionProblem(cell, o) : cellProblem(cell, o);
     if (problem) diffs.push({ cell, observed: o, problem });
   }
   return diffs;
@@ -136,7 +162,7 @@ function describeAnswer(e: Evidence): string {
 }
 
 function curlExitName(exit: number): string {
-  const names: Record<number, string> = { 0: "ok", 6: "host not resolved", 7: "connection refused", 28: "timeout", 52: "empty reply", 56: "connection reset" };
+  const names: Record<number, string> = { 0: "ok", 1: "the reply is not HTTP", 8: "weird server reply", 6: "host not resolved", 7: "connection refused", 28: "timeout", 52: "empty reply", 56: "connection reset" };
   return names[exit] ?? "curl error";
 }
 

@@ -4,14 +4,25 @@
  * provider, whose serialized text captures this module by value: only plain functions and values
  * here, client libraries required inside functions.
  *
+ * Live mode (input `live`): at probe time the provider reads the cluster (probe/cluster-read.ts,
+ * through the same kubeconfig and context as its execs) and predicts the probe clients' cells
+ * from what runs there (probe/live.ts): the stack's objects and everything app teams applied.
+ * The plan-time cells of other clients (the demo's sleep) keep their prediction and requests.
+ * The posture's exceptions then come from the live objects too.
+ *
  * Test-only transport: the input `transport: { kind: "fake", scenario }` is honoured only when
  * the environment variable ISTIO_MTLS_PROBE_FAKE_TRANSPORT names a module exporting
  * `fakeTransport(scenario)`; otherwise it is an error, so a stack cannot probe a fake by accident.
  */
+import type { ServiceException } from "../mesh/mtls-exceptions";
 import type { Cell } from "../mesh/prediction";
-import { probesHash, validateProbeInputs, type BearerToken } from "./inputs";
+import { PLAINTEXT_PROBE_NAMESPACE } from "../mesh/probe-clients";
+import { readCluster } from "./cluster-read";
+import { probesHash, validateLiveInput, validateProbeInputs, type BearerToken, type LiveInput } from "./inputs";
+import { predictLive } from "./live";
+import { postureReport, type ServicePosture } from "./posture";
 import { formatMatrix, runProbes } from "./runner";
-import { kubernetesTransport, type CertificateRequestInfo, type ExecTransport } from "./transport";
+import { kubernetesTransport, type CertificateRequestInfo, type ClusterAccess, type ExecTransport } from "./transport";
 
 export const FAKE_TRANSPORT_ENV = "ISTIO_MTLS_PROBE_FAKE_TRANSPORT";
 
@@ -40,6 +51,10 @@ export interface ProbeInputs {
   context?: string;
   expectedRootCertPem?: string;
   expectedRootFromCertificate?: CertificateRef;
+  /** The reviewed exceptions covering each Service port (mesh/mtls-exceptions.ts), for the posture report; in live mode read live instead. */
+  exceptions: ServiceException[];
+  /** Live mode: predict the probe clients' cells at probe time from a read of the cluster. */
+  live?: LiveInput;
   transport?: { kind: "fake"; scenario: unknown };
 }
 
@@ -48,16 +63,34 @@ export interface ProbeOutputs {
   revision: string;
   probesHash: string;
   alwaysRun: boolean;
-  /** The observed cells, one per predicted cell. */
+  /** The observed cells, one per probed cell: the plan-time ones first, then the live ones. */
   cells: Cell[];
+  /** Cells predicted before apply (from the stack's own objects) and probed as such. */
+  predictedBeforeApply: number;
+  /** Cells predicted live, at probe time, from a read of the cluster (0 without live mode). */
+  predictedLive: number;
+  /** What the live prediction noted (objects the model does not read, ports not probed), one line each. */
+  notices: string[];
   table: string;
   attempts: number;
   secondsToConverge: number;
   execs: number;
+  /** Per Service port of the observed cells: what it accepts and who reached it how (probe/posture.ts). */
+  posture: ServicePosture[];
+  /** The posture in one line, e.g. "9 service ports: 6 refuse plaintext; 1 accepts it under exceptions …". */
+  summary: string;
 }
 
 /** Shown for inputs not known until apply. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The cluster the execs and the live read go to: the Kubernetes provider's kubeconfig and context. */
+function accessOf(inputs: ProbeInputs): ClusterAccess {
+  return {
+    ...(inputs.kubeconfig ? { kubeconfig: inputs.kubeconfig } : {}),
+    ...(inputs.context ? { context: inputs.context } : {}),
+  };
+}
 
 function transportFor(inputs: ProbeInputs): ExecTransport {
   if (inputs.transport !== undefined) {
@@ -67,10 +100,7 @@ function transportFor(inputs: ProbeInputs): ExecTransport {
     }
     return require(modulePath).fakeTransport(inputs.transport.scenario);
   }
-  return kubernetesTransport({
-    ...(inputs.kubeconfig ? { kubeconfig: inputs.kubeconfig } : {}),
-    ...(inputs.context ? { context: inputs.context } : {}),
-  });
+  return kubernetesTransport(accessOf(inputs));
 }
 
 /**
@@ -123,27 +153,66 @@ async function expectedRoot(inputs: ProbeInputs, transport: ExecTransport): Prom
   return expectedRootFromRequests(cert, await transport.listCertificateRequests(cert.namespace));
 }
 
-/** Probes the cluster; resolves with the observed table, rejects when it differs from the predicted one. */
+/** Today in UTC, YYYY-MM-DD: an exception is allowed through its `expires` day. */
+function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** What to probe: the plan-time cells, or in live mode those of other clients and the live prediction. */
+interface ProbeSet {
+  cells: Cell[];
+  beforeApply: number;
+  connectionLevel: string[];
+  exceptions: ServiceException[];
+  notices: string[];
+}
+
+async function probeSet(inputs: ProbeInputs): Promise<ProbeSet> {
+  const { live } = inputs;
+  if (!live) return { cells: inputs.predicted, beforeApply: inputs.predicted.length, connectionLevel: [], exceptions: inputs.exceptions ?? [], notices: [] };
+  const read = await readCluster(accessOf(inputs), { namespaces: live.namespaces, optionalNamespaces: [PLAINTEXT_PROBE_NAMESPACE], istioNamespace: live.istioNamespace });
+  // Explicit clients: a probe client the stack deployed but the read lacks is an error, not a notice.
+  const predicted = predictLive(read, { clients: live.clients });
+  const probeClients = new Set(live.clients);
+  const before = inputs.predicted.filter((c) => !probeClients.has(c.from));
+  return {
+    cells: [...before, ...predicted.cells],
+    beforeApply: before.length,
+    connectionLevel: predicted.connectionLevel,
+    exceptions: predicted.exceptions,
+    notices: [...read.notices, ...predicted.notices],
+  };
+}
+
+/** Probes the cluster; resolves with the observed table and its posture, rejects when it differs from the predicted one. */
 export async function runProbe(inputs: ProbeInputs): Promise<ProbeOutputs> {
   const transport = transportFor(inputs);
+  const set = await probeSet(inputs);
   const rootPem = await expectedRoot(inputs, transport);
-  const result = await runProbes(inputs.predicted, {
+  const result = await runProbes(set.cells, {
     transport,
     requestTimeoutSeconds: inputs.requestTimeoutSeconds,
     deadlineSeconds: inputs.deadlineSeconds,
     concurrency: inputs.concurrency,
     tokens: inputs.tokens,
+    connectionLevel: set.connectionLevel,
     ...(rootPem !== undefined ? { expectedRootCertPem: rootPem } : {}),
   });
+  const posture = postureReport(result.cells, set.exceptions, todayUtc());
   return {
     revision: inputs.revision,
-    probesHash: probesHash(inputs.predicted, inputs.tokens),
+    probesHash: probesHash(inputs.predicted, inputs.tokens, inputs.live),
     alwaysRun: inputs.alwaysRun,
     cells: result.cells,
+    predictedBeforeApply: set.beforeApply,
+    predictedLive: set.cells.length - set.beforeApply,
+    notices: set.notices,
     table: formatMatrix(result.cells),
     attempts: result.attempts,
     secondsToConverge: Math.round(result.secondsToConverge * 10) / 10,
     execs: result.execs,
+    posture: posture.services,
+    summary: posture.summary,
   };
 }
 
@@ -159,13 +228,17 @@ export function rerunReason(olds: Partial<ProbeOutputs>, news: ProbeInputs): str
   if (news.alwaysRun) return "alwaysRun is set";
   if (containsUnknown(news.revision) || containsUnknown(news.predicted) || containsUnknown(news.tokens)) return "inputs are not known until apply";
   if (olds.revision !== news.revision) return "the deployed policy objects changed (revision)";
-  if (olds.probesHash !== probesHash(news.predicted, news.tokens)) return "the probe set changed";
+  if (olds.probesHash !== probesHash(news.predicted, news.tokens, news.live)) return "the probe set changed";
   return undefined;
 }
 
 /** The provider's check: every problem with the inputs; values not known yet (preview) are checked again when known. */
 export function checkProbeInputs(news: ProbeInputs): { property: string; reason: string }[] {
   const failures = validateProbeInputs(containsUnknown(news.predicted) ? [] : news.predicted, containsUnknown(news.tokens) ? undefined : (news.tokens ?? []), news, news.revision);
+  if (news.exceptions !== undefined && !Array.isArray(news.exceptions)) {
+    failures.push({ property: "exceptions", reason: `exceptions is ${typeof news.exceptions}: expected the reviewed exceptions covering each Service port` });
+  }
+  if (news.live !== undefined) failures.push(...validateLiveInput(news.live, news.exceptions));
   if (news.transport !== undefined && news.transport?.kind !== "fake") {
     failures.push({ property: "transport", reason: `transport.kind is ${JSON.stringify(news.transport?.kind)}: only "fake" (tests) is allowed; omit it to probe the cluster` });
   }

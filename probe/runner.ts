@@ -34,6 +34,11 @@ export interface RunOptions {
   log?: (message: string) => void;
   /** Passed to the script (tests point service names at local servers). */
   connectTo?: Record<string, string>;
+  /**
+   * Service ports (`<service>.<namespace>:<port>`, Cell.to) that do not speak HTTP: their cells are
+   * checked at the connection level only (observe.ts connectionProblem).
+   */
+  connectionLevel?: readonly string[];
 }
 
 export interface RunResult {
@@ -44,7 +49,6 @@ export interface RunResult {
   execs: number;
 }
 
-const SLEEP_CONTAINER = "sleep";
 export const PROXY_CONTAINER = "istio-proxy";
 const ROOT_CERT_CONFIGMAP = "istio-ca-root-cert";
 const ROOT_CERT_KEY = "root-cert.pem";
@@ -53,21 +57,42 @@ const ROOT_CERT_KEY = "root-cert.pem";
  * The deadline error when the tables do not agree. A plain Error with fields, not a subclass:
  * the provider's serializer does not rebuild Error subclasses faithfully (their message is lost).
  */
-export type ProbeMismatchError = Error & { name: "ProbeMismatchError"; differences: Difference[]; attempts: number };
+export type ProbeMismatchError = Error & { name: "ProbeMismatchError"; differences: Difference[]; attempts: number } & Partial<LastAttempt>;
 
-export function probeMismatchError(message: string, differences: Difference[], attempts: number): ProbeMismatchError {
-  return Object.assign(new Error(message), { name: "ProbeMismatchError" as const, differences, attempts });
+/** The last attempt of a run that did not converge: its whole observed table (one cell per predicted cell), for a report of every cell. */
+export interface LastAttempt {
+  observed: Cell[];
+  execs: number;
+  seconds: number;
+}
+
+export function probeMismatchError(message: string, differences: Difference[], attempts: number, last?: LastAttempt): ProbeMismatchError {
+  return Object.assign(new Error(message), { name: "ProbeMismatchError" as const, differences, attempts, ...last });
 }
 
 export function isProbeMismatchError(e: unknown): e is ProbeMismatchError {
   return e instanceof Error && e.name === "ProbeMismatchError";
 }
 
-/** Readiness: Running, not terminating, `sleep` ready, and `istio-proxy` ready when the client has a sidecar. */
+/**
+ * The container the probe script runs in: the pod's one regular container other than istio-proxy
+ * (`sleep` in the demo, `probe` in the probe clients), so any curl client workload can be one.
+ * Several such containers: the pod does not say which one has curl, so it is an error naming them.
+ */
+export function probeContainer(pod: PodInfo): { name: string } | { problem: string } {
+  const apps = pod.containers.filter((c) => !c.init && c.name !== PROXY_CONTAINER);
+  if (apps.length === 1) return { name: apps[0]!.name };
+  if (apps.length === 0) return { problem: `no container other than ${PROXY_CONTAINER} to run the probe in` };
+  return { problem: `containers ${apps.map((c) => c.name).join(", ")} besides ${PROXY_CONTAINER}: cannot tell which one runs the probe (a client needs exactly one)` };
+}
+
+/** Readiness: Running, not terminating, the probe container ready, and `istio-proxy` ready when the client has a sidecar. */
 export function podReady(pod: PodInfo, sidecar: boolean): string | undefined {
   if (pod.terminating) return "terminating";
   if (pod.phase !== "Running") return `phase ${pod.phase}`;
-  const wanted = sidecar ? [SLEEP_CONTAINER, PROXY_CONTAINER] : [SLEEP_CONTAINER];
+  const app = probeContainer(pod);
+  if ("problem" in app) return app.problem;
+  const wanted = sidecar ? [app.name, PROXY_CONTAINER] : [app.name];
   for (const name of wanted) {
     const c = pod.containers.find((x) => x.name === name);
     if (!c) return `no container ${name}${name === PROXY_CONTAINER ? " (is sidecar injection on for the namespace?)" : ""}`;
@@ -125,7 +150,8 @@ async function attempt(cells: readonly Cell[], targets: readonly ScriptTarget[],
       // The script runs its curls one after another: allow each its timeout plus slack for the exec itself.
       const timeoutMs = (mine.length * opts.requestTimeoutSeconds + 15) * 1000;
       execs++;
-      const res = await opts.transport.exec(pod.namespace, pod.name, SLEEP_CONTAINER, ["sh", "-c", script], timeoutMs);
+      const container = (probeContainer(pod) as { name: string }).name;
+      const res = await opts.transport.exec(pod.namespace, pod.name, container, ["sh", "-c", script], timeoutMs);
       if (res.exitCode !== 0) {
         throw new Error(`probe script in ${pod.namespace}/${pod.name} exited ${res.exitCode}: ${res.stderr.trim() || "(no stderr)"}`);
       }
@@ -243,10 +269,10 @@ export async function runProbes(cells: readonly Cell[], opts: RunOptions): Promi
       if (root) await checkTrust(cells, opts, root);
       const result = await attempt(cells, targets, opts);
       execs += result.execs;
-      const diffs = diffTables(cells, result.observed);
+      const diffs = diffTables(cells, result.observed, opts.connectionLevel);
       const seconds = (clock() - start) / 1000;
       if (diffs.length === 0) return { cells: result.observed, attempts: n, secondsToConverge: seconds, execs };
-      failure = probeMismatchError(mismatchMessage(diffs, cells.length, n, seconds), diffs, n);
+      failure = probeMismatchError(mismatchMessage(diffs, cells.length, n, seconds), diffs, n, { observed: result.observed, execs, seconds });
       log(`attempt ${n}: ${diffs.length} of ${cells.length} cells differ`);
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));

@@ -10,6 +10,8 @@ import type * as k8s from "@kubernetes/client-node";
 export interface ContainerState {
   name: string;
   ready: boolean;
+  /** An init container (istio-init, or istio-proxy as a native sidecar): never the one the probe runs in. */
+  init?: boolean;
 }
 
 export interface PodInfo {
@@ -59,7 +61,19 @@ export interface ClusterAccess {
   kubeconfig?: string;
   /** `kubernetes:context`: a context of that kubeconfig; omitted: its current context. */
   context?: string;
+  /**
+   * What errors call the two settings: the stack's config keys by default; the CLI passes its
+   * flags (`--kubeconfig`, `--context`), so each message names what the user wrote.
+   */
+  settings?: SettingNames;
 }
+
+export interface SettingNames {
+  kubeconfig: string;
+  context: string;
+}
+
+export const PULUMI_SETTINGS: SettingNames = { kubeconfig: "kubernetes:kubeconfig", context: "kubernetes:context" };
 
 /**
  * The oldest Node.js the project runs on: @kubernetes/client-node 2.x loads undici, whose engines
@@ -96,6 +110,9 @@ export interface KubeconfigText {
   source: string;
 }
 
+/** Where a pod's service-account token is mounted (client-node's in-cluster loading reads it). */
+const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
 const KUBECONFIG_ALLOWED =
   "the path of a kubeconfig file (absolute, relative to the working directory, or ~/…) or the kubeconfig document itself (YAML or JSON)";
 
@@ -105,7 +122,7 @@ const KUBECONFIG_ALLOWED =
  * else is the document. Unlike the provider, which reports an unusable value only as an
  * unreachable cluster, a value that is neither is an error naming the key and the value.
  */
-export function readKubeconfig(value: string, env: { home: string; cwd: string }): KubeconfigText {
+export function readKubeconfig(value: string, env: { home: string; cwd: string }, key: string = PULUMI_SETTINGS.kubeconfig): KubeconfigText {
   const fs = require("node:fs") as typeof import("node:fs");
   const path = require("node:path") as typeof import("node:path");
   const expanded = value === "~" ? env.home : value.startsWith("~/") ? path.join(env.home, value.slice(2)) : value;
@@ -118,12 +135,12 @@ export function readKubeconfig(value: string, env: { home: string; cwd: string }
     stat = undefined;
   }
   const shown = !value.includes("\n") && value.length <= 300 ? JSON.stringify(value) : `a ${value.split("\n").length}-line value`;
-  if (stat?.isDirectory()) throw new Error(`kubernetes:kubeconfig: ${shown} is a directory (${file}); allowed: ${KUBECONFIG_ALLOWED}`);
+  if (stat?.isDirectory()) throw new Error(`${key}: ${shown} is a directory (${file}); allowed: ${KUBECONFIG_ALLOWED}`);
   if (stat) {
     try {
       return { document: fs.readFileSync(file, "utf8"), source: `file ${file}` };
     } catch (e) {
-      throw new Error(`kubernetes:kubeconfig: ${shown}: cannot read ${file}: ${(e as Error).message}; allowed: ${KUBECONFIG_ALLOWED}`);
+      throw new Error(`${key}: ${shown}: cannot read ${file}: ${(e as Error).message}; allowed: ${KUBECONFIG_ALLOWED}`);
     }
   }
 
@@ -139,7 +156,7 @@ export function readKubeconfig(value: string, env: { home: string; cwd: string }
   }
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
     const detail = value.includes("\n") ? why : ` (no file at ${file})`;
-    throw new Error(`kubernetes:kubeconfig: ${shown} is neither an existing file nor a kubeconfig document${detail}; allowed: ${KUBECONFIG_ALLOWED}`);
+    throw new Error(`${key}: ${shown} is neither an existing file nor a kubeconfig document${detail}; allowed: ${KUBECONFIG_ALLOWED}`);
   }
   return { document: value, source: "document" };
 }
@@ -150,35 +167,44 @@ export function readKubeconfig(value: string, env: { home: string; cwd: string }
  */
 export function loadKubeConfig(lib: typeof k8s, access: ClusterAccess): k8s.KubeConfig {
   const os = require("node:os") as typeof import("node:os");
+  const fs = require("node:fs") as typeof import("node:fs");
+  const path = require("node:path") as typeof import("node:path");
+  const names = access.settings ?? PULUMI_SETTINGS;
   const kc = new lib.KubeConfig();
   let source: string;
   if (access.kubeconfig) {
-    const text = readKubeconfig(access.kubeconfig, { home: os.homedir(), cwd: process.cwd() });
-    source = `the kubernetes:kubeconfig ${text.source}`;
+    const text = readKubeconfig(access.kubeconfig, { home: os.homedir(), cwd: process.cwd() }, names.kubeconfig);
+    source = `the ${names.kubeconfig} ${text.source}`;
     try {
       kc.loadFromString(text.document);
     } catch (e) {
-      throw new Error(`kubernetes:kubeconfig: the ${text.source} is not a valid kubeconfig (${(e as Error).message}); allowed: ${KUBECONFIG_ALLOWED}`);
+      throw new Error(`${names.kubeconfig}: the ${text.source} is not a valid kubeconfig (${(e as Error).message}); allowed: ${KUBECONFIG_ALLOWED}`);
     }
   } else {
     source = process.env.KUBECONFIG ? `$KUBECONFIG (${process.env.KUBECONFIG})` : "the default kubeconfig (~/.kube/config or the in-cluster service account)";
+    // Without any of them client-node quietly falls back to http://localhost:8080, which would
+    // surface later as an unreachable server that no kubeconfig named.
+    const inCluster = fs.existsSync(SERVICE_ACCOUNT_TOKEN) && process.env.KUBERNETES_SERVICE_HOST;
+    if (!process.env.KUBECONFIG && !fs.existsSync(path.join(os.homedir(), ".kube", "config")) && !inCluster) {
+      throw new Error(`no kubeconfig: ${names.kubeconfig} is not set, $KUBECONFIG is not set, there is no ~/.kube/config and this is not a pod with a service account; allowed: ${KUBECONFIG_ALLOWED}`);
+    }
     try {
       kc.loadFromDefault();
     } catch (e) {
-      throw new Error(`loading ${source} failed: ${(e as Error).message}; set kubernetes:kubeconfig to ${KUBECONFIG_ALLOWED}`);
+      throw new Error(`loading ${source} failed: ${(e as Error).message}; set ${names.kubeconfig} to ${KUBECONFIG_ALLOWED}`);
     }
   }
   const contexts = kc.getContexts().map((c) => c.name);
   if (contexts.length === 0) throw new Error(`${source} defines no context; allowed: a kubeconfig with a context for the cluster`);
   const allowed = contexts.join(", ");
   if (access.context) {
-    if (!kc.getContextObject(access.context)) throw new Error(`kubernetes:context: ${JSON.stringify(access.context)} is not a context of ${source}; allowed: ${allowed}`);
+    if (!kc.getContextObject(access.context)) throw new Error(`${names.context}: ${JSON.stringify(access.context)} is not a context of ${source}; allowed: ${allowed}`);
     kc.setCurrentContext(access.context);
   } else if (!kc.getContextObject(kc.getCurrentContext())) {
     const current = kc.getCurrentContext();
     throw new Error(
       `${source}: ${current ? `its current context ${JSON.stringify(current)} is not one of its contexts` : "it has no current context"}; ` +
-        `set kubernetes:context to one of: ${allowed}`,
+        `set ${names.context} to one of: ${allowed}`,
     );
   }
   const ctx = kc.getContextObject(kc.getCurrentContext())!;
@@ -233,10 +259,10 @@ export function kubernetesTransport(access: ClusterAccess): ExecTransport {
         name: p.metadata?.name ?? "",
         phase: p.status?.phase ?? "Unknown",
         terminating: p.metadata?.deletionTimestamp !== undefined,
-        containers: [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])].map((c) => ({
-          name: c.name,
-          ready: c.ready === true,
-        })),
+        containers: [
+          ...(p.status?.containerStatuses ?? []).map((c) => ({ name: c.name, ready: c.ready === true })),
+          ...(p.status?.initContainerStatuses ?? []).map((c) => ({ name: c.name, ready: c.ready === true, init: true })),
+        ],
       }));
     },
     exec(namespace, pod, container, command, timeoutMs) {

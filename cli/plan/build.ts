@@ -28,9 +28,22 @@ export interface PlanViolation {
   message: string;
 }
 
+/** A client the probe runs cells from, as the model sees it. */
+export interface PlanProbeClient {
+  /** `<workload>.<namespace>`. */
+  from: string;
+  sidecar: boolean;
+  /** Why it has (or lacks) a sidecar, as the model's reasons say it. */
+  sidecarWhy: string;
+  /** Its SPIFFE identity, which a server sees over mTLS (none over plaintext). */
+  identity: string;
+}
+
 export interface Plan {
   stack: string;
   resources: PlanResource[];
+  /** The probe's clients (the demo's sleep, the probe clients), in the plan's order; empty with the probe off. */
+  probeClients: PlanProbeClient[];
   prediction: Prediction;
   /** Set when the model cannot read the stack's objects (the policies report it too). */
   modelError?: string;
@@ -110,10 +123,17 @@ export async function buildPlan(input: PlanInput): Promise<Plan> {
   const findings: PolicyFinding[] = await runPolicies(istioMtlsPolicies({ now: input.now }), resources, input.policyConfig ?? {});
   const probed = new Set(plan.probeClients);
   const prediction = { probes: (analysis.prediction?.probes ?? []).filter((p) => probed.has(p.from)) };
-  const probe = settings.probe.enabled && prediction.probes.length > 0 ? [PROBE_RESOURCE] : [];
+  // As index.ts: the probe runs whenever enabled, also with no cell predicted before apply.
+  const probe = settings.probe.enabled ? [PROBE_RESOURCE] : [];
+  const workloads = new Map((analysis.model?.workloads ?? []).map((w) => [w.id, w]));
+  const probeClients = plan.probeClients.flatMap((from) => {
+    const w = workloads.get(from);
+    return w ? [{ from, sidecar: w.sidecar, sidecarWhy: w.sidecarWhy, identity: w.spiffe }] : [];
+  });
   return {
     stack: input.stack,
     resources: [...items.map(planResourceOf), ...probe].sort(compareResources),
+    probeClients,
     prediction,
     ...(analysis.modelError ? { modelError: analysis.modelError } : {}),
     violations: findings.map(({ policy, level, message }) => ({ policy, level, message })),

@@ -27,12 +27,31 @@ export function planJson(plan: Plan): string {
   return JSON.stringify(
     {
       resources: plan.resources.map(({ type, kind, namespace, name }) => ({ type, kind, namespace, name })),
+      probeClients: plan.probeClients,
       probes: jsonCells(plan.prediction),
       violations: plan.violations,
     },
     null,
     2,
   );
+}
+
+/**
+ * Which cells the plan can predict: only those between the stack's own objects. What app teams
+ * apply in the managed namespaces is not in the plan; the probe predicts its clients' cells again
+ * live, at probe time (probe/live.ts).
+ */
+export function probeScopeLines(plan: Plan): string[] {
+  if (!plan.resources.some((r) => r.type === PROBE_RESOURCE.type)) return ["The probe is off (probe.enabled: false): nothing is proven after apply."];
+  const targets = new Set(plan.prediction.probes.map((p) => p.to)).size;
+  return [
+    `Predicted before apply: ${plan.prediction.probes.length} cells, from the stack's own objects (${targets} Service ports of its own).`,
+    "Predicted live at probe time: the probe clients' cells to every Service port of the managed namespaces, the stack's and those app teams applied, read from the cluster; the other clients' cells are probed as predicted here.",
+  ];
+}
+
+export function probeClientRows(plan: Plan): string[][] {
+  return plan.probeClients.map((c) => [c.from, c.sidecar ? "yes" : "no", c.sidecar ? c.identity : `none over plaintext (${c.sidecarWhy})`]);
 }
 
 export function findingLines(violations: readonly PlanViolation[], markdown: boolean): string[] {
@@ -106,6 +125,10 @@ export function formatPlan(plan: Plan, format: PlanFormat): string {
   const out: string[] = [];
   out.push(heading(`Resources to create for stack ${plan.stack} (${plan.resources.length})`));
   out.push(table(["kind", "namespace", "name", "type"], plan.resources.map((r) => [r.kind, r.namespace || "-", r.name, r.type])));
+  out.push("");
+  out.push(heading(`Clients the probe sends from (${plan.probeClients.length})`));
+  if (plan.probeClients.length > 0) out.push(table(["client", "sidecar", "identity"], probeClientRows(plan)));
+  out.push(...probeScopeLines(plan));
   out.push("");
   out.push(heading("Predicted connectivity"));
   out.push(plan.modelError ? `the model cannot read this stack: ${plan.modelError}` : (md ? formatMarkdown(plan.prediction) : formatTable(plan.prediction)).trimEnd());

@@ -15,3 +15,4 @@ export * from "./mesh-config";
 export * from "./intent";
 export * from "./istio";
 export * from "./cert-manager";
+export * from "./probe-client";

@@ -95,7 +95,8 @@ function stringMap(ref: string, field: string, v: unknown): Record<string, strin
 }
 
 /** Namespaces the injector never injects (istio/istio pkg/kube/inject/initializer.go IgnoredNamespaces). */
-const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
+// A list, not a Set: the probe's serialized provider captures this module, and Pulumi's serializer rebuilds a Set as a plain object, whose .has then throws.
+const IGNORED_NAMESPACES: readonly string[] = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"];
 
 /** The chart's webhook names say which label selected the pod (injection-webhooks.ts chartWebhooks). */
 function selectedBy(w: InjectionWebhook, nsLabels: Labels, podLabels: Labels): string {
@@ -145,7 +146,7 @@ export function sidecarInjected(
   if (hostNetwork) return { sidecar: false, why: "hostNetwork pod" };
   const webhook = selectingWebhook(installed, namespace, nsLabels, podLabels);
   if (!webhook) return { sidecar: false, why: notSelected(installed, nsLabels, podLabels) };
-  if (IGNORED_NAMESPACES.has(namespace)) return { sidecar: false, why: `namespace ${namespace} is never injected` };
+  if (IGNORED_NAMESPACES.includes(namespace)) return { sidecar: false, why: `namespace ${namespace} is never injected` };
   const decision = podLabels[INJECT_LABEL] ?? podAnnotations[INJECT_LABEL];
   if (decision === "false") {
     return { sidecar: false, why: `pod ${podLabels[INJECT_LABEL] !== undefined ? "label" : "annotation"} ${INJECT_LABEL}=false` };

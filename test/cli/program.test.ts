@@ -376,7 +376,7 @@ test("usage errors exit 2: unknown format, unknown option, missing arguments, bo
 test("--help exits 0 and documents the commands", async (t) => {
   const r = await run("predict", "--help");
   t.is(r.code, 0);
-  for (const opt of ["--format", "--from", "--ignore-unknown-kinds", "<file-or-dir...>"]) t.true(r.stdout.includes(opt), opt);
+  for (const opt of ["--format", "--from", "--ignore-unknown-kinds", "[file-or-dir...]", "--kube", "--all-namespaces"]) t.true(r.stdout.includes(opt), opt);
   t.true((await run("diff", "--help")).stdout.includes("--exit-code"));
 });
 

@@ -9,6 +9,9 @@
 #      Istio and cert-manager from local charts and everything the dev stack
 #      plans; every Deployment becomes Ready;
 #   2. istiod's injector adds istio-proxy exactly where the model predicts;
+#      `predict --kube` (the live read) predicts the plan's matrix, sees an app
+#      team's PeerAuthentication the plan cannot, and names a missing RBAC
+#      rule and a missing namespace;
 #   3. cert-manager issues root -> intermediate into cacerts, istiod uses it,
 #      istio-ca-root-cert in every namespace is the stack root;
 #   4. a PeerAuthentication Istio rejects is refused by our config first and by
@@ -130,6 +133,104 @@ step "sidecar injection by the real istiod agrees with the model's prediction"
 kc get pods -A -o json >"$WORK/pods.json"
 (cd "$PROJECT" && node_modules/.bin/tsx test/cluster/check-injection.ts "Pulumi.$STACK.yaml" "$WORK/pods.json") \
   || fail "the injector and the model disagree"
+took
+
+step "predict --kube: the live read of what the stack applied predicts the plan's matrix"
+# The read goes through the real API server (lists per kind and namespace, Istio's CRDs, the
+# injection webhooks istiod's chart installed); the plan predicts from the config alone.
+(cd "$PROJECT" && node bin/istio-mtls.js plan --stack "$STACK" --format json --fail-on never) >"$WORK/plan.json"
+clients="$(node -e 'const p=require(process.argv[1]);console.log([...new Set(p.probes.map(c=>c.from))].join(","))' "$WORK/plan.json")"
+[ -n "$clients" ] || fail "istio-mtls plan predicted no cells for ${STACK}"
+live() { in_ns node "$PROJECT/bin/istio-mtls.js" predict --kube --kubeconfig "$1" -n foo,bar,legacy --from "$clients" --format json; }
+# Cells as the engine test compares them; prints the differing ones, exit 1 when any differ.
+same_cells() {
+  node -e '
+    const cells = (f) => require(f).probes.map(({ from, to, code, mtls, reason }) => JSON.stringify({ from, to, code, mtls, reason })).sort();
+    const [plan, live] = [cells(process.argv[1]), cells(process.argv[2])];
+    const only = (a, b) => a.filter((x) => !b.includes(x));
+    if (JSON.stringify(plan) === JSON.stringify(live)) { console.log(`${plan.length} cells identical`); process.exit(0); }
+    console.log(["plan only:", ...only(plan, live), "live only:", ...only(live, plan)].join("\n"));
+    process.exit(1);
+  ' "$1" "$2"
+}
+live "$KUBECONFIG_FILE" >"$WORK/live.json" 2>"$WORK/live.err" || { cat "$WORK/live.err" >&2; fail "predict --kube failed"; }
+same="$(same_cells "$WORK/plan.json" "$WORK/live.json")" || fail "the live prediction differs from the plan's: ${same}"
+echo "   predict --kube -n foo,bar,legacy --from ${clients}: ${same}"
+# The world is wrong: an app team's PeerAuthentication, applied beside the stack's, opens httpbin.foo
+# to plaintext. The live read must see it; the plan cannot.
+kc apply --server-side --field-manager=app-team -f - >/dev/null <<'EOF'
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: app-team-permissive, namespace: foo}
+spec:
+  selector: {matchLabels: {app: httpbin}}
+  mtls: {mode: PERMISSIVE}
+EOF
+live "$KUBECONFIG_FILE" >"$WORK/live-app-team.json" 2>/dev/null || fail "predict --kube failed with the app team's PeerAuthentication"
+# Outcomes (code, mTLS) change in exactly one cell; the reason of every cell to httpbin.foo:8000
+# changes with them (the app team's policy now decides its port for every client), and no other cell changes at all.
+node -e '
+  const byCell = (f) => new Map(require(f).probes.map((c) => [`${c.from} -> ${c.to}`, c]));
+  const [plan, live] = [byCell(process.argv[1]), byCell(process.argv[2])];
+  const problems = [];
+  const keys = [...new Set([...plan.keys(), ...live.keys()])].sort();
+  for (const k of keys) {
+    const p = plan.get(k), l = live.get(k);
+    if (!p || !l) { problems.push(`${k}: only in the ${p ? "plan" : "live prediction"}`); continue; }
+    const outcome = (c) => JSON.stringify({ code: c.code, mtls: c.mtls });
+    const changed = outcome(p) !== outcome(l);
+    if (k === "sleep.legacy -> httpbin.foo:8000") {
+      if (!(p.code === 0 && l.code === 200 && l.mtls === false)) problems.push(`${k}: plan ${outcome(p)}, live ${outcome(l)}; expected refused (0) in the plan, 200 in plaintext live`);
+    } else if (changed) problems.push(`${k}: plan ${outcome(p)}, live ${outcome(l)}; expected unchanged`);
+    const decidedByAppTeam = /PeerAuthentication foo\/app-team-permissive/.test(l.reason);
+    if (k.endsWith(" -> httpbin.foo:8000") !== decidedByAppTeam) problems.push(`${k}: live reason "${l.reason}"`);
+    if (!k.endsWith(" -> httpbin.foo:8000") && p.reason !== l.reason) problems.push(`${k}: reason changed: "${p.reason}" -> "${l.reason}"`);
+  }
+  if (problems.length) { console.log(problems.join("\n")); process.exit(1); }
+  console.log(`${keys.length} cells, 1 outcome changed`);
+' "$WORK/plan.json" "$WORK/live-app-team.json" >"$WORK/app-team.txt" \
+  || fail "the app team's PERMISSIVE PeerAuthentication on httpbin.foo should change sleep.legacy -> httpbin.foo:8000 alone, to 200, and decide every cell to that port: $(cat "$WORK/app-team.txt")"
+echo "   with an app team's PERMISSIVE PeerAuthentication on httpbin.foo ($(cat "$WORK/app-team.txt")): sleep.legacy -> httpbin.foo:8000 becomes 200 live (the plan says refused), and that policy decides every cell to httpbin.foo:8000"
+kc -n foo delete peerauthentication app-team-permissive >/dev/null
+# Errors a user meets, named: an identity without read rights, a namespace that is not there.
+# legacy's sleep has no RBAC rights: the read's first request, GET of a scope Namespace (its labels
+# decide injection), is refused, and the error names the rule; the real API server authorizes it
+# as a request in that namespace, so the rule named is a Role there. Granted exactly that, the same
+# identity gets past the Namespaces and is refused the next read, named in turn.
+cp "$KUBECONFIG_FILE" "$WORK/sleep-legacy.kubeconfig"
+"$BIN/kubectl" config --kubeconfig "$WORK/sleep-legacy.kubeconfig" set-credentials sleep-legacy --token="$(kc -n legacy create token sleep)" >/dev/null
+"$BIN/kubectl" config --kubeconfig "$WORK/sleep-legacy.kubeconfig" set-context --current --user=sleep-legacy >/dev/null
+rc=0; live "$WORK/sleep-legacy.kubeconfig" >/dev/null 2>"$WORK/live-rbac.err" || rc=$?
+ns_rule='needs the RBAC rule {apiGroups: \[""\], resources: \["namespaces"\], verbs: \["get"\]} in a Role in namespace \(foo\|bar\|legacy\) '
+[ "$rc" = 2 ] && grep -q "^error: forbidden: cannot get namespace \(foo\|bar\|legacy\) .*${ns_rule}" "$WORK/live-rbac.err" \
+  || fail "predict --kube as legacy's sleep (no rights): exit ${rc}, expected 2 naming the RBAC rule for the Namespace: $(cat "$WORK/live-rbac.err")"
+echo "   as legacy's sleep service account: exit 2, $(cut -c1-400 "$WORK/live-rbac.err")"
+for n in foo bar legacy; do
+  kc apply --server-side --field-manager=istio-mtls-test -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: read-namespace, namespace: $n}
+rules:
+- {apiGroups: [""], resources: [namespaces], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: sleep-legacy-read-namespace, namespace: $n}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-namespace}
+subjects:
+- {kind: ServiceAccount, name: sleep, namespace: legacy}
+EOF
+done
+rc=0; live "$WORK/sleep-legacy.kubeconfig" >/dev/null 2>"$WORK/live-rbac2.err" || rc=$?
+[ "$rc" = 2 ] && ! grep -q 'namespace \(foo\|bar\|legacy\) (' "$WORK/live-rbac2.err" \
+  && grep -q '^error: forbidden: cannot get configmaps in namespace istio-system .*needs the RBAC rule {apiGroups: \[""\], resources: \["configmaps"\], verbs: \["get"\]} in a Role in namespace istio-system' "$WORK/live-rbac2.err" \
+  || fail "predict --kube as legacy's sleep with the Role named: exit ${rc}, expected 2 refused the mesh ConfigMap next: $(cat "$WORK/live-rbac2.err")"
+echo "   granted that Role in foo, bar and legacy: exit 2, $(cut -c1-160 "$WORK/live-rbac2.err")..."
+for n in foo bar legacy; do kc -n "$n" delete rolebinding sleep-legacy-read-namespace >/dev/null; kc -n "$n" delete role read-namespace >/dev/null; done
+rc=0; in_ns node "$PROJECT/bin/istio-mtls.js" predict --kube --kubeconfig "$KUBECONFIG_FILE" -n nosuch >/dev/null 2>"$WORK/live-ns.err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'namespace nosuch not found' "$WORK/live-ns.err" \
+  || fail "predict --kube -n nosuch: exit ${rc}, expected 2 naming the namespace: $(cat "$WORK/live-ns.err")"
+echo "   -n nosuch: exit 2, $(cat "$WORK/live-ns.err")"
 took
 
 step "the mesh CA: cacerts issued by cert-manager, used by istiod, its root in every namespace"

@@ -3,7 +3,7 @@
  * The expected lines are written out in full so any change to a message is a visible decision.
  */
 import test from "ava";
-import { DEMO_NAMESPACES, rejected } from "./load";
+import { DEMO_NAMESPACES, load, rejected } from "./load";
 
 const DNS_LABEL = 'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
 const DNS_NAME = "a DNS-1123 name: dot-separated DNS-1123 labels, at most 253 characters";
@@ -57,6 +57,12 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
     'istio-mtls:namespaces[0].name: "istio-system" is the mesh root namespace, which this list must not manage; allowed: an application namespace the stack creates and deletes'],
   ["kube-system as an application namespace", { namespaces: [{ name: "kube-system" }] },
     'istio-mtls:namespaces[0].name: "kube-system" is a Kubernetes system namespace, which this list must not manage; allowed: an application namespace the stack creates and deletes'],
+  ["the plaintext probe client's namespace as an application namespace", { namespaces: [{ name: "istio-mtls-probe", injection: true }] },
+    `istio-mtls:namespaces[0].name: "istio-mtls-probe" is the plaintext probe client's namespace (probe.enabled creates it), which this list must not manage; allowed: an application namespace the stack creates and deletes`],
+  ["istiod's namespace is the plaintext probe client's", { istio: { namespace: "istio-mtls-probe" } },
+    "istio-mtls:istio.namespace: \"istio-mtls-probe\" is the plaintext probe client's namespace, which probe.enabled creates without sidecar injection; allowed: another namespace, or probe.enabled: false"],
+  ["cert-manager's namespace is the plaintext probe client's", { certManager: { namespace: "istio-mtls-probe" } },
+    "istio-mtls:certManager.namespace: \"istio-mtls-probe\" is the plaintext probe client's namespace, which probe.enabled creates without sidecar injection; allowed: another namespace, or probe.enabled: false"],
   ["namespace name with capitals", { namespaces: [{ name: "Foo" }] }, `istio-mtls:namespaces[0].name: "Foo" is not a namespace name; allowed: ${DNS_LABEL}`],
   ["namespaces given as a map", { namespaces: { foo: true } },
     'istio-mtls:namespaces: {"foo":true} is not a list of namespaces; allowed: a YAML list of namespaces'],
@@ -180,4 +186,18 @@ test("there are at least 25 rejected configurations, each a different mistake", 
   t.is(new Set(CASES.map(([title]) => title)).size, CASES.length);
   // Each message has the three parts: the key, the value found (or "missing"), what is allowed.
   for (const [, , line] of CASES) t.regex(line, /^istio-mtls:[A-Za-z][^:]*: .+; allowed: .+$/);
+});
+
+test("istio-mtls-probe is the stack's only while probe.enabled: with the probe off it may be managed", (t) => {
+  const c = load({ namespaces: [{ name: "istio-mtls-probe", injection: true }], probe: { enabled: false } });
+  t.deepEqual(c.namespaces, [{ name: "istio-mtls-probe", injection: true }]);
+  t.deepEqual(rejected(t, { namespaces: [{ name: "istio-mtls-probe", injection: true }] }).length, 1);
+});
+
+test("an intent may name the plaintext probe client while probe.enabled; with the probe off its namespace is not the stack's", (t) => {
+  const probeIntent = { intent: [intent({ from: "istio-mtls-probe.istio-mtls-probe", to: "httpbin.foo:8000", expect: "refused" })] };
+  t.is(load(withNs(probeIntent)).intent.length, 1);
+  t.deepEqual(rejected(t, withNs({ ...probeIntent, probe: { enabled: false } })), [
+    'istio-mtls:intent[0].from: "istio-mtls-probe.istio-mtls-probe" is in namespace istio-mtls-probe, which this stack does not manage; allowed: a namespace in istio-mtls:namespaces: foo, bar, legacy',
+  ]);
 });

@@ -60,7 +60,7 @@ test("Pulumi.dev.yaml: the foo/bar/legacy demo with its policies and intent", (t
   t.deepEqual(loadStackConfigFile(join(ROOT, "Pulumi.dev.yaml")), expected);
 });
 
-test("Pulumi.prod.yaml: production, mesh-wide STRICT, no demo", (t) => {
+test("Pulumi.prod.yaml: production, mesh-wide STRICT, no demo, the probe clients on", (t) => {
   const expected: StackConfig = {
     production: true,
     istio: ISTIO,
@@ -73,7 +73,7 @@ test("Pulumi.prod.yaml: production, mesh-wide STRICT, no demo", (t) => {
     endUserAuth: [],
     authorization: [],
     ingress: INGRESS_OFF,
-    probe: { enabled: false, alwaysRun: false, requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 },
+    probe: { enabled: true, alwaysRun: false, requestTimeoutSeconds: 5, deadlineSeconds: 180, concurrency: 4 },
     intent: [],
   };
   t.deepEqual(loadStackConfigFile(join(ROOT, "Pulumi.prod.yaml")), expected);

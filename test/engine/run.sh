@@ -101,7 +101,9 @@ for kind in Namespace Deployment Service; do
 done
 
 echo "== istio-mtls predict on the rendered YAML = istio-mtls plan"
-(cd "$REPO" && node bin/istio-mtls.js plan --stack dev --format json --fail-on never) > "$WORK/plan.json"
+# The plan of the config `up` rendered (probe off, so no probe clients, as in $RENDER), not of the
+# repo's Pulumi.dev.yaml, whose probe clients and their cells the rendered YAML cannot hold.
+(cd "$REPO" && node bin/istio-mtls.js plan --config "$PROJECT/Pulumi.$STACK.yaml" --format json --fail-on never) > "$WORK/plan.json"
 clients="$(node -e 'const p=require(process.argv[1]);console.log([...new Set(p.probes.map(c=>c.from))].join(","))' "$WORK/plan.json")"
 [ -n "$clients" ] || fail "istio-mtls plan predicted no cells for dev"
 node "$REPO/bin/istio-mtls.js" predict --format json --ignore-unknown-kinds --from "$clients" "$RENDER" > "$WORK/predict.json"

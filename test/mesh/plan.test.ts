@@ -29,6 +29,7 @@ test("every model-relevant object: mesh ConfigMap, namespaces, workloads, polici
     "Namespace//foo",
     "Namespace//bar",
     "Namespace//legacy",
+    "Namespace//istio-mtls-probe",
     ...["foo", "bar", "legacy"].flatMap((ns) => [
       `ServiceAccount/${ns}/httpbin`,
       `Service/${ns}/httpbin`,
@@ -36,6 +37,7 @@ test("every model-relevant object: mesh ConfigMap, namespaces, workloads, polici
       `ServiceAccount/${ns}/sleep`,
       `Deployment/${ns}/sleep`,
     ]),
+    ...["foo", "bar", "legacy", "istio-mtls-probe"].flatMap((ns) => [`ServiceAccount/${ns}/istio-mtls-probe`, `Deployment/${ns}/istio-mtls-probe`]),
     "PeerAuthentication/istio-system/default",
   ]);
   t.deepEqual(parse((objs[0].data as { mesh: string }).mesh), {
@@ -47,7 +49,8 @@ test("every model-relevant object: mesh ConfigMap, namespaces, workloads, polici
 
 test("the model reads the builders' output: mesh STRICT refuses legacy → foo and shows the trust domain", (t) => {
   const { probes } = predict(planStack(input).model);
-  t.is(probes.length, 6 * 3);
+  // httpbin, sleep and the probe client in foo, bar and legacy, and the plaintext probe client: to 3 Service ports.
+  t.is(probes.length, 10 * 3);
   const cell = (from: string, to: string) => probes.find((p) => p.from === from && p.to === to)!;
   t.is(cell("sleep.legacy", "httpbin.foo:8000").code, 0);
   t.is(cell("sleep.foo", "httpbin.bar:8000").code, 200);
@@ -56,10 +59,50 @@ test("the model reads the builders' output: mesh STRICT refuses legacy → foo a
   t.is(cell("sleep.legacy", "httpbin.legacy:8000").code, 200);
 });
 
+test("the model sees the probe clients like any workload: each namespace's injection, its own identity", (t) => {
+  const { probes } = predict(planStack(input).model, { from: planStack(input).probeClients });
+  const cell = (from: string, to: string) => probes.find((p) => p.from === from && p.to === to)!;
+  t.is(cell("istio-mtls-probe.foo", "httpbin.bar:8000").code, 200);
+  t.true(cell("istio-mtls-probe.foo", "httpbin.bar:8000").mtls);
+  t.is(cell("istio-mtls-probe.foo", "httpbin.bar:8000").clientIdentity, "spiffe://example.org/ns/foo/sa/istio-mtls-probe");
+  t.false(cell("istio-mtls-probe.legacy", "httpbin.foo:8000").client.sidecar);
+  // The plaintext client: no sidecar, refused by mesh STRICT, let in by the sidecar-less httpbin.legacy.
+  const plaintext = cell("istio-mtls-probe.istio-mtls-probe", "httpbin.foo:8000");
+  t.false(plaintext.client.sidecar);
+  t.deepEqual([plaintext.code, plaintext.failure], [0, "reset"]);
+  t.is(cell("istio-mtls-probe.istio-mtls-probe", "httpbin.legacy:8000").code, 200);
+  t.deepEqual(plaintext.client.labels, { app: "istio-mtls-probe" });
+});
+
 test("without demo workloads only namespaces and policies remain; revision labels namespaces", (t) => {
-  const objs = planStack({ ...input, istio: { ...input.istio, revision: "canary" }, demo: { enabled: false } }).model;
+  const objs = planStack({ ...input, istio: { ...input.istio, revision: "canary" }, demo: { enabled: false }, probe: { ...input.probe, enabled: false } }).model;
   t.deepEqual(ids(objs), ["ConfigMap/istio-system/istio", "Namespace//foo", "Namespace//bar", "Namespace//legacy", "PeerAuthentication/istio-system/default"]);
   t.deepEqual(objs[1].metadata.labels, { "istio.io/rev": "canary" });
+});
+
+test("without the demo, the probe clients are the workloads: one per namespace, the plaintext one in its own namespace", (t) => {
+  const plan = planStack({ ...input, istio: { ...input.istio, revision: "canary" }, demo: { enabled: false } });
+  t.deepEqual(ids(plan.model), [
+    "ConfigMap/istio-system/istio",
+    "Namespace//foo",
+    "Namespace//bar",
+    "Namespace//legacy",
+    "Namespace//istio-mtls-probe",
+    ...["foo", "bar", "legacy", "istio-mtls-probe"].flatMap((ns) => [`ServiceAccount/${ns}/istio-mtls-probe`, `Deployment/${ns}/istio-mtls-probe`]),
+    "PeerAuthentication/istio-system/default",
+  ]);
+  // The plaintext client's namespace is disabled whatever revision injects the others.
+  t.deepEqual(plan.model[4].metadata.labels, { "istio-injection": "disabled" });
+  const items = new Map(planItems(plan).map((i) => [i.id, i]));
+  t.is(phaseOf(plan, "Namespace istio-mtls-probe"), "namespaces");
+  t.is(phaseOf(plan, "Deployment shop/istio-mtls-probe"), undefined);
+  t.is(phaseOf(plan, "Deployment foo/istio-mtls-probe"), "workloads");
+  // After its account, its namespace and istiod's injector; on destroy gone before them.
+  t.deepEqual(items.get("Deployment istio-mtls-probe/istio-mtls-probe")!.after, [
+    "ServiceAccount istio-mtls-probe/istio-mtls-probe",
+    "Namespace istio-mtls-probe",
+    "Release istio-system/istiod-canary",
+  ]);
 });
 
 test("deterministic: two builds serialize identically", (t) => {
@@ -77,6 +120,10 @@ test("invalid policies are refused before anything is returned", (t) => {
     message: /mesh root namespace/,
   });
 });
+
+function phaseOf(plan: ReturnType<typeof planStack>, id: string): string | undefined {
+  return plan.phases.find((p) => p.items.some((i) => i.id === id))?.name;
+}
 
 // ---- phases ------------------------------------------------------------------------------------
 
@@ -136,7 +183,11 @@ test("Pulumi types and names: core kinds under core/v1, Istio kinds as custom re
   t.is(byId.get("Release cert-manager/cert-manager"), "kubernetes-cert-manager:index:CertManager cert-manager");
 });
 
-test("the probe's clients are the demo's sleep workloads; none without the demo", (t) => {
-  t.deepEqual(planStack(input).probeClients, ["sleep.foo", "sleep.bar", "sleep.legacy"]);
-  t.deepEqual(planStack({ ...input, demo: { enabled: false } }).probeClients, []);
+test("the probe's clients: the demo's sleep workloads, then the probe clients, the plaintext one last; none with the probe off", (t) => {
+  const probeClients = ["istio-mtls-probe.foo", "istio-mtls-probe.bar", "istio-mtls-probe.legacy", "istio-mtls-probe.istio-mtls-probe"];
+  t.deepEqual(planStack(input).probeClients, ["sleep.foo", "sleep.bar", "sleep.legacy", ...probeClients]);
+  t.deepEqual(planStack({ ...input, demo: { enabled: false } }).probeClients, probeClients);
+  const off = planStack({ ...input, demo: { enabled: false }, probe: { ...input.probe, enabled: false } });
+  t.deepEqual(off.probeClients, []);
+  t.false(planItems(off).some((i) => i.id.includes("istio-mtls-probe")));
 });

@@ -1,6 +1,7 @@
 import test from "ava";
 import { join } from "node:path";
-import { fieldPath, validateObject, validateSourceObjects } from "../../mesh/schema";
+import { validateObject, validateSourceObjects } from "../../mesh/schema";
+import { fieldPath } from "../../mesh/shape-problem";
 import type { KubeObject } from "../../mesh/types";
 import { readYamlPaths, readYamlText } from "../../mesh/yaml";
 

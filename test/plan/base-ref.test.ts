@@ -79,7 +79,7 @@ test("without a code change --base-ref HEAD shows no change, as markdown naming 
   const dir = projectRepo();
   const { output } = await runPlan({ stack: "dev", format: "markdown", failOn: "never", baseRef: "HEAD" }, dir);
   t.regex(output, /### istio-mtls plan: stack `dev` against `HEAD`/);
-  t.regex(output, /no change: all 9 cells keep their outcome/);
+  t.regex(output, /no change: all 21 cells keep their outcome/);
   t.regex(output, /Resources: 0 to create, 0 to delete, 0 to update\./);
   t.deepEqual(worktreesOf(dir), [`worktree ${dir}`]);
 });

@@ -20,7 +20,9 @@ test("the plan lists the Kubernetes objects the program registers, by kind, name
   t.true(keys.includes("PeerAuthentication istio-system/default"));
   t.true(keys.includes("DestinationRule foo/legacy-mtls"));
   t.true(keys.includes("Namespace /legacy"));
-  t.is(keys.filter((k) => k.startsWith("Deployment ")).length, 6);
+  t.is(keys.filter((k) => k.startsWith("Deployment ")).length, 6 + 4, "the demo's six and the four probe clients");
+  t.true(keys.includes("Namespace /istio-mtls-probe"));
+  t.true(keys.includes("Deployment istio-mtls-probe/istio-mtls-probe"));
   t.deepEqual([...keys].sort(), keys.slice().sort(), "sorted");
   t.true(plan.resources.every((r) => r.type.startsWith("kubernetes:") || r.type.startsWith("kubernetes-cert-manager:") || r.type.startsWith("pulumi-nodejs:dynamic/probe:")));
 });
@@ -32,8 +34,9 @@ test("the predicted matrix follows the stack's config: mesh STRICT refuses legac
   t.like(cell("sleep.bar", "httpbin.foo:8000"), { code: 200, mtls: true });
   t.like(cell("sleep.foo", "httpbin.legacy:8000"), { code: 503 });
   t.regex(cell("sleep.foo", "httpbin.legacy:8000").reason, /DestinationRule foo\/legacy-mtls ISTIO_MUTUAL/);
-  // The probe's clients (the demo's sleep), as the stack's predictedMatrix has them.
-  t.is(plan.prediction.probes.length, 3 * 3);
+  // The probe's clients (the demo's sleep and the four probe clients), as the stack's predictedMatrix has them.
+  t.is(plan.prediction.probes.length, 7 * 3);
+  t.like(cell("istio-mtls-probe.istio-mtls-probe", "httpbin.foo:8000"), { code: 0, failure: "reset" });
 });
 
 test("the pack's findings: the breaking DestinationRule and the unmet intent, at the pack's level", async (t) => {
@@ -46,10 +49,16 @@ test("the pack's findings: the breaking DestinationRule and the unmet intent, at
   t.is(exitCodeFor([{ policy: "x", level: "advisory", message: "m" }], "advisory"), 1);
 });
 
-test("--format json has exactly resources, probes and violations", async (t) => {
+test("--format json has exactly resources, probe clients, probes and violations", async (t) => {
   const plan = await devPlan();
   const json = JSON.parse(formatPlan(plan, "json")) as Record<string, unknown[]>;
-  t.deepEqual(Object.keys(json), ["resources", "probes", "violations"]);
+  t.deepEqual(Object.keys(json), ["resources", "probeClients", "probes", "violations"]);
+  t.deepEqual(json.probeClients![6], {
+    from: "istio-mtls-probe.istio-mtls-probe",
+    sidecar: false,
+    sidecarWhy: "namespace label istio-injection=disabled",
+    identity: "spiffe://cluster.local/ns/istio-mtls-probe/sa/istio-mtls-probe",
+  });
   t.deepEqual(Object.keys(json.resources[0] as object), ["type", "kind", "namespace", "name"]);
   t.deepEqual(Object.keys(json.violations[0] as object), ["policy", "level", "message"]);
   // Exactly as `istio-mtls predict --format json` prints them: same objects, same key order.
@@ -65,10 +74,19 @@ test("the table shows the matrix with numbered reasons (as predict prints it) an
   t.regex(text, /\nmandatory destination-rule-breaks-traffic: DestinationRule foo\/legacy-mtls/);
 });
 
+test("the table lists the probe clients with sidecar and identity, and which cells are predicted before apply and which live", async (t) => {
+  const text = formatPlan(await devPlan(), "table");
+  t.regex(text, /\nClients the probe sends from \(7\):\nclient\s+sidecar\s+identity\n/);
+  t.regex(text, /\nistio-mtls-probe\.foo\s+yes\s+spiffe:\/\/cluster\.local\/ns\/foo\/sa\/istio-mtls-probe\n/);
+  t.regex(text, /\nistio-mtls-probe\.istio-mtls-probe\s+no\s+none over plaintext \(namespace label istio-injection=disabled\)\n/);
+  t.regex(text, /\nPredicted before apply: 21 cells, from the stack's own objects \(3 Service ports of its own\)\.\n/);
+  t.regex(text, /\nPredicted live at probe time: the probe clients' cells to every Service port of the managed namespaces, the stack's and those app teams applied/);
+});
+
 test("--against prints the cells that change and the resource changes, as markdown", async (t) => {
   const { output, exitCode } = await runPlan({ stack: "dev", format: "markdown", failOn: "never", against: base }, project);
   t.is(exitCode, 0);
-  t.regex(output, /2 of 9 cells change/);
+  t.regex(output, /5 of 21 cells change/);
   t.regex(output, /\| sleep\.legacy \| httpbin\.bar:8000 \| 200 \| 000 \| plaintext client \(no sidecar\) → PERMISSIVE[^|]*\| plaintext client \(no sidecar\) → STRICT at port 8080 \(PeerAuthentication istio-system\/default\) \|/);
   t.regex(output, /\| sleep\.foo \| httpbin\.legacy:8000 \| 200 \| 503 \|/);
   // Unchanged cells are not listed.

@@ -15,6 +15,6 @@ test("a secure kubernetes:kubeconfig does not stop the plan, and its ciphertext 
   const code = await runCli(["plan", "--stack", "dev", "--config", file, "--format", "json"], { stdout: (s) => (out += s), stderr: (s) => (err += s) });
   t.is(code, 0, err);
   const plan = JSON.parse(out) as { probes: unknown[] };
-  t.is(plan.probes.length, 9);
+  t.is(plan.probes.length, 21, "from the three sleep workloads and the four probe clients");
   t.false(out.includes("c2VjcmV0LWJ5dGVz"));
 });

@@ -41,9 +41,24 @@ test("dev: Istio, the CA, the demo and its policies are planned", async (t) => {
   t.false(keys.some((k) => k.startsWith("istio-mtls:")), "components are not resources to create");
 });
 
-test("prod: mesh-wide STRICT and no demo workloads, so nothing to probe and nothing mandatory", async (t) => {
+test("prod: mesh-wide STRICT, no demo: the probe clients and the probe, no cell predicted before apply, nothing mandatory", async (t) => {
   const { json, exitCode } = await planOf("prod");
   t.true(json.resources.some((r) => r.kind === "PeerAuthentication" && r.namespace === "istio-system" && r.name === "default"));
+  t.deepEqual(
+    json.resources.filter((r) => r.name === "istio-mtls-probe" || r.kind === "ConnectivityProbe").map((r) => `${r.kind} ${r.namespace}/${r.name}`),
+    [
+      "ConnectivityProbe /connectivity",
+      "Deployment istio-mtls-probe/istio-mtls-probe",
+      "Deployment shop/istio-mtls-probe",
+      "Namespace /istio-mtls-probe",
+      "ServiceAccount istio-mtls-probe/istio-mtls-probe",
+      "ServiceAccount shop/istio-mtls-probe",
+    ],
+  );
+  t.deepEqual((json as unknown as { probeClients: unknown[] }).probeClients, [
+    { from: "istio-mtls-probe.shop", sidecar: true, sidecarWhy: "namespace label istio-injection=enabled", identity: "spiffe://cluster.local/ns/shop/sa/istio-mtls-probe" },
+    { from: "istio-mtls-probe.istio-mtls-probe", sidecar: false, sidecarWhy: "namespace label istio-injection=disabled", identity: "spiffe://cluster.local/ns/istio-mtls-probe/sa/istio-mtls-probe" },
+  ]);
   t.is(json.probes.length, 0);
   t.deepEqual(json.violations.filter((v) => v.level === "mandatory"), []);
   t.is(exitCode, 0);

@@ -55,7 +55,7 @@ test("plan --stack dev --format yaml: a YAML stream, one document per object, ea
     t.is(typeof m.kind, "string", key(m));
     t.is(typeof m.metadata.name, "string", key(m));
   }
-  t.is(manifests.filter((m) => m.kind === "Deployment").length, 6);
+  t.is(manifests.filter((m) => m.kind === "Deployment").length, 6 + 4, "the demo's six and the four probe clients");
   t.deepEqual(manifests.filter((m) => m.kind === "Release").map(key).sort(), [
     "Release cert-manager/cert-manager",
     "Release istio-system/istio-base",
@@ -82,6 +82,21 @@ test("sleep as sent: read-only root and no writable volume (the probe script wri
   t.true(c.securityContext.readOnlyRootFilesystem);
   t.is(c.volumeMounts, undefined);
   t.is(sleep.spec!.template.spec.volumes, undefined);
+});
+
+test("probe clients as sent: container probe, read-only root, no writable volume; the plaintext one in a namespace without injection", async (t) => {
+  const manifests = await devManifests();
+  for (const ns of ["foo", "bar", "legacy", "istio-mtls-probe"]) {
+    const probe = manifests.find((m) => key(m) === `Deployment ${ns}/istio-mtls-probe`)!;
+    const [c] = containers(probe);
+    t.is(c.name, "probe");
+    t.true(c.securityContext.readOnlyRootFilesystem);
+    t.is(c.volumeMounts, undefined);
+    t.is(probe.spec!.template.spec.volumes, undefined);
+    t.is(probe.spec!.template.spec.serviceAccountName, "istio-mtls-probe");
+  }
+  const namespace = manifests.find((m) => key(m) === "Namespace istio-mtls-probe")!.metadata as { labels?: Record<string, string> };
+  t.deepEqual(namespace.labels, { "istio-injection": "disabled" });
 });
 
 test("apply order: each namespace before what lives in it, the CA and Helm releases before the workloads and policies", async (t) => {
@@ -131,7 +146,7 @@ test("Helm releases are documents naming chart, version and values, not the rend
 
 test("strings stay strings for YAML 1.1 readers (kubectl): an unquoted yes would be a boolean", (t) => {
   const cm: PlanItem = { id: "ConfigMap foo/flags", object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "flags", namespace: "foo" }, data: { fixed: "yes" } }, after: [] };
-  const plan: Plan = { stack: "dev", resources: [], prediction: { probes: [] }, violations: [], props: new Map(), applied: [cm], notices: [] };
+  const plan: Plan = { stack: "dev", resources: [], probeClients: [], prediction: { probes: [] }, violations: [], props: new Map(), applied: [cm], notices: [] };
   const text = planYaml(plan);
   t.regex(text, /# Source: kubernetes:core\/v1:ConfigMap foo\/flags\n/);
   t.regex(text, /fixed: "yes"/);

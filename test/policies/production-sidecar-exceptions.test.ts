@@ -78,3 +78,16 @@ test("the prod stack's pack config requires production posture", async (t) => {
   t.true(prod[PRODUCTION_MESH_STRICT]?.production);
   t.true(prod[PRODUCTION_SIDECAR_EXCEPTIONS]?.production);
 });
+
+test("production: the plaintext probe client's namespace needs no exception; another sidecar-less workload there still does", async (t) => {
+  const { buildPlaintextProbeNamespace, buildProbeClient, buildHttpbin } = await import("../../mesh/builders");
+  const probeNs = buildPlaintextProbeNamespace();
+  const probe = buildProbeClient("istio-mtls-probe");
+  const base = [...mesh(exception("2026-06-30")), intentConfigMap(true), meshStrict, probeNs, probe.serviceAccount, probe.deployment];
+  t.deepEqual((await validate(base)).messages, []);
+  const server = buildHttpbin("istio-mtls-probe");
+  const r = await validate([...base, server.serviceAccount, server.service, server.deployment]);
+  t.is(r.messages.length, 2);
+  t.regex(r.messages[0], /Namespace istio-mtls-probe lets plaintext in \(no sidecar: httpbin\.istio-mtls-probe /);
+  t.notRegex(r.messages[0], /istio-mtls-probe\.istio-mtls-probe/);
+});

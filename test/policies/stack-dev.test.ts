@@ -23,7 +23,8 @@ test("dev: the model reads the stack as deployed; its port exception passes unti
   const resources = await devResources();
   const a = analyzeStack(resources);
   t.is(a.modelError, undefined);
-  t.is(a.prediction!.probes.length, 18);
+  // httpbin, sleep and the probe client in foo, bar and legacy, and the plaintext probe client, each to 3 Service ports.
+  t.is(a.prediction!.probes.length, 10 * 3);
   const cell = (from: string, to: string) => a.prediction!.probes.find((p) => p.from === from && p.to === to)!;
   t.like(cell("sleep.legacy", "httpbin.foo:8000"), { code: 0 });
   t.like(cell("sleep.legacy", "httpbin.bar:8000"), { code: 200, mtls: false });

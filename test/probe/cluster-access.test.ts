@@ -108,7 +108,7 @@ test.serial("kubernetes:kubeconfig as the PATH of a kubeconfig file: pods are li
       terminating: false,
       containers: [
         { name: "sleep", ready: true },
-        { name: "istio-proxy", ready: true },
+        { name: "istio-proxy", ready: true, init: true },
       ],
     },
   ]);

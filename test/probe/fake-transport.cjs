@@ -4,6 +4,7 @@
 // scenario = {
 //   pods: [{ namespace, name, labels, phase?, terminating?, containers: [{ name, ready }] }],
 //   responses: { "<client ns>|<host>:<port><path>": [resp, resp, ...] }  // nth exec of that client → nth resp (last repeats);
+//     "<client ns>/<pod>|<host>:<port><path>" answers that pod only (two clients in one namespace), before the namespace's key;
 //     a method other than GET is part of the key: "<client ns>|POST <host>:<port><path>"
 //     resp = { code: 200, exit: 0, uri?: "spiffe://...", server?: "envoy", body?: "no healthy upstream" }
 //       (uri present → XFCC echoed; server and body: the Server header and the body's first line)
@@ -58,7 +59,7 @@ function fakeTransport(scenario) {
           const url = rawUrl.replace(/^http:\/\//, "");
           stats.requests.push({ namespace, method, url, token });
           const key = `${namespace}|${method === "GET" ? "" : `${method} `}${url}`;
-          const list = (scenario.responses || {})[key];
+          const list = (scenario.responses || {})[`${namespace}/${pod}${key.slice(namespace.length)}`] || (scenario.responses || {})[key];
           if (!list) throw new Error(`fake cluster: no response for ${key}`);
           const r = list[Math.min(n, list.length) - 1];
           const code = String(r.code).padStart(3, "0");

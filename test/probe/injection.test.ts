@@ -25,14 +25,20 @@ const asInjected = () => [
   ...["foo", "bar"].flatMap((ns) => [pod(ns, "httpbin", ["httpbin", PROXY_CONTAINER], ["istio-init"]), pod(ns, "sleep", ["sleep", PROXY_CONTAINER], ["istio-init"])]),
   pod("legacy", "httpbin", ["httpbin"]),
   pod("legacy", "sleep", ["sleep"]),
+  // The probe clients: injected as their namespace's workloads are; the plaintext one never.
+  ...["foo", "bar"].map((ns) => pod(ns, "istio-mtls-probe", ["probe", PROXY_CONTAINER], ["istio-init"])),
+  pod("legacy", "istio-mtls-probe", ["probe"]),
+  pod("istio-mtls-probe", "istio-mtls-probe", ["probe"]),
 ];
 
-test("the dev stack as istiod injects it: foo and bar pods have istio-proxy, legacy pods do not", (t) => {
+test("the dev stack as istiod injects it: foo and bar pods have istio-proxy, legacy pods and the plaintext probe client do not", (t) => {
   const { rows, problems } = checkInjection(plan.model, asInjected(), TRUST_DOMAIN, plan.revisions);
   t.deepEqual(problems, []);
   t.deepEqual(rows.map((r) => [r.workload, r.predicted, r.injected]), [
-    ["httpbin.bar", true, true], ["sleep.bar", true, true], ["httpbin.foo", true, true], ["sleep.foo", true, true],
-    ["httpbin.legacy", false, false], ["sleep.legacy", false, false],
+    ["httpbin.bar", true, true], ["istio-mtls-probe.bar", true, true], ["sleep.bar", true, true],
+    ["httpbin.foo", true, true], ["istio-mtls-probe.foo", true, true], ["sleep.foo", true, true],
+    ["istio-mtls-probe.istio-mtls-probe", false, false],
+    ["httpbin.legacy", false, false], ["istio-mtls-probe.legacy", false, false], ["sleep.legacy", false, false],
   ]);
 });
 
@@ -45,9 +51,11 @@ test("the world is wrong: a legacy pod injected, a foo pod not injected, a Deplo
   const pods = asInjected()
     .map((p) => (p.metadata.namespace === "legacy" && p.metadata.labels.app === "sleep" ? pod("legacy", "sleep", ["sleep", PROXY_CONTAINER]) : p))
     .map((p) => (p.metadata.namespace === "foo" && p.metadata.labels.app === "httpbin" ? pod("foo", "httpbin", ["httpbin"]) : p))
+    .map((p) => (p.metadata.namespace === "istio-mtls-probe" ? pod("istio-mtls-probe", "istio-mtls-probe", ["probe", PROXY_CONTAINER]) : p))
     .filter((p) => !(p.metadata.namespace === "bar" && p.metadata.labels.app === "sleep"));
   t.deepEqual(checkInjection(plan.model, pods, TRUST_DOMAIN, plan.revisions).problems, [
     "foo/httpbin-5d4f8b7c9-x2x4q: not injected, but the model predicts a sidecar (namespace label istio-injection=enabled)",
+    "istio-mtls-probe/istio-mtls-probe-5d4f8b7c9-x2x4q: injected, but the model predicts none (namespace label istio-injection=disabled)",
     "legacy/sleep-5d4f8b7c9-x2x4q: injected, but the model predicts none (namespace label istio-injection=disabled)",
     "sleep.bar: no pod found, so its injection was not checked",
   ]);

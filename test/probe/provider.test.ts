@@ -1,6 +1,5 @@
 import test from "ava";
 import * as pulumi from "@pulumi/pulumi";
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,6 +8,7 @@ import { join, resolve } from "node:path";
 import { DEFAULT_REQUEST } from "../../mesh/prediction";
 import { FAKE_TRANSPORT_ENV } from "../../probe/provider";
 import { demoNamespaces, demoPrediction, demoScenario, sleepId } from "./demo-matrix";
+import { runSerialized } from "../helpers/serialized-provider";
 
 interface Registration {
   type: string;
@@ -32,50 +32,11 @@ pulumi.runtime.setMocks(
 // Imported after setMocks, as Pulumi unit tests must.
 const { ConnectivityProbe } = require("../../components/connectivity-probe") as typeof import("../../components/connectivity-probe");
 
-const ROOT = resolve(__dirname, "../..");
 const FAKE_MODULE = resolve(__dirname, "fake-transport.cjs");
 const NS = demoNamespaces(3);
 
 function registered(probe: pulumi.Resource): Promise<Registration> {
   return new Promise((res) => probe.urn.apply((urn) => res(registrations.find((r) => urn.endsWith(`::${r.name}`))!)));
-}
-
-/**
- * Runs the serialized provider text in a fresh Node process, loaded the way the engine's
- * dynamic-provider host loads it (require-from-string, cwd = the project), and calls its methods.
- */
-function runSerialized(
-  providerText: string,
-  steps: { method: string; args: unknown[] }[],
-  env: Record<string, string> = {},
-  nodeArgs: string[] = [],
-): Promise<{ ok?: unknown; error?: string }[]> {
-  const dir = mkdtempSync(join(tmpdir(), "probe-provider-"));
-  writeFileSync(join(dir, "provider.js"), providerText);
-  writeFileSync(join(dir, "steps.json"), JSON.stringify(steps));
-  writeFileSync(
-    join(dir, "driver.cjs"),
-    `const fs = require("fs");
-const requireFromString = require(${JSON.stringify(join(ROOT, "node_modules/require-from-string"))});
-const provider = requireFromString(fs.readFileSync(${JSON.stringify(join(dir, "provider.js"))}, "utf8")).handler();
-(async () => {
-  const out = [];
-  for (const s of JSON.parse(fs.readFileSync(${JSON.stringify(join(dir, "steps.json"))}, "utf8"))) {
-    try { out.push({ ok: await provider[s.method](...s.args) }); } catch (e) { out.push({ error: e.message }); }
-  }
-  process.stdout.write(JSON.stringify(out));
-})();
-`,
-  );
-  const childEnv = { ...process.env, ...env };
-  if (!(FAKE_TRANSPORT_ENV in env)) delete childEnv[FAKE_TRANSPORT_ENV];
-  // Plain node, no tsx: the serialized text must be self-contained JavaScript.
-  delete childEnv.NODE_OPTIONS;
-  return new Promise((res, rej) =>
-    execFile(process.execPath, [...nodeArgs, join(dir, "driver.cjs")], { cwd: ROOT, env: childEnv, timeout: 60000 }, (err, stdout, stderr) =>
-      err ? rej(new Error(`${err.message}\n${stderr}`)) : res(JSON.parse(stdout)),
-    ),
-  );
 }
 
 const baseInputs = (extra: Record<string, unknown> = {}) => ({
@@ -111,8 +72,22 @@ test.serial("registers as pulumi-nodejs:dynamic/probe:ConnectivityProbe with a s
   t.deepEqual(predicted.slice(0, 3).map((c) => c.to), ["httpbin.foo:8000", "httpbin.bar:8000", "httpbin.legacy:8000"]);
   for (const c of predicted) t.deepEqual(c.request, { path: "/headers", method: "GET", token: { kind: "none" } });
   t.deepEqual(reg.inputs.tokens, []);
+  t.deepEqual(reg.inputs.exceptions, [], "none given: no Service port is under an exception");
   // The serialized provider must not carry the kubeconfig, a client object or the Pulumi SDK.
   t.notRegex(reg.inputs.__provider as string, /kind: Config|@pulumi\/pulumi/);
+});
+
+test.serial("no predicted cell (a stack without Services of its own): the probe runs, its report says 0 service ports", async (t) => {
+  const probe = new ConnectivityProbe("probe-empty", { prediction: { probes: [] }, revision: "rev-1", transport: { kind: "fake", scenario: demoScenario(NS) } });
+  const reg = await registered(probe);
+  const [created] = await runSerialized(
+    reg.inputs.__provider as string,
+    [{ method: "create", args: [baseInputs({ predicted: [], exceptions: [], transport: { kind: "fake", scenario: demoScenario(NS) } })] }],
+    { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
+  );
+  t.is(created!.error, undefined);
+  const outs = (created!.ok as { outs: Record<string, unknown> }).outs;
+  t.deepEqual([outs.execs, outs.posture, outs.summary], [0, [], "0 service ports: 0 refuse plaintext"]);
 });
 
 test.serial("constructor rejects bad settings and a token-carrying prediction without token bytes", (t) => {
@@ -125,13 +100,14 @@ test.serial("constructor rejects bad settings and a token-carrying prediction wi
 test.serial("the serialized provider runs in a fresh node process: check, create, diff, update", async (t) => {
   const probe = new ConnectivityProbe("probe2", { prediction: demoPrediction(NS), revision: "rev-1", transport: { kind: "fake", scenario: demoScenario(NS) } });
   const text = (await registered(probe)).inputs.__provider as string;
-  const inputs = baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } });
+  const exceptions = [{ namespace: "bar", service: "httpbin", port: 8000, object: "PeerAuthentication bar/httpbin", reason: "reviewed", expires: "2999-01-01" }];
+  const inputs = { ...baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } }), exceptions };
   const [check, created, badCheck] = await runSerialized(
     text,
     [
       { method: "check", args: [{}, inputs] },
       { method: "create", args: [inputs] },
-      { method: "check", args: [{}, { ...inputs, revision: "", concurrency: 0, transport: { kind: "real" } }] },
+      { method: "check", args: [{}, { ...inputs, revision: "", concurrency: 0, exceptions: "none", transport: { kind: "real" } }] },
     ],
     { [FAKE_TRANSPORT_ENV]: FAKE_MODULE },
   );
@@ -157,8 +133,21 @@ test.serial("the serialized provider runs in a fresh node process: check, create
       "sleep.legacy to httpbin.legacy: 200 (plaintext)",
     ].join("\n"),
   );
+  // The posture of each Service port the cells reached, from the serialized provider's own run.
+  t.deepEqual(
+    (outs.posture as { namespace: string; mtls: string; verdict: string }[]).map((p) => [p.namespace, p.mtls, p.verdict]),
+    [
+      ["bar", "permissive", "under-exception"],
+      ["foo", "strict", "refuses-plaintext"],
+      ["legacy", "plaintext-accepted", "no-exception"],
+    ],
+  );
+  t.is(
+    outs.summary,
+    "3 service ports: 1 refuse plaintext; 1 accepts it under exceptions bar/httpbin:8000 (PeerAuthentication bar/httpbin, expires 2999-01-01); 1 accepts it WITHOUT a reviewed exception: legacy/httpbin:8000",
+  );
   const failures = (badCheck!.ok as { failures: { property: string }[] }).failures.map((f) => f.property).sort();
-  t.deepEqual(failures, ["concurrency", "revision", "transport"]);
+  t.deepEqual(failures, ["concurrency", "exceptions", "revision", "transport"]);
 
   // Diff against the stored outputs: nothing changed → no run; revision, probe set, alwaysRun, unknowns → run.
   const changedProbes = baseInputs();

@@ -72,6 +72,18 @@ function opts(transport: ExecTransport, extra: Partial<RunOptions> = {}): RunOpt
   return { transport, requestTimeoutSeconds: 3, deadlineSeconds: 60, concurrency: 4, clock: c.clock, sleep: c.sleep, ...extra };
 }
 
+test("a probe client's cells run in its `probe` container; the demo's sleep in `sleep`, from the pods themselves", async (t) => {
+  const probeClient = { namespace: "legacy", name: "istio-mtls-probe", labels: { app: "istio-mtls-probe" }, serviceAccount: "istio-mtls-probe", sidecar: false };
+  const mine = cells().map((c) => (c.client.namespace === "legacy" ? { ...c, from: "istio-mtls-probe.legacy", client: probeClient } : c));
+  const ps = pods().map((p) =>
+    p.namespace === "legacy" ? { ...p, name: "istio-mtls-probe-legacy-7d9f", labels: { app: "istio-mtls-probe" }, containers: [{ name: "probe", ready: true }] } : p,
+  );
+  const fake = fakeTransport({ pods: ps, responses: responses() });
+  const r = await runProbes(mine, opts(fake));
+  t.is(r.attempts, 1);
+  t.deepEqual(fake.stats.commands.map((c) => `${c.pod} ${c.container}`).sort(), ["istio-mtls-probe-legacy-7d9f probe", "sleep-bar-7d9f sleep", "sleep-foo-7d9f sleep"]);
+});
+
 test("a converged 3×3 matrix: one exec per client pod, in the sleep container, observed cells", async (t) => {
   const fake = fakeTransport({ pods: pods(), responses: responses() });
   const r = await runProbes(cells(), opts(fake));
@@ -227,6 +239,12 @@ test("pods not ready: sidecar not ready, missing istio-proxy, terminating", (t) 
   t.is(podReady({ ...base, phase: "Pending", containers: [] }, false), "phase Pending");
 });
 
+test("a probe client's pod is ready by its `probe` container", (t) => {
+  const base = { namespace: "foo", name: "p", phase: "Running", terminating: false };
+  t.is(podReady({ ...base, containers: [{ name: "probe", ready: true }, { name: "istio-proxy", ready: true }] }, true), undefined);
+  t.is(podReady({ ...base, containers: [{ name: "probe", ready: false }] }, false), "container probe not ready");
+});
+
 test("the first ready pod is probed when one is still starting", async (t) => {
   const ps = pods();
   ps.unshift({ namespace: "foo", name: "sleep-foo-0aaa", labels: { app: "sleep" }, containers: [{ name: "sleep", ready: true }, { name: "istio-proxy", ready: false }] });
@@ -324,4 +342,58 @@ test("parser: never a false pass", (t) => {
     [`{"m":"istio-mtls-probe","id":"c0","code":"200","exit":0,"ti\n${done(1)}\n`, /line 1: not JSON/],
   ];
   for (const [out, re] of bad) t.throws(() => parseProbeOutput(out, ["c0"]), { message: re });
+});
+
+test("the probe runs in the client's one container other than istio-proxy (a probe client's `probe`), init containers aside", async (t) => {
+  const ps = pods().map((p) => ({
+    ...p,
+    labels: { app: "istio-mtls-probe" },
+    // istio-proxy as a native sidecar and istio-init: init containers.
+    containers: [{ name: "probe", ready: true }, ...(sidecar(p.namespace) ? [{ name: "istio-proxy", ready: true, init: true }, { name: "istio-init", ready: false, init: true }] : [])],
+  }));
+  const probeCells = cells().map((c) => ({ ...c, client: { ...c.client, name: "istio-mtls-probe", labels: { app: "istio-mtls-probe" } } }));
+  const fake = fakeTransport({ pods: ps, responses: responses() });
+  const r = await runProbes(probeCells, opts(fake));
+  t.is(r.execs, 3);
+  t.deepEqual([...new Set(fake.stats.commands.map((c) => c.container))], ["probe"]);
+});
+
+test("a client pod with two app containers (or none) is not probed: the error names the pod and its containers", async (t) => {
+  const base = { namespace: "foo", name: "p", phase: "Running", terminating: false };
+  t.regex(podReady({ ...base, containers: [{ name: "app", ready: true }, { name: "curl", ready: true }, { name: "istio-proxy", ready: true }] }, true)!, /containers app, curl besides istio-proxy: cannot tell which one runs the probe/);
+  t.regex(podReady({ ...base, containers: [{ name: "istio-proxy", ready: true }] }, true)!, /no container other than istio-proxy/);
+  const ps = pods().map((p) => (p.namespace === "bar" ? { ...p, containers: [...p.containers, { name: "app", ready: true }] } : p));
+  const fake = fakeTransport({ pods: ps, responses: responses() });
+  const err = await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 0 })));
+  t.regex(err!.message, /no ready pod for client sleep\.bar .*sleep-bar-7d9f: containers sleep, app besides istio-proxy/);
+  t.false("bar/sleep-bar-7d9f" in fake.stats.execsByPod);
+});
+
+test("a mismatch carries the last attempt's whole observed table", async (t) => {
+  const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "legacy|httpbin.foo:8000/headers": [{ code: 200 }] }) });
+  const err = (await t.throwsAsync(runProbes(cells(), opts(fake, { deadlineSeconds: 0 })))) as ProbeMismatchError;
+  t.true(isProbeMismatchError(err));
+  t.is(err.observed?.length, 9);
+  t.like(err.observed?.[6], { from: "sleep.legacy", to: "httpbin.foo:8000", code: 200 });
+});
+
+test("connection-level cells (a port that does not speak HTTP): accepted vs refused/reset only, and the wrong world still differs", async (t) => {
+  const conn = { connectionLevel: ["httpbin.bar:8000", "httpbin.foo:8000"], deadlineSeconds: 0 };
+  // A TCP server answers curl in its own protocol (exit 1) where the model predicts 200; a client
+  // sidecar proxying TCP resets (exit 56) where it would answer 503 for HTTP.
+  const tcp = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|httpbin.bar:8000/headers": [{ code: 0, exit: 1 }], "legacy|httpbin.foo:8000/headers": [{ code: 0, exit: 52 }] }) });
+  t.is((await runProbes(cells(), opts(tcp, conn))).attempts, 1);
+  // Without the connection-level list, the same world differs (the full HTTP check).
+  const full = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|httpbin.bar:8000/headers": [{ code: 0, exit: 1 }] }) });
+  await t.throwsAsync(runProbes(cells(), opts(full, { deadlineSeconds: 0 })), { message: /differ/ });
+  // The wrong worlds: accepted where refused is predicted, refused or silent where accepted is.
+  for (const [key, resp, re] of [
+    ["legacy|httpbin.foo:8000/headers", { code: 200 }, /connection accepted \(200 plaintext\), expected refused or reset/],
+    ["foo|httpbin.bar:8000/headers", { code: 0, exit: 56 }, /curl exit 56.*expected the connection accepted/],
+    ["foo|httpbin.bar:8000/headers", { code: 0, exit: 28 }, /curl exit 28: timeout\), expected the connection accepted/],
+  ] as const) {
+    const fake = fakeTransport({ pods: pods(), responses: responses(NS, { [key]: [resp] }) });
+    const err = await t.throwsAsync(runProbes(cells(), opts(fake, conn)));
+    t.regex(err!.message, re);
+  }
 });

@@ -39,7 +39,7 @@ test("dev: Istio base and istiod releases, istiod after cacerts", (t) => {
   t.is(r.ofType("kubernetes:helm.sh/v3:Release").length, 2, "no gateway: ingress is off in dev");
 });
 
-test("dev: istio-system plus three demo namespaces with their injection labels", (t) => {
+test("dev: istio-system, three demo namespaces with their injection labels, and the plaintext probe client's", (t) => {
   const ns = Object.fromEntries(run.recorder.ofType("kubernetes:core/v1:Namespace").map((n) => [n.name, n.inputs.metadata.labels ?? {}]));
   t.deepEqual(ns, {
     "cert-manager": {},
@@ -47,15 +47,27 @@ test("dev: istio-system plus three demo namespaces with their injection labels",
     foo: { "istio-injection": "enabled" },
     bar: { "istio-injection": "enabled" },
     legacy: { "istio-injection": "disabled" },
+    "istio-mtls-probe": { "istio-injection": "disabled" },
   });
 });
 
-test("dev: six workloads with their Services and ServiceAccounts, after istiod", (t) => {
+test("dev: six demo workloads and four probe clients with their Services and ServiceAccounts, after istiod", (t) => {
   const r = run.recorder;
   const deployments = r.ofType("kubernetes:apps/v1:Deployment");
-  t.deepEqual(deployments.map((d) => d.name).sort(), ["bar/httpbin", "bar/sleep", "foo/httpbin", "foo/sleep", "legacy/httpbin", "legacy/sleep"]);
+  t.deepEqual(deployments.map((d) => d.name).sort(), [
+    "bar/httpbin",
+    "bar/istio-mtls-probe",
+    "bar/sleep",
+    "foo/httpbin",
+    "foo/istio-mtls-probe",
+    "foo/sleep",
+    "istio-mtls-probe/istio-mtls-probe",
+    "legacy/httpbin",
+    "legacy/istio-mtls-probe",
+    "legacy/sleep",
+  ]);
   t.deepEqual(r.ofType("kubernetes:core/v1:Service").map((s) => s.name).sort(), ["bar/httpbin", "foo/httpbin", "legacy/httpbin"]);
-  t.is(r.ofType("kubernetes:core/v1:ServiceAccount").length, 6);
+  t.is(r.ofType("kubernetes:core/v1:ServiceAccount").length, 10);
   const istiod = r.get("kubernetes:helm.sh/v3:Release", "istiod");
   for (const d of deployments) t.true(d.dependencies.includes(istiod.urn), `${d.name} waits for istiod's injector`);
 });
@@ -81,12 +93,24 @@ test("dev: outputs: predicted matrix, namespaces, root secret, Istio version", (
   t.deepEqual(o.namespaces, ["foo", "bar", "legacy"]);
   t.is(o.caRootSecretName, "istio-mtls-root-ca");
   t.is(o.istioVersion, "1.28.1");
-  t.is(o.predictedMatrix.length, 9, "sleep.X → httpbin.Y: the demo clients are the sleep workloads");
-  t.true(o.predictedMatrix.every((c: any) => c.from.startsWith("sleep.")));
+  // sleep.X and istio-mtls-probe.X (the plaintext one too) → httpbin.Y.
+  t.is(o.predictedMatrix.length, 7 * 3, "the probe's clients: the demo's sleep workloads and the probe clients");
+  t.deepEqual([...new Set<string>(o.predictedMatrix.map((c: any) => c.from))].sort(), [
+    "istio-mtls-probe.bar",
+    "istio-mtls-probe.foo",
+    "istio-mtls-probe.istio-mtls-probe",
+    "istio-mtls-probe.legacy",
+    "sleep.bar",
+    "sleep.foo",
+    "sleep.legacy",
+  ]);
   const cell = (from: string, to: string) => o.predictedMatrix.find((c: any) => c.from === from && c.to === to);
   t.is(cell("sleep.legacy", "httpbin.foo:8000").code, 0);
   t.is(cell("sleep.legacy", "httpbin.bar:8000").code, 200);
   t.true(cell("sleep.bar", "httpbin.foo:8000").mtls);
+  t.is(cell("istio-mtls-probe.istio-mtls-probe", "httpbin.foo:8000").code, 0);
+  t.is(cell("istio-mtls-probe.istio-mtls-probe", "httpbin.bar:8000").code, 200);
+  t.true(cell("istio-mtls-probe.bar", "httpbin.foo:8000").mtls);
 });
 
 test("dev: no resource is registered twice and none is auto-named", (t) => {

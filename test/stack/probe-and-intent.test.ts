@@ -9,19 +9,35 @@ test.before(async () => {
 
 const PROBE = "pulumi-nodejs:dynamic/probe:ConnectivityProbe";
 
-test("dev: the connectivity probe tests the nine predicted cells, from three client workloads, each with its request", (t) => {
+test("dev: the connectivity probe tests the 21 predicted cells, from the three sleep workloads and the four probe clients, each with its request", (t) => {
   const probe = run.recorder.get(PROBE, "connectivity");
   t.is(typeof probe.inputs.__provider, "string", "the provider is serialized into the inputs");
   const predicted = probe.inputs.predicted as { client: { namespace: string; name: string }; request: unknown }[];
-  t.deepEqual([...new Set(predicted.map((c) => `${c.client.name}.${c.client.namespace}`))].sort(), ["sleep.bar", "sleep.foo", "sleep.legacy"]);
-  t.is(predicted.length, 9);
+  t.deepEqual([...new Set(predicted.map((c) => `${c.client.name}.${c.client.namespace}`))].sort(), [
+    "istio-mtls-probe.bar",
+    "istio-mtls-probe.foo",
+    "istio-mtls-probe.istio-mtls-probe",
+    "istio-mtls-probe.legacy",
+    "sleep.bar",
+    "sleep.foo",
+    "sleep.legacy",
+  ]);
+  t.is(predicted.length, 21);
   for (const c of predicted) t.deepEqual(c.request, { path: "/headers", method: "GET", token: { kind: "none" } });
   t.is(probe.inputs.alwaysRun, false);
   t.regex(probe.inputs.revision, /^[0-9a-f]{16,}$/);
   t.deepEqual(probe.inputs.expectedRootFromCertificate, { namespace: "istio-system", name: "cacerts" });
+  // Live mode: the probe clients' cells are predicted again at probe time from a read of the
+  // managed namespaces, and the exceptions (dev's PERMISSIVE on httpbin.bar) are read there.
+  t.deepEqual(probe.inputs.live, {
+    namespaces: ["foo", "bar", "legacy"],
+    istioNamespace: "istio-system",
+    clients: ["istio-mtls-probe.foo", "istio-mtls-probe.bar", "istio-mtls-probe.legacy", "istio-mtls-probe.istio-mtls-probe"],
+  });
+  t.deepEqual(probe.inputs.exceptions, []);
 });
 
-test("dev: the probe runs after the demo workloads and every policy it tests", (t) => {
+test("dev: the probe runs after the demo workloads, the probe clients and every policy it tests", (t) => {
   const r = run.recorder;
   const probe = r.get(PROBE, "connectivity");
   const must = [
@@ -42,7 +58,8 @@ test("dev: the declared intent is deployed as ConfigMap istio-system/istio-mtls-
   t.deepEqual(intent.find((i) => i.from === "sleep.legacy" && i.to === "httpbin.foo:8000"), { from: "sleep.legacy", to: "httpbin.foo:8000", expect: "refused" });
 });
 
-test("probes off: no probe resource", async (t) => {
+test("probes off: no probe resource and no probe client", async (t) => {
   const off = await runStackProgram("dev", { overrides: { "istio-mtls:probe": { enabled: false } } });
   t.is(off.recorder.ofType(PROBE).length, 0);
+  t.false(off.recorder.registrations.some((r) => r.name.includes("istio-mtls-probe")));
 });

@@ -119,10 +119,20 @@ test("images are pinned by tag, never latest", (t) => {
   }
 });
 
-test("demo workloads of a namespace: five objects in apply order", (t) => {
+test("demo workloads of a namespace: five objects in apply order, then the probe clients", (t) => {
   const plan = planStack(stackSettings({ namespaces: [{ name: "bar", injection: true }], demo: { enabled: true } }));
   t.deepEqual(
     plan.phases.find((p) => p.name === "workloads")!.items.map((i) => ("object" in i ? `${i.object.kind}/${i.object.metadata.namespace}/${i.object.metadata.name}` : i.id)),
-    ["ServiceAccount/bar/httpbin", "Service/bar/httpbin", "Deployment/bar/httpbin", "ServiceAccount/bar/sleep", "Deployment/bar/sleep"],
+    [
+      "ServiceAccount/bar/httpbin",
+      "Service/bar/httpbin",
+      "Deployment/bar/httpbin",
+      "ServiceAccount/bar/sleep",
+      "Deployment/bar/sleep",
+      "ServiceAccount/bar/istio-mtls-probe",
+      "Deployment/bar/istio-mtls-probe",
+      "ServiceAccount/istio-mtls-probe/istio-mtls-probe",
+      "Deployment/istio-mtls-probe/istio-mtls-probe",
+    ],
   );
 });

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# npm run test:cluster:prod: `pulumi up` of the prod stack (Pulumi.prod.yaml as it is: mesh-wide
+# STRICT, no demo, the probe on) against the real control plane of test/cluster/run.sh (real
+# API server, real istiod and cert-manager from local charts, kwok's fake node), and checks:
+#   1. `pulumi up` deploys the probe clients: istio-mtls-probe in shop with istio-proxy injected
+#      by the real istiod, the plaintext one in namespace istio-mtls-probe without, as the model
+#      predicts;
+#   2. the ConnectivityProbe (the serialized dynamic provider, inside `pulumi up`) reads the
+#      cluster live through the real API server: prod has no application Service, so the live
+#      prediction has no cell, says so in the probe's notices (stack output probeNotices), and
+#      the posture summary is "0 service ports"; `pulumi stack output --json` carries them;
+#   3. a second preview shows no changes; with the plaintext probe client deleted behind the
+#      stack's back (no refresh), the probe's live read misses it and `pulumi up` fails naming it;
+#   4. `pulumi destroy` leaves no stack-created object.
+# No data-plane cell is real in this test: there is no Envoy and no pod network (kwok runs no
+# containers), and prod has no Service to probe, so no request is sent; what is real is the
+# injection, the live read and the stack's outputs. The cluster is brought up if it is not, and
+# torn down at the end, pass or fail, unless KEEP_CLUSTER=1.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TEST=test:cluster:prod
+STACK=prod
+# shellcheck source=test/cluster/lib.sh
+source "$REPO/test/cluster/lib.sh"
+PROJECT="$WORK/project"
+
+step "build (cached under ~/.cache/istio-mtls): cluster, toolchain, local charts"
+BIN="$(bash "$REPO/tools/cluster/build.sh" | tail -1)"
+TOOLCHAIN="$(bash "$REPO/tools/build.sh" | tail -1)"
+CHARTS="$(bash "$REPO/tools/cluster/charts.sh" | tail -1)"
+export PATH="$TOOLCHAIN:$REPO/node_modules/.bin:$PATH"
+export PULUMI_HOME="$WORK/home"
+export PULUMI_BACKEND_URL="file://$WORK/state"
+export PULUMI_CONFIG_PASSPHRASE=cluster-test
+export PULUMI_SKIP_UPDATE_CHECK=1
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+unset KUBECONFIG
+STATE="${XDG_STATE_HOME:-$HOME/.local/state}/istio-mtls/cluster"
+KUBECONFIG_FILE="$STATE/kubeconfig"
+in_ns() { ip netns exec "$NS" "$@"; }
+kc() { in_ns "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+took
+
+trap cluster_teardown EXIT
+
+# As run.sh: a copy of the tracked files (node_modules linked), a file backend, the charts of the
+# Go modules the cluster is built from. Pulumi.prod.yaml is the copy's own, probe on as shipped;
+# only the cluster (the stack's kubeconfig) and the chart source and versions are set here.
+step "the stack ${STACK}: Pulumi.prod.yaml with charts from ${CHARTS}"
+mkdir -p "$PROJECT" "$WORK/state"
+(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | grep -zv '^node_modules/' \
+  | while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$PROJECT"; done; true)
+ln -s "$REPO/node_modules" "$PROJECT/node_modules"
+cfg() { pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive config set "$@"; }
+p() { in_ns pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive "$@"; }
+chart_version() { sed -n 's/^version: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHARTS/$1/Chart.yaml"; }
+pulumi --cwd "$PROJECT" --non-interactive stack init "$STACK" >/dev/null 2>&1
+cfg kubernetes:kubeconfig "$KUBECONFIG_FILE"
+cfg --path istio-mtls:istio.chartRepository "$CHARTS"
+cfg --path istio-mtls:istio.version "$(chart_version istiod)"
+cfg --path istio-mtls:certManager.chartRepository "$CHARTS"
+cfg --path istio-mtls:certManager.version "$(chart_version cert-manager)"
+[ "$(pulumi --cwd "$PROJECT" --stack "$STACK" config get --path istio-mtls:probe.enabled)" = true ] \
+  || fail "Pulumi.prod.yaml does not enable the probe"
+(cd "$PROJECT" && node bin/istio-mtls.js plan --stack "$STACK" --format yaml) >"$WORK/plan.yaml"
+read -r n_objects planned_clients < <(node -e '
+const YAML = require("yaml");
+const docs = YAML.parseAllDocuments(require("fs").readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+const clients = docs.filter((o) => o.kind === "Deployment" && o.metadata.name === "istio-mtls-probe").map((o) => o.metadata.namespace).sort();
+console.log(docs.length, clients.join(",") || "-");
+' "$WORK/plan.yaml")
+[ "$planned_clients" = "istio-mtls-probe,shop" ] || fail "the plan's probe clients are in '${planned_clients}', expected istio-mtls-probe,shop"
+echo "   plan: ${n_objects} objects; probe clients (Deployment istio-mtls-probe) in ${planned_clients}"
+took
+
+step "cluster:up (network namespace ${NS}, loopback only)"
+bash "$REPO/tools/cluster/up.sh" | tee "$WORK/up.log"
+[ "$(tail -1 "$WORK/up.log")" = "$KUBECONFIG_FILE" ] || fail "cluster:up printed $(tail -1 "$WORK/up.log"), expected ${KUBECONFIG_FILE}"
+took
+
+step "pulumi up -s ${STACK}: the probe clients, then the ConnectivityProbe's live read inside pulumi up"
+p up --yes >"$WORK/up.txt" 2>&1 || { grep -E 'error|failed|Error' "$WORK/up.txt" | tail -n 30 >&2; fail "pulumi up failed"; }
+grep -E '^ +\+ [0-9]+ created|^Duration:' "$WORK/up.txt" | sed 's/^ */   /'
+grep -q 'pulumi-nodejs:dynamic/probe:ConnectivityProbe .*created' "$WORK/up.txt" \
+  || { grep -i probe "$WORK/up.txt" >&2; fail "pulumi up did not create the ConnectivityProbe"; }
+took
+
+step "the probe clients: istio-proxy injected by the real istiod in shop, none in istio-mtls-probe"
+kc get pods -A -o json >"$WORK/pods.json"
+(cd "$PROJECT" && node_modules/.bin/tsx test/cluster/check-injection.ts "Pulumi.$STACK.yaml" "$WORK/pods.json") | tee "$WORK/injection.txt" \
+  || fail "the injector and the model disagree"
+# Not only agreement: the two clients are there, one with a sidecar and one without.
+containers() { kc -n "$1" get pods -l app=istio-mtls-probe -o jsonpath='{range .items[*]}{.spec.initContainers[*].name} {.spec.containers[*].name}{"\n"}{end}'; }
+shop="$(containers shop)"; plain="$(containers istio-mtls-probe)"
+[ "$(wc -l <<<"$shop")" = 1 ] && grep -qw istio-proxy <<<"$shop" && grep -qw probe <<<"$shop" \
+  || fail "shop/istio-mtls-probe: containers '${shop}', expected one pod with probe and istio-proxy"
+[ "$(wc -l <<<"$plain")" = 1 ] && grep -qw probe <<<"$plain" && ! grep -qw istio-proxy <<<"$plain" \
+  || fail "istio-mtls-probe/istio-mtls-probe: containers '${plain}', expected one pod with probe and no istio-proxy"
+echo "   shop: [${shop# }]; istio-mtls-probe: [${plain# }]"
+took
+
+step "the stack's outputs: no Service, no live cell, said in the notices; posture 0 service ports"
+p stack output --json --show-secrets >"$WORK/outputs.json"
+node -e '
+const o = require(process.argv[1]);
+const problems = [];
+const summary = o.postureSummary, cells = o.probeCells, notices = o.probeNotices;
+if (typeof summary !== "string" || !summary.startsWith("0 service ports")) problems.push(`postureSummary is ${JSON.stringify(summary)}, expected "0 service ports…"`);
+if (!cells || cells.live !== 0 || cells.beforeApply !== 0) problems.push(`probeCells is ${JSON.stringify(cells)}, expected {beforeApply: 0, live: 0}`);
+if (!Array.isArray(notices) || !notices.some((n) => /^no Service port to probe in shop: nothing is proven/.test(n))) problems.push(`probeNotices ${JSON.stringify(notices)} do not say that shop has no Service port`);
+if (!Array.isArray(o.posture) || o.posture.length !== 0) problems.push(`posture is ${JSON.stringify(o.posture)}, expected []`);
+if (o.probeAttempts !== 0) problems.push(`probeAttempts is ${JSON.stringify(o.probeAttempts)}, expected 0 (nothing to probe)`);
+if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
+console.log(`   postureSummary: ${summary}`);
+console.log(`   probeCells: ${JSON.stringify(cells)}; probeAttempts: ${o.probeAttempts}`);
+for (const n of notices) console.log(`   probeNotices: ${n}`);
+' "$WORK/outputs.json" || fail "the stack outputs do not report the empty live prediction"
+took
+
+step "a second preview shows no changes"
+p preview --expect-no-changes >"$WORK/preview2.txt" 2>&1 || { tail -n 40 "$WORK/preview2.txt" >&2; fail "the second preview shows changes"; }
+grep -E '^ +[0-9]+ unchanged' "$WORK/preview2.txt" | sed 's/^ */   preview: /'
+took
+
+step "the world is wrong: the plaintext probe client deleted behind the stack's back; the probe's live read misses it and pulumi up fails"
+# Nothing refreshes the Deployment, so only the probe's own read at probe time can see it is gone.
+kc -n istio-mtls-probe delete deployment istio-mtls-probe --cascade=foreground --wait=true >/dev/null
+kc -n istio-mtls-probe wait --for=delete pod -l app=istio-mtls-probe --timeout=60s >/dev/null 2>&1 || true
+[ -z "$(kc -n istio-mtls-probe get pods -l app=istio-mtls-probe -o name)" ] || fail "the plaintext probe client's pods are still there"
+cfg --path istio-mtls:probe.alwaysRun true
+if p up --yes >"$WORK/up-bad.txt" 2>&1; then fail "pulumi up passed with the plaintext probe client gone"; fi
+expected='no such client workload in context istio-mtls: istio-mtls-probe.istio-mtls-probe'
+grep -qF "$expected" "$WORK/up-bad.txt" || { grep -iE 'error' "$WORK/up-bad.txt" | tail -n 20 >&2; fail "pulumi up failed, but not with: $expected"; }
+echo "   pulumi up: $(grep -oF "$expected" "$WORK/up-bad.txt" | head -1) $(grep -oE '\(workloads: [^)]*\)' "$WORK/up-bad.txt" | head -1)"
+took
+
+step "pulumi destroy removes everything the stack created"
+crds() { kc get crd -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations.helm\.sh/resource-policy}{"\n"}{end}' | grep -E '(istio|cert-manager)\.io '; }
+owned() {
+  kc get namespaces -o name | grep -E '^namespace/(shop|istio-mtls-probe|istio-system|cert-manager)$' || true
+  kc get clusterissuers.cert-manager.io,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings -o name 2>/dev/null \
+    | grep -E 'istio|cert-manager' || true
+  crds | grep -v ' keep$' || true
+}
+before="$(owned | wc -l)"
+p destroy --yes >"$WORK/destroy.txt" 2>&1 || { tail -n 40 "$WORK/destroy.txt" >&2; fail "pulumi destroy failed"; }
+grep -E '^ +(- )?[0-9]+ deleted' "$WORK/destroy.txt" | tail -1 | sed 's/^ *\(- \)\{0,1\}/   destroy: /'
+for _ in $(seq 120); do left="$(owned)"; [ -z "$left" ] && break; sleep 0.5; done
+[ -z "$left" ] || { echo "$left" >&2; fail "60 s after destroy, stack-created objects remain"; }
+echo "   before: ${before} stack-created namespaces, cluster-scoped objects and CRDs without keep; after: 0"
+p stack rm --yes >/dev/null
+took
+
+echo
+echo "test:cluster:prod: ok in $((SECONDS - start))s"
