@@ -5,7 +5,7 @@
  * Stack config keys (one per StackConfig field), as written in `Pulumi.<stack>.yaml`:
  *
  * - `istio-mtls:production` boolean, default false.
- * - `istio-mtls:istio` {install, version "1.28.1" (≥ 1.22), chartRepository (https://, oci://, or a
+ * - `istio-mtls:istio` {install, version "1.28.1" (≥ 1.22; or a build "1.31-dev"), chartRepository (https://, oci://, or a
  *   folder of unpacked charts: absolute, or ./ ../ relative to the project folder),
  *   namespace "istio-system", revision?, mesh: {rootNamespace (default: istio.namespace),
  *   trustDomain "cluster.local", enableAutoMtls true}, ingressGateway (default: ingress.enabled)}.

@@ -31,6 +31,7 @@ import {
   isServiceHost,
   parseGoDuration,
   isPrincipal,
+  parseIstioVersion,
   parseSemver,
 } from "./values";
 
@@ -131,11 +132,12 @@ export const CHART_REPOSITORY_ALLOWED =
   "an https:// URL, an oci:// registry, or a folder of unpacked charts (an absolute path, or ./ or ../ relative to the project folder)";
 const chartRepository = str("a chart repository", CHART_REPOSITORY_ALLOWED, (s) => isHttpsUrl(s) || isOciUrl(s) || isFolderPath(s));
 
-const istioVersion = z.string(refused("an Istio version", 'a version such as "1.28.1" (quote it in YAML)')).superRefine((s, ctx) => {
-  const v = parseSemver(s);
+const ISTIO_VERSION_ALLOWED = 'a version such as "1.28.1", or a build such as "1.31-dev" (quote it in YAML)';
+const istioVersion = z.string(refused("an Istio version", ISTIO_VERSION_ALLOWED)).superRefine((s, ctx) => {
+  const v = parseIstioVersion(s);
   const [minMajor, minMinor] = MIN_ISTIO_VERSION;
   if (!v) {
-    ctx.addIssue({ code: "custom", input: s, message: allowedBy("is not an Istio version", 'a version such as "1.28.1"') });
+    ctx.addIssue({ code: "custom", input: s, message: allowedBy("is not an Istio version", ISTIO_VERSION_ALLOWED) });
   } else if (v[0] < minMajor || (v[0] === minMajor && v[1] < minMinor)) {
     ctx.addIssue({
       code: "custom",

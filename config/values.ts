@@ -67,12 +67,20 @@ export function isOciUrl(s: string): boolean {
 }
 
 const SEMVER = /^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
+/** Istio's untagged builds carry MAJOR.MINOR and a pre-release, no patch: "1.31-dev", "1.31-alpha.<sha>". */
+const ISTIO_BUILD = /^(\d+)\.(\d+)(-[0-9A-Za-z.-]+)$/;
 
 /** [major, minor, patch] of "1.28.1" (or "v1.19.1" with `prefix` "v"); undefined otherwise. */
 export function parseSemver(s: string, prefix = ""): [number, number, number] | undefined {
   if (!s.startsWith(prefix)) return undefined;
   const m = SEMVER.exec(s.slice(prefix.length));
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** [major, minor, patch] of an Istio release ("1.28.1", "1.29.0-beta.1") or build ("1.31-dev", patch 0). */
+export function parseIstioVersion(s: string): [number, number, number] | undefined {
+  const m = ISTIO_BUILD.exec(s);
+  return m ? [Number(m[1]), Number(m[2]), 0] : parseSemver(s);
 }
 
 // ---- Istio names --------------------------------------------------------------------------------

@@ -8,8 +8,7 @@
 import { installedRevisions } from "../mesh/model/injection-webhooks";
 import { readNamespaceLabels, readWorkload } from "../mesh/model/workloads";
 import type { KubeObject } from "../mesh/types";
-
-export const PROXY_CONTAINER = "istio-proxy";
+import { PROXY_CONTAINER } from "./runner";
 
 export interface PodInjection {
   /** `<namespace>/<pod>`. */

@@ -45,7 +45,7 @@ export interface RunResult {
 }
 
 const SLEEP_CONTAINER = "sleep";
-const PROXY_CONTAINER = "istio-proxy";
+export const PROXY_CONTAINER = "istio-proxy";
 const ROOT_CERT_CONFIGMAP = "istio-ca-root-cert";
 const ROOT_CERT_KEY = "root-cert.pem";
 

@@ -7,6 +7,10 @@
 #   pulumi-resource-pulumi-nodejs  shell shim for Node.js dynamic providers
 #   pulumi-resource-kubernetes     github.com/pulumi/pulumi-kubernetes/provider/v4
 #   istioctl                       istio.io/istio istioctl/cmd/istioctl
+#   pilot-discovery                istio.io/istio pilot/cmd/pilot-discovery (istiod,
+#                                  run on the local cluster by tools/cluster/local-kubelet)
+#   workload-cert                  tools/istioctl/workload-cert: asks istiod's CA for a
+#                                  workload certificate as the Istio agent does (test:cluster)
 #
 # Usage: tools/build.sh [--print-bin-dir] [--force] [--resolve-only]
 #   --print-bin-dir  print the bin folder for the current pins and exit
@@ -64,6 +68,7 @@ ISTIO_DIR="$(mod_dir "$TOOLS_DIR/istioctl" istio.io/istio)"
 for f in "$K8S_PROVIDER_CMD"/{main.go,generate.go,schema.json,terraform-mapping.json} "$ISTIO_DIR/VERSION"; do
   [ -f "$f" ] || { echo "tools/build.sh: $f is missing from its module" >&2; exit 1; }
 done
+ISTIO_VERSION="$(istio_version "$ISTIO_DIR")"
 if [ "$resolve_only" = 1 ]; then
   echo "modules resolved in $(go env GOMODCACHE): pulumi ${PULUMI_VERSION}, pulumi-kubernetes ${K8S_MODULE_VERSION}, istio ${ISTIO_MODULE_VERSION} ($(cat "$ISTIO_DIR/VERSION"))"
   exit 0
@@ -71,13 +76,15 @@ fi
 
 healthy() {
   [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && [ -x "$BIN/pulumi-resource-kubernetes" ] \
-    && [ -x "$BIN/istioctl" ] && [ -x "$BIN/pulumi-resource-pulumi-nodejs" ] || return 1
+    && [ -x "$BIN/istioctl" ] && [ -x "$BIN/pilot-discovery" ] && [ -x "$BIN/workload-cert" ] && [ -x "$BIN/pulumi-resource-pulumi-nodejs" ] || return 1
   "$BIN/pulumi" version >/dev/null 2>&1 || return 1
   "$BIN/pulumi-language-nodejs" -version >/dev/null 2>&1 || return 1
   # The provider has no version flag (pulumi's provider.Main parses only
   # -tracing); -h proves it starts. Its version is in versions.txt.
   "$BIN/pulumi-resource-kubernetes" -h >/dev/null 2>&1 || return 1
   "$BIN/istioctl" version --remote=false >/dev/null 2>&1 || return 1
+  # The version ldflags, as istioctl's: without them istiod reports "unknown".
+  [ "$("$BIN/pilot-discovery" version --short 2>/dev/null)" = "client version: ${ISTIO_VERSION}" ] || return 1
 }
 
 lock_cache "$CACHE_ROOT"
@@ -139,23 +146,21 @@ build_kubernetes() {
       -o "$STAGE/bin/pulumi-resource-kubernetes" .)
 }
 
-build_istioctl() {
-  # As upstream's Makefile.core.mk: VERSION file plus -dev for untagged builds.
-  local version
-  version="$(cat "$ISTIO_DIR/VERSION")-dev"
+# istioctl, pilot-discovery and workload-cert in one go build: they share most packages, built once.
+build_istio() {
   local v=istio.io/istio/pkg/version
   (cd "$TOOLS_DIR/istioctl" && go build \
-    -ldflags "${LDFLAGS_BASE} -X ${v}.buildVersion=${version} -X ${v}.buildGitRevision=${ISTIO_REVISION} \
+    -ldflags "${LDFLAGS_BASE} -X ${v}.buildVersion=${ISTIO_VERSION} -X ${v}.buildGitRevision=${ISTIO_REVISION} \
 -X ${v}.buildStatus=Clean -X ${v}.buildTag=${ISTIO_MODULE_VERSION} -X ${v}.buildOS=$(go env GOOS) \
 -X ${v}.buildArch=$(go env GOARCH)" \
-    -o "$STAGE/bin/istioctl" istio.io/istio/istioctl/cmd/istioctl)
+    -o "$STAGE/bin/" istio.io/istio/istioctl/cmd/istioctl istio.io/istio/pilot/cmd/pilot-discovery ./workload-cert)
 }
 
 step "pulumi-language-nodejs ${PULUMI_VERSION}" build_language_host
 step "pulumi ${PULUMI_VERSION}" build_pulumi
 step "pulumi-resource-pulumi-nodejs (shim)" write_dynamic_provider_shim
 step "pulumi-resource-kubernetes ${K8S_VERSION}" build_kubernetes
-step "istioctl ${ISTIO_MODULE_VERSION}" build_istioctl
+step "istioctl, pilot-discovery, workload-cert ${ISTIO_MODULE_VERSION}" build_istio
 
 rm -rf "$TOOLCHAIN_DIR"
 mkdir -p "$TOOLCHAIN_DIR"
@@ -165,6 +170,7 @@ pulumi ${PULUMI_VERSION#v}
 pulumi-language-nodejs ${PULUMI_VERSION#v}
 pulumi-resource-kubernetes ${K8S_VERSION}
 istioctl ${ISTIO_MODULE_VERSION}
+pilot-discovery ${ISTIO_MODULE_VERSION}
 EOF
 if ! healthy; then
   echo "tools/build.sh: built binaries in $BIN do not answer --version" >&2

@@ -31,6 +31,11 @@ mod_version() { (cd "$1" && go list -m -f '{{.Version}}' "$2"); }
 # not yet in GOMODCACHE (a new machine): download it first, a no-op when cached.
 mod_dir() { (cd "$1" && go mod download "$2" && go list -m -f '{{.Dir}}' "$2"); }
 
+# istio_version ISTIO_DIR: the version an istio.io/istio module folder builds as, as upstream's
+# Makefile.core.mk stamps untagged builds: its VERSION file plus -dev (istioctl, pilot-discovery
+# and the local charts of tools/cluster/charts.sh all carry it).
+istio_version() { echo "$(cat "$1/VERSION")-dev"; }
+
 # lock_cache CACHE_ROOT: one build at a time per machine (a developer shell and CI share the cache).
 lock_cache() {
   mkdir -p "$1"

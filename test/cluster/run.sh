@@ -1,124 +1,225 @@
 #!/usr/bin/env bash
-# npm run test:cluster: sends this project's objects to a real Kubernetes API
-# server (tools/cluster: etcd, kube-apiserver, controller-manager, scheduler
-# and kwok, built from Go modules, in the loopback-only network namespace
-# istio-mtls) and checks what only a real server decides:
-#   1. Istio's and cert-manager's CRDs apply server-side and are Established;
-#   2. every Kubernetes object of `istio-mtls plan --stack dev` is accepted
-#      (namespaces for real, the rest with a server-side dry run);
-#   3. an object our schemas would not catch is rejected by the CRD's schema
-#      (PeerAuthentication mtls.mode SOMETIMES), with the server's message;
-#   4. the control plane works: a Deployment becomes Ready on kwok's node and
-#      `kubectl exec` through the real pods/exec subresource returns the
-#      command's output (and is Forbidden to an identity without RBAC rights).
-# Every client command runs inside the namespace. The cluster is brought up if
-# it is not, and torn down at the end, pass or fail, unless KEEP_CLUSTER=1.
+# npm run test:cluster: runs this project's stack against a real Kubernetes
+# control plane (tools/cluster: etcd, kube-apiserver, controller-manager,
+# scheduler and kwok, built from Go modules, in the loopback-only network
+# namespace istio-mtls) with real istiod and real cert-manager (run as local
+# processes for the pods their charts create, tools/cluster/kubelet.sh), and
+# checks what only a real cluster decides:
+#   1. `pulumi up` (real CLI, real Kubernetes provider, file backend) installs
+#      Istio and cert-manager from local charts and everything the dev stack
+#      plans; every Deployment becomes Ready;
+#   2. istiod's injector adds istio-proxy exactly where the model predicts;
+#   3. cert-manager issues root -> intermediate into cacerts, istiod uses it,
+#      istio-ca-root-cert in every namespace is the stack root;
+#   4. a PeerAuthentication Istio rejects is refused by our config first and by
+#      istiod's validation webhook; an invalid mode by the CRD schema;
+#   5. `kubectl exec` through the real pods/exec subresource reaches kwok (and
+#      is Forbidden without RBAC rights);
+#   6. a second preview shows no changes, refresh no drift; destroy removes
+#      every object the stack created.
+# There is no Envoy and no pod network: data-plane outcomes are not checked
+# here (the probe is off for `up`). Every client command runs inside the
+# namespace. The cluster is brought up if it is not, and torn down at the end,
+# pass or fail, unless KEEP_CLUSTER=1.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-NS=istio-mtls
-fail() { echo "test:cluster: FAIL: $*" >&2; exit 1; }
-start=$SECONDS
-step_start=$SECONDS
-step() { echo; echo "== $1"; step_start=$SECONDS; }
-took() { echo "   ($((SECONDS - step_start))s)"; }
-export PATH="/usr/local/go/bin:$REPO/node_modules/.bin:$PATH"
+TEST=test:cluster
+STACK=cluster-test
+# shellcheck source=test/cluster/lib.sh
+source "$REPO/test/cluster/lib.sh"
+PROJECT="$WORK/project"
 
-# A command failing under set -e says where.
-trap 'echo "test:cluster: FAIL at line $LINENO: $BASH_COMMAND" >&2' ERR
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-
-step "build (cached under ~/.cache/istio-mtls/cluster)"
+step "build: control plane, istiod, cert-manager (tools/cluster), Pulumi toolchain (tools/build.sh), local charts"
 bash "$REPO/tools/cluster/build.sh" | tee "$WORK/build.log"
 BIN="$(tail -1 "$WORK/build.log")"
-mapfile -t CRD_FILES < <(bash "$REPO/tools/cluster/crds.sh")
-CRD_VERSIONS="$(bash "$REPO/tools/cluster/crds.sh" --versions)"
+TOOLCHAIN="$(bash "$REPO/tools/build.sh" | tail -1)"
+CHARTS="$(bash "$REPO/tools/cluster/charts.sh" | tail -1)"
+CHART_VERSIONS="$(bash "$REPO/tools/cluster/charts.sh" --versions)"
+export PATH="$TOOLCHAIN:$REPO/node_modules/.bin:$PATH"
+export PULUMI_HOME="$WORK/home"
+export PULUMI_BACKEND_URL="file://$WORK/state"
+export PULUMI_CONFIG_PASSPHRASE=cluster-test
+export PULUMI_SKIP_UPDATE_CHECK=1
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+unset KUBECONFIG
+STATE="${XDG_STATE_HOME:-$HOME/.local/state}/istio-mtls/cluster"
+KUBECONFIG_FILE="$STATE/kubeconfig"
+in_ns() { ip netns exec "$NS" "$@"; }
+kc() { in_ns "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 took
 
-cleanup() {
-  local rc=$?
-  rm -rf "$WORK"
-  if [ "${KEEP_CLUSTER:-}" = 1 ]; then
-    echo "test:cluster: KEEP_CLUSTER=1: the cluster stays up (npm run cluster:down stops it)"
-  else
-    bash "$REPO/tools/cluster/down.sh" || rc=1
-  fi
-  exit $rc
-}
-trap cleanup EXIT
+trap cluster_teardown EXIT
 
-# The plan is computed before anything needs the cluster (no cluster access).
-step "istio-mtls plan --stack dev"
-(cd "$REPO" && node bin/istio-mtls.js plan --stack dev --format yaml) >"$WORK/plan.yaml"
-# Splits the plan: Namespaces, other Kubernetes objects, and the first
-# PeerAuthentication made invalid. helm.sh/v3 Release documents describe Helm
-# releases (chart, version, values), not objects the API server takes.
-(cd "$REPO" && node -e '
-const fs = require("fs"); const YAML = require("yaml");
-const [plan, out] = process.argv.slice(1);
-const docs = YAML.parseAllDocuments(fs.readFileSync(plan, "utf8")).map(d => d.toJS()).filter(Boolean);
-const releases = docs.filter(o => o.apiVersion === "helm.sh/v3" && o.kind === "Release");
-const objects = docs.filter(o => !releases.includes(o));
-const ns = objects.filter(o => o.apiVersion === "v1" && o.kind === "Namespace");
-const rest = objects.filter(o => !ns.includes(o));
-const pa = rest.find(o => o.kind === "PeerAuthentication");
-if (!pa) throw new Error("the dev plan has no PeerAuthentication");
-const bad = structuredClone(pa);
-bad.metadata.name = "cluster-check-invalid-mode";
-bad.spec = { ...bad.spec, mtls: { mode: "SOMETIMES" } };
-delete bad.spec.portLevelMtls;
-const dump = os => os.map(o => "---\n" + YAML.stringify(o)).join("");
-fs.writeFileSync(out + "/namespaces.yaml", dump(ns));
-fs.writeFileSync(out + "/objects.yaml", dump(rest));
-fs.writeFileSync(out + "/invalid-peerauthentication.yaml", dump([bad]));
-fs.writeFileSync(out + "/counts", [docs.length, releases.length, ns.length, rest.length].join(" ") + "\n");
-' "$WORK/plan.yaml" "$WORK")
-read -r n_docs n_releases n_ns n_rest <"$WORK/counts"
-echo "   plan: ${n_docs} documents; ${n_releases} helm.sh/v3 Release dropped; ${n_ns} Namespaces + ${n_rest} other Kubernetes objects to send"
+# The stack runs from a copy of the tracked files (node_modules linked) with
+# Pulumi.dev.yaml as its config, its state in a temporary file backend: the
+# work tree is untouched. Istio and cert-manager come from the charts of the
+# Go modules the cluster is built from (tools/cluster/charts.sh), installed by
+# the stack itself (istio.chartRepository, certManager.chartRepository).
+step "the stack ${STACK}: Pulumi.dev.yaml with charts from ${CHARTS}"
+mkdir -p "$PROJECT" "$WORK/state"
+(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | grep -zv '^node_modules/' \
+  | while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$PROJECT"; done; true)
+ln -s "$REPO/node_modules" "$PROJECT/node_modules"
+cp "$REPO/Pulumi.dev.yaml" "$PROJECT/Pulumi.$STACK.yaml"
+# Config is written before the cluster is up; every command that reaches the cluster runs in the namespace.
+cfg() { pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive config set "$@"; }
+p() { in_ns pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive "$@"; }
+chart_version() { sed -n 's/^version: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHARTS/$1/Chart.yaml"; }
+pulumi --cwd "$PROJECT" --non-interactive stack init "$STACK" >/dev/null 2>&1
+cfg kubernetes:kubeconfig "$KUBECONFIG_FILE"
+cfg --path istio-mtls:istio.chartRepository "$CHARTS"
+cfg --path istio-mtls:istio.version "$(chart_version istiod)"
+cfg --path istio-mtls:certManager.chartRepository "$CHARTS"
+cfg --path istio-mtls:certManager.version "$(chart_version cert-manager)"
+# No Envoy and no pod network here: every probed request would fail. The probe's
+# exec path is checked on its own below; its data-plane cells are not claimed.
+cfg --path istio-mtls:probe.enabled false
+(cd "$PROJECT" && node bin/istio-mtls.js plan --stack "$STACK" --format yaml) >"$WORK/plan.yaml"
+read -r n_objects n_releases < <(node -e '
+const YAML = require("yaml");
+const docs = YAML.parseAllDocuments(require("fs").readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+const releases = docs.filter((o) => o.apiVersion === "helm.sh/v3" && o.kind === "Release");
+console.log(docs.length - releases.length, releases.length);
+' "$WORK/plan.yaml")
+echo "   istio ${CHART_VERSIONS}; plan: ${n_objects} Kubernetes objects and ${n_releases} Helm releases (local charts)"
 took
 
 step "cluster:up (network namespace ${NS}, loopback only)"
 bash "$REPO/tools/cluster/up.sh" | tee "$WORK/up.log"
-KUBECONFIG_FILE="$(tail -1 "$WORK/up.log")"
-[ -f "$KUBECONFIG_FILE" ] || fail "cluster:up printed no kubeconfig"
-kc() { ip netns exec "$NS" "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+KUBECONFIG_FILE_UP="$(tail -1 "$WORK/up.log")"
+[ "$KUBECONFIG_FILE_UP" = "$KUBECONFIG_FILE" ] || fail "cluster:up printed ${KUBECONFIG_FILE_UP}, expected ${KUBECONFIG_FILE}"
 echo "   server: $(kc version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1), $(kc get nodes --no-headers | wc -l) node(s)"
 took
 
-step "CRDs apply server-side (${CRD_VERSIONS})"
-crd_names=()
-for f in "${CRD_FILES[@]}"; do
-  out="$(kc apply --server-side --field-manager=istio-mtls-test -f "$f")" || fail "CRDs in $f were not applied: $out"
-  n="$(grep -c 'serverside-applied$' <<<"$out" || true)"
-  [ "$n" -gt 0 ] || fail "no CRD applied from $f"
-  echo "   ${n} CRD(s) from ${f#"$(go env GOMODCACHE)/"}"
-  mapfile -t -O "${#crd_names[@]}" crd_names < <(sed -n 's/ serverside-applied$//p' <<<"$out")
-done
-kc wait --for=condition=Established --timeout=60s "${crd_names[@]}" >/dev/null \
-  || fail "not every CRD became Established"
-istio_n="$(printf '%s\n' "${crd_names[@]}" | grep -c 'istio\.io$' || true)"
-cm_n="$(printf '%s\n' "${crd_names[@]}" | grep -c 'cert-manager\.io$' || true)"
-echo "   ${#crd_names[@]} CRDs Established: ${istio_n} Istio (*.istio.io), ${cm_n} cert-manager (*.cert-manager.io)"
+step "pulumi up -s ${STACK}: the real CLI and Kubernetes provider, Istio and cert-manager from local charts"
+p up --yes >"$WORK/up.txt" 2>&1 || { grep -E 'error|failed' "$WORK/up.txt" | tail -n 20 >&2; fail "pulumi up failed"; }
+grep -E '^ +\+ [0-9]+ created|^Duration:' "$WORK/up.txt" | sed 's/^ */   /'
+p stack export >"$WORK/state.json"
+n_state="$(node -e 'const d=require(process.argv[1]).deployment; const r=d.resources.filter(r=>!r.type.startsWith("pulumi:")); console.log(r.length)' "$WORK/state.json")"
+echo "   ${n_state} resources in the stack's state"
 took
 
-step "every Kubernetes object of the dev plan is accepted by the API server"
-out="$(kc apply --server-side --field-manager=istio-mtls-test -f "$WORK/namespaces.yaml")" || fail "namespaces refused: $out"
-sed 's/^/   /' <<<"$out"
-n_ns_ok="$(grep -c 'serverside-applied$' <<<"$out" || true)"
-# The server's answers, one line each: apiVersion kind namespace/name.
-out="$(kc apply --server-side --dry-run=server --field-manager=istio-mtls-test -f "$WORK/objects.yaml" \
-  -o jsonpath='{range .items[*]}{.apiVersion} {.kind} {.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>&1)" \
-  || { echo "$out" >&2; fail "the API server refused objects of the dev plan"; }
-sed 's/^/   accepted (server dry run): /; s/ \// /' <<<"$out"
-n_ok="$(grep -c . <<<"$out" || true)"
-[ "$n_ns_ok" = "$n_ns" ] && [ "$n_ok" = "$n_rest" ] \
-  || fail "accepted ${n_ns_ok}/${n_ns} Namespaces and ${n_ok}/${n_rest} other objects"
-echo "   accepted: $((n_ns_ok + n_ok))/$((n_ns + n_rest)) (${n_ns_ok} Namespaces created, ${n_ok} objects by server-side dry run)"
+step "every Deployment is Ready; CRDs from the charts are Established"
+kc get deployments -A -o json >"$WORK/deployments.json"
+# Every Deployment in the cluster (the charts' too), and every one the plan made is among them.
+node -e '
+const YAML = require("yaml");
+const items = require(process.argv[1]).items;
+const planned = YAML.parseAllDocuments(require("fs").readFileSync(process.argv[2], "utf8")).map((d) => d.toJS())
+  .filter((o) => o && o.kind === "Deployment").map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+let bad = 0;
+for (const d of items) {
+  const want = d.spec.replicas ?? 1, ready = d.status.readyReplicas ?? 0;
+  console.log(`   ${d.metadata.namespace}/${d.metadata.name}: ${ready}/${want} ready`);
+  if (ready !== want) bad++;
+}
+const missing = planned.filter((id) => !items.some((d) => `${d.metadata.namespace}/${d.metadata.name}` === id));
+if (missing.length) { console.error(`planned but not in the cluster: ${missing.join(", ")}`); process.exit(1); }
+if (bad) { console.error(`${bad} Deployment(s) not Ready`); process.exit(1); }
+console.log(`   ${items.length} Deployments Ready, the ${planned.length} of the plan among them`);
+' "$WORK/deployments.json" "$WORK/plan.yaml" || fail "not every Deployment is Ready"
+istio_n="$(kc get crd -o name | grep -c 'istio\.io$' || true)"
+cm_n="$(kc get crd -o name | grep -c 'cert-manager\.io$' || true)"
+[ "$istio_n" -gt 0 ] && [ "$cm_n" -gt 0 ] || fail "CRDs missing: ${istio_n} Istio, ${cm_n} cert-manager"
+kc wait --for=condition=Established --timeout=30s $(kc get crd -o name | grep -E 'istio\.io$|cert-manager\.io$') >/dev/null
+echo "   CRDs Established: ${istio_n} Istio, ${cm_n} cert-manager (installed by the base and cert-manager charts)"
+took
+
+step "sidecar injection by the real istiod agrees with the model's prediction"
+kc get pods -A -o json >"$WORK/pods.json"
+(cd "$PROJECT" && node_modules/.bin/tsx test/cluster/check-injection.ts "Pulumi.$STACK.yaml" "$WORK/pods.json") \
+  || fail "the injector and the model disagree"
+took
+
+step "the mesh CA: cacerts issued by cert-manager, used by istiod, its root in every namespace"
+kc -n istio-system wait --for=condition=Ready --timeout=30s certificate --all >/dev/null
+root_fp() { openssl x509 -noout -fingerprint -sha256 | cut -d= -f2; }
+root="$(kc -n cert-manager get secret istio-mtls-root-ca -o jsonpath='{.data.tls\.crt}' | base64 -d | root_fp)"
+cacerts_ca="$(kc -n istio-system get secret cacerts -o jsonpath='{.data.ca\.crt}' | base64 -d | root_fp)"
+[ -n "$root" ] && [ "$root" = "$cacerts_ca" ] || fail "cacerts ca.crt (${cacerts_ca}) is not the stack root (${root})"
+issuer="$(kc -n istio-system get secret cacerts -o jsonpath='{.data.tls\.crt}' | base64 -d | openssl x509 -noout -issuer)"
+echo "   root (cert-manager/istio-mtls-root-ca) sha256 ${root}"
+echo "   istio-system/cacerts: intermediate ${issuer}, ca.crt = the root"
+# local-kubelet writes each process's log under the state folder, one file per pod container.
+istiod_pod="$(kc -n istio-system get pods -l app=istiod -o jsonpath='{.items[0].metadata.name}')"
+istiod_log="$STATE/logs/pods/istio-system_${istiod_pod}_discovery.log"
+ca_line="Use local CA certificate"
+grep -qF "$ca_line" "$istiod_log" || fail "istiod's log ($istiod_log) does not say '$ca_line'"
+echo "   istiod (pod ${istiod_pod}, a real pilot-discovery): $(grep -F "$ca_line" "$istiod_log" | head -1 | cut -c1-160)"
+for ns in foo bar legacy; do
+  got="$(kc -n "$ns" get configmap istio-ca-root-cert -o jsonpath='{.data.root-cert\.pem}' | root_fp)"
+  [ "$got" = "$root" ] || fail "istio-ca-root-cert in $ns is ${got:-missing}, not the stack root"
+done
+echo "   istio-ca-root-cert in foo, bar, legacy: the stack root"
+took
+
+step "a workload certificate from istiod's CA chains to the stack root, with sleep.foo's SPIFFE identity"
+# As the Istio agent does (tools/istioctl/workload-cert on Istio's caclient): a CSR over gRPC to
+# istiod's port 15012 with sleep.foo's service-account token, which istiod checks by TokenReview.
+istiod_ip="$(kc -n istio-system get pod "$istiod_pod" -o jsonpath='{.status.podIP}')"
+kc -n cert-manager get secret istio-mtls-root-ca -o jsonpath='{.data.tls\.crt}' | base64 -d >"$WORK/root.pem"
+kc -n foo create token sleep --audience istio-ca --duration 10m >"$WORK/sleep-foo.token"
+spiffe=spiffe://cluster.local/ns/foo/sa/sleep
+csr() { in_ns workload-cert --ca "${istiod_ip}:15012" --root "$WORK/root.pem" --token "$WORK/sleep-foo.token" --identity "$1"; }
+csr "$spiffe" >"$WORK/chain.pem" 2>"$WORK/csr.err" || { cat "$WORK/csr.err" >&2; fail "istiod's CA did not sign sleep.foo's CSR"; }
+awk '/BEGIN CERT/{n++} n==1' "$WORK/chain.pem" >"$WORK/leaf.pem"
+awk '/BEGIN CERT/{n++} n>1' "$WORK/chain.pem" >"$WORK/untrusted.pem"
+verified="$(openssl verify -CAfile "$WORK/root.pem" -untrusted "$WORK/untrusted.pem" "$WORK/leaf.pem" 2>&1)" \
+  || fail "the workload certificate does not chain to the stack root: $verified"
+san="$(openssl x509 -in "$WORK/leaf.pem" -noout -ext subjectAltName | tail -1 | tr -d ' ')"
+[ "$san" = "URI:$spiffe" ] || fail "the workload certificate's SAN is '$san', expected URI:$spiffe"
+echo "   $(grep -c 'BEGIN CERT' "$WORK/chain.pem") certificates from istiod; openssl verify against cert-manager/istio-mtls-root-ca: ${verified##*: }; SAN ${san}"
+# The world is wrong: the identity comes from the token, never from the CSR (Istio's CA server
+# signs for the authenticated caller), and a token the API server does not know is refused.
+csr spiffe://cluster.local/ns/bar/sa/sleep >"$WORK/other.pem" 2>"$WORK/csr.err" || { cat "$WORK/csr.err" >&2; fail "istiod refused a CSR naming another identity"; }
+other_san="$(awk '/BEGIN CERT/{n++} n==1' "$WORK/other.pem" | openssl x509 -noout -ext subjectAltName | tail -1 | tr -d ' ')"
+[ "$other_san" = "URI:$spiffe" ] || fail "sleep.foo's token asking for bar's identity got a certificate for '$other_san'"
+echo "   sleep.foo's token, CSR for spiffe://cluster.local/ns/bar/sa/sleep: issued for ${other_san} (the token's identity)"
+echo not-a-token >"$WORK/bad.token"
+if in_ns workload-cert --ca "${istiod_ip}:15012" --root "$WORK/root.pem" --token "$WORK/bad.token" --identity "$spiffe" >/dev/null 2>"$WORK/csr.err"; then
+  fail "istiod signed a CSR sent with an invalid token"
+fi
+echo "   an invalid token: $(grep -o 'rpc error.*' "$WORK/csr.err" | head -1)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj /CN=other-root -days 1 -out "$WORK/other-root.pem" 2>/dev/null
+if openssl verify -CAfile "$WORK/other-root.pem" -untrusted "$WORK/untrusted.pem" "$WORK/leaf.pem" >/dev/null 2>&1; then fail "the chain verifies against an unrelated root"; fi
+echo "   against an unrelated root: does not verify"
+took
+
+step "a PeerAuthentication Istio rejects: refused by our config first, then by istiod's validation webhook"
+# bar/httpbin's workload policy with port key "+8080": the CRD schema's CEL rule reads it as
+# int("+8080") = 8080 and lets it through; istiod decodes portLevelMtls keys as uint32 and refuses it.
+node -e '
+const fs = require("fs"); const YAML = require("yaml");
+const [plan, stackFile, out] = process.argv.slice(1);
+const docs = YAML.parseAllDocuments(fs.readFileSync(plan, "utf8")).map((d) => d.toJS()).filter(Boolean);
+const pa = docs.find((o) => o.kind === "PeerAuthentication" && o.spec.portLevelMtls);
+if (!pa) throw new Error("the plan has no PeerAuthentication with portLevelMtls");
+const dump = (o) => "---\n" + YAML.stringify(o);
+const [port, mode] = Object.entries(pa.spec.portLevelMtls)[0];
+fs.writeFileSync(out + "/plus-port.yaml", dump({ ...pa, metadata: { ...pa.metadata, name: "cluster-check-plus-port" }, spec: { ...pa.spec, portLevelMtls: { ["+" + port]: mode } } }));
+fs.writeFileSync(out + "/invalid-mode.yaml", dump({ ...pa, metadata: { ...pa.metadata, name: "cluster-check-invalid-mode" }, spec: { selector: pa.spec.selector, mtls: { mode: "SOMETIMES" } } }));
+// The same mistake in the stack config: the workload entry with port key "+8080".
+const doc = YAML.parseDocument(fs.readFileSync(stackFile, "utf8"));
+const levels = doc.getIn(["config", "istio-mtls:mtls", "workloads", 0, "portLevelMtls"]).toJSON();
+doc.setIn(["config", "istio-mtls:mtls", "workloads", 0, "portLevelMtls"], Object.fromEntries(Object.entries(levels).map(([k, v]) => ["+" + k, v])));
+fs.writeFileSync(out + "/Pulumi.cluster-bad.yaml", doc.toString());
+' "$WORK/plan.yaml" "$PROJECT/Pulumi.$STACK.yaml" "$WORK"
+cp "$WORK/Pulumi.cluster-bad.yaml" "$PROJECT/"
+if out="$(cd "$PROJECT" && node bin/istio-mtls.js plan --stack cluster-bad 2>&1)"; then fail "istio-mtls plan accepted portLevelMtls port \"+8080\""; fi
+expected='istio-mtls:mtls.workloads[0].portLevelMtls["+8080"]: "+8080" is not a port; allowed: 1..65535'
+grep -qF "$expected" <<<"$out" || { echo "$out" >&2; fail "our config refused it, but not with: $expected"; }
+echo "   our config: $expected"
+if out="$(kc apply --server-side --dry-run=server --field-manager=istio-mtls-test -f "$WORK/plus-port.yaml" 2>&1)"; then
+  fail "the API server accepted a PeerAuthentication with portLevelMtls port \"+8080\": $out"
+fi
+expected='admission webhook "validation.istio.io" denied the request'
+grep -qF "$expected" <<<"$out" || { echo "$out" >&2; fail "rejected, but not by istiod's webhook: $out"; }
+echo "   the API server: $(sed 's/^Error from server[^:]*: //' <<<"$out" | head -1 | cut -c1-220)"
 took
 
 step "the world is wrong: a PeerAuthentication with mtls.mode SOMETIMES is rejected by the CRD schema"
-if out="$(kc apply --server-side --dry-run=server --field-manager=istio-mtls-test -f "$WORK/invalid-peerauthentication.yaml" 2>&1)"; then
+if out="$(kc apply --server-side --dry-run=server --field-manager=istio-mtls-test -f "$WORK/invalid-mode.yaml" 2>&1)"; then
   fail "the API server accepted an invalid PeerAuthentication: $out"
 fi
 expected='spec.mtls.mode: Unsupported value: "SOMETIMES": supported values: "UNSET", "DISABLE", "PERMISSIVE", "STRICT"'
@@ -192,6 +293,84 @@ denied="$(kc -n cluster-check exec "$pod" --as="$sa" -- true 2>&1)" && fail "exe
 expected="User \"$sa\" cannot create resource \"pods/exec\""
 grep -qF "$expected" <<<"$denied" || fail "exec as $sa failed, but not with: $expected ($denied)"
 echo "   as $sa (may get pods, not exec): Forbidden: $expected"
+took
+
+step "the ConnectivityProbe's exec path: the real probe script through pods/exec, real go-httpbin behind legacy's endpoint"
+# The probe's runner and transport (probe/runner.ts, probe/transport.ts) exec the probe script in
+# sleep.legacy's pod through the API server's pods/exec; kwok runs it with the host's sh and curl,
+# as nobody (65534: kwok needs a user the host knows; the pod's is 65532, also unprivileged). The only cells real processes can answer here are those without a
+# sidecar at either end: sleep.legacy -> httpbin.legacy:8000, served by go-httpbin (the demo
+# image's server and version) on the pod's address. No kube-proxy: the probe's curl is pointed from
+# the Service port to the endpoint (--connect-to). Cells that need Envoy are not probed.
+httpbin_ip="$(kc -n legacy get pods -l app=httpbin -o jsonpath='{.items[0].status.podIP}')"
+# A simple command, not the in_ns function: `ip netns exec` execs the server, so $! is its pid.
+ip netns exec "$NS" "$BIN/go-httpbin" -host "$httpbin_ip" -port 8080 </dev/null >"$WORK/go-httpbin.log" 2>&1 &
+httpbin_pid=$!
+STOP_PIDS+=("$httpbin_pid")
+for _ in $(seq 50); do in_ns curl -sf -o /dev/null "http://${httpbin_ip}:8080/status/200" && break; sleep 0.1; done
+in_ns curl -sf -o /dev/null "http://${httpbin_ip}:8080/status/200" || { cat "$WORK/go-httpbin.log" >&2; fail "go-httpbin did not answer on ${httpbin_ip}:8080"; }
+# Its working folder: outside WORK (private to root), which nobody could not enter.
+probe_dir="$(mktemp -d)"
+REMOVE_DIRS+=("$probe_dir")
+chmod 755 "$probe_dir"
+kc apply --server-side --field-manager=istio-mtls-test -f - >/dev/null <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata: {name: probe-legacy}
+spec:
+  selector: {matchNamespaces: [legacy]}
+  execs:
+  - local:
+      workDir: $probe_dir
+      securityContext: {runAsUser: 65534, runAsGroup: 65534}
+EOF
+probe() { (cd "$PROJECT" && in_ns node_modules/.bin/tsx test/cluster/probe-exec.ts "Pulumi.$STACK.yaml" "$KUBECONFIG_FILE" "$1" sleep.legacy "httpbin.legacy:8000=${httpbin_ip}:8080"); }
+probe 30 || fail "the probe's observed cell differs from the prediction"
+echo "   real: sleep.legacy -> httpbin.legacy:8000 (no sidecar at either end); not probed: the cells that need Envoy"
+# The world is wrong: the server is gone; the probe must fail, not pass.
+kill "$httpbin_pid"; wait "$httpbin_pid" 2>/dev/null || true
+if probe 6 >"$WORK/probe-down.txt" 2>&1; then cat "$WORK/probe-down.txt"; fail "the probe passed with go-httpbin stopped"; fi
+echo "   with go-httpbin stopped, the probe fails: $(grep -m1 -A1 '^Differences:' "$WORK/probe-down.txt" | tail -1 | sed 's/^ *//')"
+kc delete clusterexec probe-legacy >/dev/null
+took
+
+step "a second preview shows no changes; refresh shows no drift"
+kc delete namespace cluster-check --wait=true >/dev/null
+kc delete clusterexec cluster-check >/dev/null
+p preview --expect-no-changes >"$WORK/preview2.txt" 2>&1 || { tail -n 40 "$WORK/preview2.txt" >&2; fail "the second preview shows changes"; }
+grep -E '^ +[0-9]+ unchanged' "$WORK/preview2.txt" | sed 's/^ */   preview: /'
+p refresh --yes --expect-no-changes >"$WORK/refresh.txt" 2>&1 || { tail -n 40 "$WORK/refresh.txt" >&2; fail "pulumi refresh found drift"; }
+grep -E '^ +[0-9]+ unchanged' "$WORK/refresh.txt" | tail -1 | sed 's/^ */   refresh: /'
+took
+
+step "pulumi destroy removes everything the stack created"
+# What the stack owns in the cluster: its namespaces, and cluster-scoped objects of its kinds.
+# CRDs the charts mark `helm.sh/resource-policy: keep` (Istio's and cert-manager's, so that an
+# uninstall never deletes every policy and certificate in the cluster) are kept by design.
+crds() { kc get crd -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations.helm\.sh/resource-policy}{"\n"}{end}' | grep -E '(istio|cert-manager)\.io '; }
+owned() {
+  kc get namespaces -o name | grep -E '^namespace/(foo|bar|legacy|istio-system|cert-manager)$' || true
+  kc get clusterissuers.cert-manager.io,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings -o name 2>/dev/null \
+    | grep -E 'istio|cert-manager' || true
+  crds | grep -v ' keep$' || true
+}
+before="$(owned | wc -l)"
+p destroy --yes >"$WORK/destroy.txt" 2>&1 || { tail -n 40 "$WORK/destroy.txt" >&2; fail "pulumi destroy failed"; }
+grep -E '^ +(- )?[0-9]+ deleted' "$WORK/destroy.txt" | tail -1 | sed 's/^ *\(- \)\{0,1\}/   destroy: /'
+# Policies go before istiod (whose webhook admits their deletion), istiod before the CA.
+line_of() { grep -nE "$1" "$WORK/destroy.txt" | tail -1 | cut -d: -f1; }
+last_policy="$(line_of '(PeerAuthentication|DestinationRule) .* deleted')"
+istiod_gone="$(line_of 'helm.sh/v3:Release istiod deleted')"
+cacerts_gone="$(line_of 'Certificate istio-system/cacerts deleted')"
+[ -n "$last_policy" ] && [ -n "$istiod_gone" ] && [ -n "$cacerts_gone" ] && [ "$last_policy" -lt "$istiod_gone" ] && [ "$istiod_gone" -lt "$cacerts_gone" ] \
+  || fail "destroy order: last policy deleted at line ${last_policy:-?}, istiod at ${istiod_gone:-?}, cacerts at ${cacerts_gone:-?} of $WORK/destroy.txt"
+echo "   order: every policy deleted before istiod's release, istiod before cacerts"
+# Namespaces are removed asynchronously (their finalizers clean up what they hold).
+for _ in $(seq 120); do left="$(owned)"; [ -z "$left" ] && break; sleep 0.5; done
+[ -z "$left" ] || { echo "$left" >&2; fail "60 s after destroy, stack-created objects remain"; }
+echo "   before: ${before} stack-created namespaces, cluster-scoped objects and CRDs without keep; after: 0"
+echo "   kept by the charts' helm.sh/resource-policy: keep: $(crds | grep -c 'istio\.io keep$') Istio and $(crds | grep -c 'cert-manager\.io keep$') cert-manager CRDs"
+p stack rm --yes >/dev/null
 took
 
 echo

@@ -28,7 +28,7 @@ const CASES: [title: string, config: Record<string, unknown>, line: string][] = 
     'istio-mtls:destinationRules[0].tls: "tls" is not a field of a destination rule; allowed: namespace, name, host, mode, portLevel, exportTo'],
   ["production not a boolean", { production: "yes" }, 'istio-mtls:production: "yes" is not a boolean; allowed: true or false'],
   ["Istio version read by YAML as a number", { istio: { version: 1.28 } },
-    'istio-mtls:istio.version: 1.28 is not an Istio version; allowed: a version such as "1.28.1" (quote it in YAML)'],
+    'istio-mtls:istio.version: 1.28 is not an Istio version; allowed: a version such as "1.28.1", or a build such as "1.31-dev" (quote it in YAML)'],
   ["Istio version older than the v1 APIs", { istio: { version: "1.20.3" } },
     'istio-mtls:istio.version: "1.20.3" is older than the security.istio.io/v1 APIs this stack emits; allowed: 1.22.0 or later'],
   ["chart repository over plain http", { istio: { chartRepository: "http://charts.example.com" } },

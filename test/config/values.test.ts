@@ -10,6 +10,7 @@ import {
   isPrincipal,
   parseGoDuration,
   parsePrincipal,
+  parseIstioVersion,
   parseSemver,
 } from "../../config/values";
 
@@ -63,6 +64,9 @@ test("https URLs and versions", (t) => {
   t.deepEqual(parseSemver("v1.19.1", "v"), [1, 19, 1]);
   t.deepEqual(parseSemver("1.29.0-beta.1"), [1, 29, 0]);
   for (const bad of ["1.28", "v1.28.1", "1.28.x", ""]) t.is(parseSemver(bad), undefined, bad);
+  t.deepEqual(parseIstioVersion("1.31-dev"), [1, 31, 0]);
+  t.deepEqual(parseIstioVersion("1.28.1"), [1, 28, 1]);
+  for (const bad of ["1.28", "1.31-", "1.31.dev", "v1.31-dev"]) t.is(parseIstioVersion(bad), undefined, bad);
 });
 
 test("key paths print like the YAML they point at", (t) => {

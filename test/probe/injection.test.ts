@@ -5,7 +5,8 @@
 import test from "ava";
 import { loadStackConfigFile } from "../../config";
 import { planStack } from "../../mesh/plan";
-import { checkInjection, PROXY_CONTAINER } from "../../probe/injection";
+import { checkInjection } from "../../probe/injection";
+import { PROXY_CONTAINER } from "../../probe/runner";
 import { join } from "node:path";
 
 const settings = loadStackConfigFile(join(__dirname, "../../Pulumi.dev.yaml"));

@@ -5,7 +5,8 @@
 #   Istio: manifests/charts/base/files/crd-all.gen.yaml of istio.io/istio at the
 #          version tools/istioctl/go.mod pins (the istioctl we build and test with).
 #   cert-manager: deploy/crds/*.yaml of github.com/cert-manager/cert-manager at
-#          CERT_MANAGER_VERSION below. Upstream calls that folder the CRDs'
+#          the version tools/cluster/cert-manager/go.mod pins (the cert-manager
+#          the local cluster runs). Upstream calls that folder the CRDs'
 #          source (the chart templates add labels and Helm conditionals around
 #          the same schemas); the schemas are what the test checks.
 # Usage: tools/cluster/crds.sh [--versions]
@@ -15,19 +16,13 @@ CLUSTER_TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tools/lib.sh
 source "$CLUSTER_TOOLS/../lib.sh"
 
-# The newest release the Go module proxy serves here (it serves only
-# v1.21.0-v1.21.2 of the v1.21 line); not in tools/cluster/go.mod because its
-# Kubernetes libraries would move the control plane's dependency graph.
-CERT_MANAGER_VERSION=v1.21.2
-
 istio_version="$(mod_version "$CLUSTER_TOOLS/../istioctl" istio.io/istio)"
 istio_dir="$(mod_dir "$CLUSTER_TOOLS/../istioctl" istio.io/istio)"
-cm_dir="$(cd "$CLUSTER_TOOLS" && go mod download -json "github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}" \
-  | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-[ -d "$cm_dir" ] || { echo "tools/cluster/crds.sh: github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION} did not download" >&2; exit 1; }
+cm_version="$(mod_version "$CLUSTER_TOOLS/cert-manager" github.com/cert-manager/cert-manager)"
+cm_dir="$(mod_dir "$CLUSTER_TOOLS/cert-manager" github.com/cert-manager/cert-manager)"
 
 if [ "${1:-}" = --versions ]; then
-  echo "istio.io/istio ${istio_version}, github.com/cert-manager/cert-manager ${CERT_MANAGER_VERSION}"
+  echo "istio.io/istio ${istio_version}, github.com/cert-manager/cert-manager ${cm_version}"
   exit 0
 fi
 files=("$istio_dir/manifests/charts/base/files/crd-all.gen.yaml")

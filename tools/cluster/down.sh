@@ -7,9 +7,9 @@ set -euo pipefail
 NS=istio-mtls
 STATE_ROOT="${XDG_STATE_HOME:-$HOME/.local/state}/istio-mtls"
 S="$STATE_ROOT/cluster"
-# Reverse of up.sh's start order: kwok and the controllers before the API
-# server, etcd last.
-COMPONENTS=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+# Reverse of up.sh's start order: local-kubelet (which stops the processes it
+# runs), kwok and the controllers before the API server, etcd last.
+COMPONENTS=(local-kubelet kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 [ "$(id -u)" = 0 ] || { echo "cluster:down: needs root (ip netns)" >&2; exit 1; }
 mkdir -p "$STATE_ROOT"

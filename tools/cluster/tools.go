@@ -5,6 +5,8 @@ package tools
 
 import (
 	_ "go.etcd.io/etcd/server/v3"
+	_ "github.com/mccutchen/go-httpbin/v2/cmd/go-httpbin"
+	_ "helm.sh/helm/v3/cmd/helm"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"

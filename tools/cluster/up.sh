@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run cluster:up: starts a Kubernetes control plane built by build.sh
-# (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, and kwok for
-# one fake node) inside the network namespace `istio-mtls`, which has only
+# (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok for one
+# fake node, and local-kubelet, which runs the pods of istiod and cert-manager
+# as local processes) inside the network namespace `istio-mtls`, which has only
 # loopback: Service and pod addresses the API server may dial (webhooks, exec)
 # are unreachable or local there, so no request leaves the machine.
 # Clients must run inside it too: ip netns exec istio-mtls kubectl --kubeconfig <path> ...
@@ -18,7 +19,7 @@ S="$STATE_ROOT/cluster"
 KUBECONFIG_FILE="$S/kubeconfig"
 NODE=kwok-node-0
 # Start order; down.sh stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok local-kubelet)
 
 fail() { echo "cluster:up: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "needs root (ip netns)"
@@ -27,6 +28,9 @@ for c in ip openssl curl flock; do command -v "$c" >/dev/null || fail "$c not fo
 start_time=$SECONDS
 BIN="$(bash "$CLUSTER_TOOLS/build.sh" | tail -1)"
 CLUSTER_DIR="$(dirname "$BIN")"
+# pilot-discovery (istiod) is the Pulumi toolchain's, not built here: without
+# it istiod pods fail, saying so, and everything else works.
+TOOLCHAIN_BIN="$(bash "$CLUSTER_TOOLS/../build.sh" --print-bin-dir)"
 
 in_ns() { ip netns exec "$NS" "$@"; }
 kc() { in_ns "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
@@ -213,6 +217,13 @@ start kwok --kubeconfig="$KUBECONFIG_FILE" --config="$CLUSTER_DIR/kwok-stages.ya
   --enable-crds=Exec,ClusterExec,Logs,ClusterLogs --cidr=10.0.0.1/24
 wait_for "node ${NODE} Ready" 60 bash -c "ip netns exec $NS $BIN/kubectl --kubeconfig $KUBECONFIG_FILE get node $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 phase "kwok: node ${NODE} Ready (kubelet endpoint 127.0.0.1:10260)"
+
+# Pods of istiod (app=istiod) and cert-manager's controller, webhook and
+# cainjector become processes (logs: $S/logs/pods/); kwok's stages leave them
+# not Ready until local-kubelet sees their readiness probes pass.
+start local-kubelet run --kubeconfig="$KUBECONFIG_FILE" --state-dir="$S" --bin-path="$TOOLCHAIN_BIN:$BIN"
+wait_for "local-kubelet watching pods" 30 grep -q "watching pods" "$S/logs/local-kubelet.log"
+phase "local-kubelet: runs istiod and cert-manager pods (binaries from $TOOLCHAIN_BIN and $BIN)"
 
 healthy || fail "started, but not healthy (logs: $S/logs)"
 echo "cluster:up: up in $((SECONDS - start_time))s; netns ${NS}; pids in $S/pids; logs in $S/logs"
