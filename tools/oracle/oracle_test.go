@@ -116,6 +116,21 @@ metadata:
 `, name, labels)
 }
 
+func demoDeployment(app, containerPorts string) string {
+	return fmt.Sprintf(`---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %[1]s, namespace: NS}
+spec:
+  selector: {matchLabels: {app: %[1]s}}
+  template:
+    metadata: {labels: {app: %[1]s}}
+    spec:
+      serviceAccountName: %[1]s
+      containers: [{name: %[1]s, image: %[1]s%[2]s}]
+`, app, containerPorts)
+}
+
 func demoApps(ns string) string {
 	return strings.ReplaceAll(`---
 apiVersion: v1
@@ -124,29 +139,7 @@ metadata: {name: httpbin, namespace: NS}
 spec:
   selector: {app: httpbin}
   ports: [{name: http, port: 8000, targetPort: 8080}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: httpbin, namespace: NS}
-spec:
-  selector: {matchLabels: {app: httpbin}}
-  template:
-    metadata: {labels: {app: httpbin}}
-    spec:
-      serviceAccountName: httpbin
-      containers: [{name: httpbin, image: httpbin, ports: [{containerPort: 8080}]}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: sleep, namespace: NS}
-spec:
-  selector: {matchLabels: {app: sleep}}
-  template:
-    metadata: {labels: {app: sleep}}
-    spec:
-      serviceAccountName: sleep
-      containers: [{name: sleep, image: curl}]
-`, "NS", ns) + "---\n"
+`+demoDeployment("httpbin", ", ports: [{containerPort: 8080}]")+demoDeployment("sleep", ""), "NS", ns) + "---\n"
 }
 
 func demo() string {

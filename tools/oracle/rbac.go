@@ -12,6 +12,8 @@ import (
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	rbactcp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/rbac/v3"
 	matcherpb "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Envoy's RBAC filter is C++; this evaluates the RBAC config Istio generated
@@ -38,24 +40,39 @@ type RBACVerdict struct {
 
 const peerPrincipalKey = "io.istio.peer_principal"
 
+// rbacFilter is what the network and HTTP RBAC filter configs share.
+type rbacFilter interface {
+	proto.Message
+	GetRules() *rbacpb.RBAC
+}
+
+// runFilter evaluates one RBAC filter's typed config (a matcher tree is a limit).
+func runFilter(config *anypb.Any, c rbacFilter, hasMatcher func() bool, peer Peer) (RBACVerdict, error) {
+	if err := config.UnmarshalTo(c); err != nil {
+		return RBACVerdict{}, err
+	}
+	if hasMatcher() {
+		return RBACVerdict{}, Limit{"RBAC with a matcher tree is not evaluated"}
+	}
+	return evaluateRBAC(c.GetRules(), peer)
+}
+
 // EvaluateChain runs the chain's network RBAC filters, then its HTTP ones.
 func EvaluateChain(fc *listener.FilterChain, peer Peer) (RBACVerdict, error) {
 	var checked []string
+	step := func(v RBACVerdict, err error) bool {
+		if err == nil && v.Allowed {
+			checked = append(checked, v.Why)
+		}
+		return err == nil && v.Allowed
+	}
 	for _, f := range fc.GetFilters() {
 		switch f.GetName() {
 		case "envoy.filters.network.rbac":
 			c := &rbactcp.RBAC{}
-			if err := f.GetTypedConfig().UnmarshalTo(c); err != nil {
-				return RBACVerdict{}, err
-			}
-			if c.GetMatcher() != nil {
-				return RBACVerdict{}, Limit{"network RBAC with a matcher tree is not evaluated"}
-			}
-			v, err := evaluateRBAC(c.GetRules(), peer)
-			if err != nil || !v.Allowed {
+			if v, err := runFilter(f.GetTypedConfig(), c, func() bool { return c.GetMatcher() != nil }, peer); !step(v, err) {
 				return v, err
 			}
-			checked = append(checked, v.Why)
 		case "envoy.filters.network.http_connection_manager":
 			m := &hcm.HttpConnectionManager{}
 			if err := f.GetTypedConfig().UnmarshalTo(m); err != nil {
@@ -65,17 +82,9 @@ func EvaluateChain(fc *listener.FilterChain, peer Peer) (RBACVerdict, error) {
 				switch hf.GetName() {
 				case "envoy.filters.http.rbac":
 					c := &rbachttp.RBAC{}
-					if err := hf.GetTypedConfig().UnmarshalTo(c); err != nil {
-						return RBACVerdict{}, err
-					}
-					if c.GetMatcher() != nil {
-						return RBACVerdict{}, Limit{"HTTP RBAC with a matcher tree is not evaluated"}
-					}
-					v, err := evaluateRBAC(c.GetRules(), peer)
-					if err != nil || !v.Allowed {
+					if v, err := runFilter(hf.GetTypedConfig(), c, func() bool { return c.GetMatcher() != nil }, peer); !step(v, err) {
 						return v, err
 					}
-					checked = append(checked, v.Why)
 				case "envoy.filters.http.ext_authz", "envoy.filters.http.jwt_authn":
 					return RBACVerdict{}, Limit{hf.GetName() + " (CUSTOM authorization or JWT) is not evaluated"}
 				}
@@ -131,27 +140,27 @@ func policyMatches(p *rbacpb.Policy, peer Peer) (bool, error) {
 	if p.GetCondition() != nil || p.GetCheckedCondition() != nil {
 		return false, Limit{"RBAC policy with a CEL condition"}
 	}
-	perm := false
-	for _, x := range p.GetPermissions() {
-		ok, err := permissionMatches(x, peer)
-		if err != nil {
+	if ok, err := some(p.GetPermissions(), peer, permissionMatches); err != nil || !ok {
+		return false, err
+	}
+	return some(p.GetPrincipals(), peer, principalMatches)
+}
+
+// every and some: Envoy's and_rules/and_ids and or_rules/or_ids (and a
+// policy's lists), stopping at the first answer; an error is never a match.
+func every[T any](items []T, peer Peer, match func(T, Peer) (bool, error)) (bool, error) {
+	for _, x := range items {
+		if ok, err := match(x, peer); err != nil || !ok {
 			return false, err
 		}
-		if ok {
-			perm = true
-			break
-		}
 	}
-	if !perm {
-		return false, nil
-	}
-	for _, x := range p.GetPrincipals() {
-		ok, err := principalMatches(x, peer)
-		if err != nil {
-			return false, err
-		}
-		if ok {
-			return true, nil
+	return true, nil
+}
+
+func some[T any](items []T, peer Peer, match func(T, Peer) (bool, error)) (bool, error) {
+	for _, x := range items {
+		if ok, err := match(x, peer); err != nil || ok {
+			return ok && err == nil, err
 		}
 	}
 	return false, nil
@@ -162,24 +171,9 @@ func permissionMatches(p *rbacpb.Permission, peer Peer) (bool, error) {
 	case *rbacpb.Permission_Any:
 		return r.Any, nil
 	case *rbacpb.Permission_AndRules:
-		for _, x := range r.AndRules.GetRules() {
-			ok, err := permissionMatches(x, peer)
-			if err != nil || !ok {
-				return false, err
-			}
-		}
-		return true, nil
+		return every(r.AndRules.GetRules(), peer, permissionMatches)
 	case *rbacpb.Permission_OrRules:
-		for _, x := range r.OrRules.GetRules() {
-			ok, err := permissionMatches(x, peer)
-			if err != nil {
-				return false, err
-			}
-			if ok {
-				return true, nil
-			}
-		}
-		return false, nil
+		return some(r.OrRules.GetRules(), peer, permissionMatches)
 	case *rbacpb.Permission_NotRule:
 		ok, err := permissionMatches(r.NotRule, peer)
 		return !ok, err
@@ -196,24 +190,9 @@ func principalMatches(p *rbacpb.Principal, peer Peer) (bool, error) {
 	case *rbacpb.Principal_Any:
 		return id.Any, nil
 	case *rbacpb.Principal_AndIds:
-		for _, x := range id.AndIds.GetIds() {
-			ok, err := principalMatches(x, peer)
-			if err != nil || !ok {
-				return false, err
-			}
-		}
-		return true, nil
+		return every(id.AndIds.GetIds(), peer, principalMatches)
 	case *rbacpb.Principal_OrIds:
-		for _, x := range id.OrIds.GetIds() {
-			ok, err := principalMatches(x, peer)
-			if err != nil {
-				return false, err
-			}
-			if ok {
-				return true, nil
-			}
-		}
-		return false, nil
+		return some(id.OrIds.GetIds(), peer, principalMatches)
 	case *rbacpb.Principal_NotId:
 		ok, err := principalMatches(id.NotId, peer)
 		return !ok, err
