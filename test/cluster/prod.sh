@@ -23,44 +23,18 @@ TEST=test:cluster:prod
 STACK=prod
 # shellcheck source=test/cluster/lib.sh
 source "$REPO/test/cluster/lib.sh"
-PROJECT="$WORK/project"
+# shellcheck source=test/cluster/stack.sh
+source "$REPO/test/cluster/stack.sh"
 
 step "build (cached under ~/.cache/istio-mtls): cluster, toolchain, local charts"
-BIN="$(bash "$REPO/tools/cluster/build.sh" | tail -1)"
-TOOLCHAIN="$(bash "$REPO/tools/build.sh" | tail -1)"
-CHARTS="$(bash "$REPO/tools/cluster/charts.sh" | tail -1)"
-export PATH="$TOOLCHAIN:$REPO/node_modules/.bin:$PATH"
-export PULUMI_HOME="$WORK/home"
-export PULUMI_BACKEND_URL="file://$WORK/state"
-export PULUMI_CONFIG_PASSPHRASE=cluster-test
-export PULUMI_SKIP_UPDATE_CHECK=1
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-unset KUBECONFIG
-STATE="${XDG_STATE_HOME:-$HOME/.local/state}/istio-mtls/cluster"
-KUBECONFIG_FILE="$STATE/kubeconfig"
-in_ns() { ip netns exec "$NS" "$@"; }
-kc() { in_ns "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+stack_tools
 took
 
 trap cluster_teardown EXIT
 
-# As run.sh: a copy of the tracked files (node_modules linked), a file backend, the charts of the
-# Go modules the cluster is built from. Pulumi.prod.yaml is the copy's own, probe on as shipped;
-# only the cluster (the stack's kubeconfig) and the chart source and versions are set here.
+# Pulumi.prod.yaml as shipped (probe on); only the cluster and the charts are set (stack.sh).
 step "the stack ${STACK}: Pulumi.prod.yaml with charts from ${CHARTS}"
-mkdir -p "$PROJECT" "$WORK/state"
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | grep -zv '^node_modules/' \
-  | while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$PROJECT"; done; true)
-ln -s "$REPO/node_modules" "$PROJECT/node_modules"
-cfg() { pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive config set "$@"; }
-p() { in_ns pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive "$@"; }
-chart_version() { sed -n 's/^version: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHARTS/$1/Chart.yaml"; }
-pulumi --cwd "$PROJECT" --non-interactive stack init "$STACK" >/dev/null 2>&1
-cfg kubernetes:kubeconfig "$KUBECONFIG_FILE"
-cfg --path istio-mtls:istio.chartRepository "$CHARTS"
-cfg --path istio-mtls:istio.version "$(chart_version istiod)"
-cfg --path istio-mtls:certManager.chartRepository "$CHARTS"
-cfg --path istio-mtls:certManager.version "$(chart_version cert-manager)"
+stack_project Pulumi.prod.yaml
 [ "$(pulumi --cwd "$PROJECT" --stack "$STACK" config get --path istio-mtls:probe.enabled)" = true ] \
   || fail "Pulumi.prod.yaml does not enable the probe"
 (cd "$PROJECT" && node bin/istio-mtls.js plan --stack "$STACK" --format yaml) >"$WORK/plan.yaml"

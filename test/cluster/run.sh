@@ -31,50 +31,17 @@ TEST=test:cluster
 STACK=cluster-test
 # shellcheck source=test/cluster/lib.sh
 source "$REPO/test/cluster/lib.sh"
-PROJECT="$WORK/project"
+# shellcheck source=test/cluster/stack.sh
+source "$REPO/test/cluster/stack.sh"
 
 step "build: control plane, istiod, cert-manager (tools/cluster), Pulumi toolchain (tools/build.sh), local charts"
-bash "$REPO/tools/cluster/build.sh" | tee "$WORK/build.log"
-BIN="$(tail -1 "$WORK/build.log")"
-TOOLCHAIN="$(bash "$REPO/tools/build.sh" | tail -1)"
-CHARTS="$(bash "$REPO/tools/cluster/charts.sh" | tail -1)"
-CHART_VERSIONS="$(bash "$REPO/tools/cluster/charts.sh" --versions)"
-export PATH="$TOOLCHAIN:$REPO/node_modules/.bin:$PATH"
-export PULUMI_HOME="$WORK/home"
-export PULUMI_BACKEND_URL="file://$WORK/state"
-export PULUMI_CONFIG_PASSPHRASE=cluster-test
-export PULUMI_SKIP_UPDATE_CHECK=1
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-unset KUBECONFIG
-STATE="${XDG_STATE_HOME:-$HOME/.local/state}/istio-mtls/cluster"
-KUBECONFIG_FILE="$STATE/kubeconfig"
-in_ns() { ip netns exec "$NS" "$@"; }
-kc() { in_ns "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+stack_tools
 took
 
 trap cluster_teardown EXIT
 
-# The stack runs from a copy of the tracked files (node_modules linked) with
-# Pulumi.dev.yaml as its config, its state in a temporary file backend: the
-# work tree is untouched. Istio and cert-manager come from the charts of the
-# Go modules the cluster is built from (tools/cluster/charts.sh), installed by
-# the stack itself (istio.chartRepository, certManager.chartRepository).
 step "the stack ${STACK}: Pulumi.dev.yaml with charts from ${CHARTS}"
-mkdir -p "$PROJECT" "$WORK/state"
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | grep -zv '^node_modules/' \
-  | while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$PROJECT"; done; true)
-ln -s "$REPO/node_modules" "$PROJECT/node_modules"
-cp "$REPO/Pulumi.dev.yaml" "$PROJECT/Pulumi.$STACK.yaml"
-# Config is written before the cluster is up; every command that reaches the cluster runs in the namespace.
-cfg() { pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive config set "$@"; }
-p() { in_ns pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive "$@"; }
-chart_version() { sed -n 's/^version: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHARTS/$1/Chart.yaml"; }
-pulumi --cwd "$PROJECT" --non-interactive stack init "$STACK" >/dev/null 2>&1
-cfg kubernetes:kubeconfig "$KUBECONFIG_FILE"
-cfg --path istio-mtls:istio.chartRepository "$CHARTS"
-cfg --path istio-mtls:istio.version "$(chart_version istiod)"
-cfg --path istio-mtls:certManager.chartRepository "$CHARTS"
-cfg --path istio-mtls:certManager.version "$(chart_version cert-manager)"
+stack_project Pulumi.dev.yaml
 # No Envoy and no pod network here: every probed request would fail. The probe's
 # exec path is checked on its own below; its data-plane cells are not claimed.
 cfg --path istio-mtls:probe.enabled false
@@ -231,6 +198,11 @@ rc=0; in_ns node "$PROJECT/bin/istio-mtls.js" predict --kube --kubeconfig "$KUBE
 [ "$rc" = 2 ] && grep -q 'namespace nosuch not found' "$WORK/live-ns.err" \
   || fail "predict --kube -n nosuch: exit ${rc}, expected 2 naming the namespace: $(cat "$WORK/live-ns.err")"
 echo "   -n nosuch: exit 2, $(cat "$WORK/live-ns.err")"
+# verify --kube reads the same way and probes from the probe clients: this stack runs none.
+rc=0; in_ns node "$PROJECT/bin/istio-mtls.js" verify --kube --kubeconfig "$KUBECONFIG_FILE" -n foo >/dev/null 2>"$WORK/verify.err" || rc=$?
+[ "$rc" = 2 ] && grep -q '^error: no probe client runs in foo or istio-mtls-probe' "$WORK/verify.err" \
+  || fail "verify --kube -n foo without probe clients: exit ${rc}, expected 2 naming them: $(cat "$WORK/verify.err")"
+echo "   verify --kube -n foo (no probe client deployed): exit 2, $(grep '^error:' "$WORK/verify.err")"
 took
 
 step "the mesh CA: cacerts issued by cert-manager, used by istiod, its root in every namespace"

@@ -1,0 +1,49 @@
+# What the stack tests share (run.sh: the dev stack, prod.sh: prod), sourced after lib.sh with
+# STACK set: the cached builds, Pulumi's environment (a file backend in WORK, no plugin
+# downloads), kubectl and pulumi inside the cluster's network namespace, and the stack itself
+# from a copy of the tracked files (node_modules linked; the work tree is untouched) with Istio
+# and cert-manager from the charts of the Go modules the cluster is built from
+# (tools/cluster/charts.sh), installed by the stack (istio.chartRepository,
+# certManager.chartRepository).
+PROJECT="$WORK/project"
+STATE="${XDG_STATE_HOME:-$HOME/.local/state}/istio-mtls/cluster"
+KUBECONFIG_FILE="$STATE/kubeconfig"
+in_ns() { ip netns exec "$NS" "$@"; }
+kc() { in_ns "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+# Config is written before the cluster is up; every command that reaches the cluster runs in the namespace.
+cfg() { pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive config set "$@"; }
+p() { in_ns pulumi --cwd "$PROJECT" --stack "$STACK" --non-interactive "$@"; }
+chart_version() { sed -n 's/^version: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHARTS/$1/Chart.yaml"; }
+
+# Builds (or finds cached) the cluster, the Pulumi toolchain and the local charts: BIN,
+# TOOLCHAIN, CHARTS, CHART_VERSIONS; Pulumi's environment.
+stack_tools() {
+  bash "$REPO/tools/cluster/build.sh" | tee "$WORK/build.log"
+  BIN="$(tail -1 "$WORK/build.log")"
+  TOOLCHAIN="$(bash "$REPO/tools/build.sh" | tail -1)"
+  CHARTS="$(bash "$REPO/tools/cluster/charts.sh" | tail -1)"
+  CHART_VERSIONS="$(bash "$REPO/tools/cluster/charts.sh" --versions)"
+  export PATH="$TOOLCHAIN:$REPO/node_modules/.bin:$PATH"
+  export PULUMI_HOME="$WORK/home"
+  export PULUMI_BACKEND_URL="file://$WORK/state"
+  export PULUMI_CONFIG_PASSPHRASE=cluster-test
+  export PULUMI_SKIP_UPDATE_CHECK=1
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+  unset KUBECONFIG
+}
+
+# The stack STACK in PROJECT with $1 (a file of the repo) as its config, on the cluster's
+# kubeconfig, its charts from CHARTS.
+stack_project() {
+  mkdir -p "$PROJECT" "$WORK/state"
+  (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | grep -zv '^node_modules/' \
+    | while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$PROJECT"; done; true)
+  ln -s "$REPO/node_modules" "$PROJECT/node_modules"
+  cp "$REPO/$1" "$PROJECT/Pulumi.$STACK.yaml"
+  pulumi --cwd "$PROJECT" --non-interactive stack init "$STACK" >/dev/null 2>&1
+  cfg kubernetes:kubeconfig "$KUBECONFIG_FILE"
+  cfg --path istio-mtls:istio.chartRepository "$CHARTS"
+  cfg --path istio-mtls:istio.version "$(chart_version istiod)"
+  cfg --path istio-mtls:certManager.chartRepository "$CHARTS"
+  cfg --path istio-mtls:certManager.version "$(chart_version cert-manager)"
+}
