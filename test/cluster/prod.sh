@@ -110,13 +110,7 @@ echo "   pulumi up: $(grep -oF "$expected" "$WORK/up-bad.txt" | head -1) $(grep 
 took
 
 step "pulumi destroy removes everything the stack created"
-crds() { kc get crd -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations.helm\.sh/resource-policy}{"\n"}{end}' | grep -E '(istio|cert-manager)\.io '; }
-owned() {
-  kc get namespaces -o name | grep -E '^namespace/(shop|istio-mtls-probe|istio-system|cert-manager)$' || true
-  kc get clusterissuers.cert-manager.io,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings -o name 2>/dev/null \
-    | grep -E 'istio|cert-manager' || true
-  crds | grep -v ' keep$' || true
-}
+owned() { owned_objects 'shop|istio-mtls-probe|istio-system|cert-manager'; }
 before="$(owned | wc -l)"
 p destroy --yes >"$WORK/destroy.txt" 2>&1 || { tail -n 40 "$WORK/destroy.txt" >&2; fail "pulumi destroy failed"; }
 grep -E '^ +(- )?[0-9]+ deleted' "$WORK/destroy.txt" | tail -1 | sed 's/^ *\(- \)\{0,1\}/   destroy: /'

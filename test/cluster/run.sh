@@ -417,16 +417,7 @@ grep -E '^ +[0-9]+ unchanged' "$WORK/refresh.txt" | tail -1 | sed 's/^ */   refr
 took
 
 step "pulumi destroy removes everything the stack created"
-# What the stack owns in the cluster: its namespaces, and cluster-scoped objects of its kinds.
-# CRDs the charts mark `helm.sh/resource-policy: keep` (Istio's and cert-manager's, so that an
-# uninstall never deletes every policy and certificate in the cluster) are kept by design.
-crds() { kc get crd -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations.helm\.sh/resource-policy}{"\n"}{end}' | grep -E '(istio|cert-manager)\.io '; }
-owned() {
-  kc get namespaces -o name | grep -E '^namespace/(foo|bar|legacy|istio-system|cert-manager)$' || true
-  kc get clusterissuers.cert-manager.io,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings -o name 2>/dev/null \
-    | grep -E 'istio|cert-manager' || true
-  crds | grep -v ' keep$' || true
-}
+owned() { owned_objects 'foo|bar|legacy|istio-system|cert-manager'; }
 before="$(owned | wc -l)"
 p destroy --yes >"$WORK/destroy.txt" 2>&1 || { tail -n 40 "$WORK/destroy.txt" >&2; fail "pulumi destroy failed"; }
 grep -E '^ +(- )?[0-9]+ deleted' "$WORK/destroy.txt" | tail -1 | sed 's/^ *\(- \)\{0,1\}/   destroy: /'

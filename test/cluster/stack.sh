@@ -47,3 +47,15 @@ stack_project() {
   cfg --path istio-mtls:certManager.chartRepository "$CHARTS"
   cfg --path istio-mtls:certManager.version "$(chart_version cert-manager)"
 }
+
+# What a stack owns in the cluster, one line each: its namespaces ($1, an extended regex of
+# names), cluster-scoped objects of its kinds, and the CRDs the charts do not mark
+# `helm.sh/resource-policy: keep` (Istio's and cert-manager's are, so that an uninstall never
+# deletes every policy and certificate in the cluster).
+crds() { kc get crd -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations.helm\.sh/resource-policy}{"\n"}{end}' | grep -E '(istio|cert-manager)\.io '; }
+owned_objects() {
+  kc get namespaces -o name | grep -E "^namespace/($1)\$" || true
+  kc get clusterissuers.cert-manager.io,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings -o name 2>/dev/null \
+    | grep -E 'istio|cert-manager' || true
+  crds | grep -v ' keep$' || true
+}
