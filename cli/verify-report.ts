@@ -4,7 +4,7 @@
  * (probe/observe.ts diffTables); this module only lays it out.
  */
 import { codeText, type MatrixFormat } from "../mesh/matrix";
-import type { Cell } from "../mesh/prediction";
+import type { Cell, TargetCheck } from "../mesh/prediction";
 import { describeExpected, diffTables, expectsRefusal, requestText } from "../probe/observe";
 
 export interface VerifyResult {
@@ -15,8 +15,6 @@ export interface VerifyResult {
   predicted: Cell[];
   /** One per predicted cell, same order. */
   observed: Cell[];
-  /** Cell.to of the ports checked at the connection level only. */
-  connectionLevel: string[];
   attempts: number;
   seconds: number;
   execs: number;
@@ -25,17 +23,17 @@ export interface VerifyResult {
 interface Row {
   predicted: Cell;
   observed: Cell;
-  check: "http" | "connection";
+  check: TargetCheck;
   problem?: string;
 }
 
 function rows(r: VerifyResult): Row[] {
-  const connection = new Set(r.connectionLevel);
-  const problems = new Map(diffTables(r.predicted, r.observed, r.connectionLevel).map((d) => [d.cell, d.problem]));
+  const problems = new Map(diffTables(r.predicted, r.observed).map((d) => [d.cell, d.problem]));
   return r.predicted.map((p, i) => ({
     predicted: p,
     observed: r.observed[i]!,
-    check: connection.has(p.to) ? "connection" : "http",
+    // The live prediction sets every target's check (probe/live.ts).
+    check: p.target.check ?? "http",
     ...(problems.has(p) ? { problem: problems.get(p)! } : {}),
   }));
 }

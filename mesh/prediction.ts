@@ -41,7 +41,18 @@ export interface TargetRef {
   port: number;
   /** The workload (container) port behind it, where PeerAuthentication port-level mTLS applies. */
   targetPort: number | string;
+  /**
+   * How far the probe can check a cell to this port (probe/observe.ts); absent: in full, as for the
+   * demo's httpbin, whose answer to the request is known (200, and at /headers an echo that shows
+   * the transport). Set by the live prediction (probe/live.ts, probe/port-protocol.ts):
+   * - "http": an HTTP port of an application whose answers the model does not know: a cell
+   *   that reaches it expects any answer that is not one of Envoy's own;
+   * - "connection": a port that does not declare HTTP: only accepted or refused/reset.
+   */
+  check?: TargetCheck;
 }
+
+export type TargetCheck = "http" | "connection";
 
 /**
  * How a failed transport fails (set exactly when code is 0 or one of the client sidecar's 503s):
@@ -60,7 +71,12 @@ export interface Cell {
   /** `<service>.<namespace>:<service port>`, e.g. "httpbin.foo:8000". */
   to: string;
   request: CellRequest;
-  /** HTTP status as curl's %{http_code} shows it; 0 for curl's "000" (refused or reset). */
+  /**
+   * HTTP status as curl's %{http_code} shows it; 0 for curl's "000" (refused or reset). Predicted:
+   * 200 when the request reaches the application (what httpbin answers; to a target of check
+   * "http", any answer of the application), 401 or 403 when the server sidecar's
+   * RequestAuthentication or AuthorizationPolicy refuses it (Envoy's own answer), else a `failure`.
+   */
   code: number;
   /**
    * Whether the request reached the server's workload over Istio mTLS. On an observed cell, what
@@ -95,9 +111,9 @@ export interface Cell {
 export interface Evidence {
   /** curl's exit status: 0 ok, 7 refused, 28 timeout, 52 empty reply, 56 reset, 6 no DNS… */
   curlExit: number;
-  /** Whether the response could show the transport: a 200 to `GET /headers`, where httpbin echoes X-Forwarded-Client-Cert. */
+  /** Whether the response could show the transport: its body echoed the request's headers (httpbin's /headers), X-Forwarded-Client-Cert among them when the server sidecar saw mTLS. */
   mtlsShown: boolean;
-  /** For an HTTP error status: who answered (the Server header) and the body's first line, sanitised. */
+  /** For an HTTP error status: who answered (the Server header) and the body's first line, sanitised: Envoy's own answers are told by it. */
   server?: string;
   body?: string;
   timeSeconds: number;

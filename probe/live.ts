@@ -6,7 +6,8 @@
  *
  * Cells: each client to each Service port of the read's scope, predicted by the model from every
  * object read (the stack's and the app teams'), marked where a networking object the model does
- * not read could change them. UDP and SCTP ports are not probed (probe/port-protocol.ts), with a
+ * not read could change them, each target with the check the probe can make there
+ * (probe/port-protocol.ts). UDP and SCTP ports are not probed (probe/port-protocol.ts), with a
  * notice. No client is an error. No Service port in scope (a production namespace before its
  * applications arrive) gives no cell and says so: callers decide whether that may pass (the stack
  * reports "0 service ports"; `verify` refuses to prove nothing).
@@ -31,8 +32,6 @@ export interface LivePrediction {
   /** The clients the cells are sent from: as named, else the probe clients sorted. */
   clients: string[];
   cells: Cell[];
-  /** Service ports (Cell.to) checked at the connection level only: they do not declare HTTP. */
-  connectionLevel: string[];
   /** One line each: objects the model does not read, what it assumed, clients missing, ports not probed. */
   notices: string[];
   /** The reviewed exceptions covering each Service port of the read, for the posture report. */
@@ -104,17 +103,20 @@ export function predictLive(read: ClusterRead, options: LiveOptions = {}): LiveP
   const checks = portChecks(read.objects);
   const wanted = new Set(clients);
   const skipped = new Set<string>();
-  const cells = probes.filter((c) => {
-    if (!wanted.has(c.from) || !inScope.has(c.target.namespace)) return false;
-    if (checks.get(c.to) === "none") skipped.add(c.to);
-    return checks.get(c.to) !== "none";
-  });
+  const cells: Cell[] = [];
+  for (const c of probes) {
+    if (!wanted.has(c.from) || !inScope.has(c.target.namespace)) continue;
+    const check = checks.get(c.to);
+    // Every Service port the model predicts is one of the read's Services.
+    if (check === undefined) throw new Error(`context ${read.context}: no Service port ${c.to} in the read`);
+    if (check === "none") skipped.add(c.to);
+    else cells.push({ ...c, target: { ...c.target, check } });
+  }
   if (skipped.size > 0) notices.push(`not probed (UDP or SCTP; the probe sends HTTP over TCP): ${[...skipped].sort().join(", ")}`);
   if (cells.length === 0) notices.push(`no Service port to probe in ${read.scope.join(", ")}: nothing is proven until one runs there`);
   return {
     clients,
     cells,
-    connectionLevel: [...new Set(cells.map((c) => c.to).filter((to) => checks.get(to) === "connection"))],
     notices,
     exceptions: modelExceptions(model, read.objects),
   };

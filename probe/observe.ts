@@ -2,8 +2,10 @@
  * What a probe response shows, as a cell of the same type as the model's (mesh/prediction.ts),
  * and the check of a deployment: a diff of the predicted table and the observed one.
  *
- * A predicted failure is confirmed only by what Istio produces for it (FAILURE_EVIDENCE): a broken
- * target or an application's own 503 fails in other ways, and must not pass for a policy at work.
+ * A predicted failure or denial is confirmed only by what Istio produces for it (FAILURE_EVIDENCE,
+ * DENIAL_EVIDENCE): a broken target or an application's own 503 or 403 fails in other ways, and
+ * must not pass for a policy at work. Likewise a request predicted to reach the application must
+ * not have been answered by Envoy.
  */
 import { cellName, codeText } from "../mesh/matrix";
 import type { Cell, CellFailure, Evidence } from "../mesh/prediction";
@@ -31,8 +33,23 @@ const FAILURE_EVIDENCE: Record<CellFailure, { curlExits: readonly number[]; envo
   },
 };
 const FAILURES = Object.keys(FAILURE_EVIDENCE) as CellFailure[];
-/** The Server header of a response Envoy generated itself. */
+/**
+ * The client sidecar's Server header. Its outbound listener overwrites the header of every
+ * response (istio pilot/pkg/networking/util/proxy_headers.go: OVERWRITE, Envoy's default name), so
+ * it shows that a client sidecar passed the response on, and the body tells who wrote it.
+ */
 const ENVOY_SERVER = "envoy";
+/**
+ * The first body line of the answers the server sidecar's filters give themselves when the model
+ * predicts 401 or 403 (mesh/model/http-decision.ts): Envoy's RBAC filter "RBAC: access denied"
+ * (source/extensions/filters/http/rbac/rbac_filter.cc) and jwt_authn's status text
+ * (jwt_verify_lib status.cc: "Jwt verification fails", "Jwt issuer is not configured", …, and
+ * "Audiences in Jwt are not allowed" for 403).
+ */
+const DENIAL_EVIDENCE: Record<string, { body: RegExp; text: string }> = {
+  "401": { body: /^(Jwt |Jwks |Found multiple Jwt tokens$)/, text: `jwt_authn's 401 ("Jwt verification fails", "Jwt issuer is not configured", …)` },
+  "403": { body: /^(RBAC: access denied|Audiences in Jwt are not allowed)$/, text: `Envoy's 403 "RBAC: access denied" (or jwt_authn's "Audiences in Jwt are not allowed")` },
+};
 
 export function isCellFailure(value: unknown): value is CellFailure {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(FAILURE_EVIDENCE, value);
@@ -45,11 +62,21 @@ function failureShown(code: number, e: Evidence): CellFailure | undefined {
   return FAILURES.find((f) => FAILURE_EVIDENCE[f].envoyBody.test(e.body ?? ""));
 }
 
+/** Whether Envoy wrote this answer itself: a failure's 503, or a denial's 401 or 403. */
+function envoyAnswered(code: number, e: Evidence): boolean {
+  if (code === 0 || e.curlExit !== 0) return false;
+  return failureShown(code, e) !== undefined || DENIAL_EVIDENCE[code]?.body.test(e.body ?? "") === true;
+}
+
+/** The request the demo's httpbin answers with an echo of its headers, so the transport shows. */
+function echoExpected(request: Cell["request"]): boolean {
+  return request.method === "GET" && request.path.startsWith("/headers");
+}
+
 /** The cell that `expected`'s request observed: same request, client and target; what the response showed. */
 export function observedCell(expected: Cell, r: ObservedResponse): Cell {
   const { from, to, request, client, target } = expected;
-  // httpbin echoes the request headers, X-Forwarded-Client-Cert among them, only for GET /headers.
-  const mtlsShown = r.code === 200 && request.method === "GET" && request.path.startsWith("/headers");
+  const mtlsShown = r.echo;
   const evidence: Evidence = {
     curlExit: r.curlExit,
     mtlsShown,
@@ -73,14 +100,28 @@ export function observedCell(expected: Cell, r: ObservedResponse): Cell {
   };
 }
 
-/** Why the observed cell differs from the predicted one, or undefined when it confirms it. */
+/**
+ * Why the observed cell differs from the predicted one, or undefined when it confirms it. A
+ * predicted failure or denial needs Envoy's evidence of it; a request predicted to reach the
+ * application needs the application's answer: httpbin's 200 (with its echo for GET /headers) on a
+ * target checked in full, any answer Envoy did not write on one of check "http".
+ */
 export function cellProblem(e: Cell, o: Cell): string | undefined {
   const ev = o.evidence;
   if (!ev) return "the observed cell carries no evidence";
-  if (o.code !== e.code) return `status ${codeText(o.code)}, expected ${codeText(e.code)}`;
+  const anyAnswer = e.code === 200 && e.failure === undefined && e.target.check === "http";
+  if (anyAnswer) {
+    if (o.code === 0) return `${o.reason}, expected the application's answer`;
+    if (envoyAnswered(o.code, ev)) return `${o.code} from ${describeAnswer(ev)}: Envoy's own answer, expected the application's`;
+  } else if (o.code !== e.code) {
+    return `status ${codeText(o.code)}, expected ${codeText(e.code)}`;
+  }
   if (e.failure !== undefined) return o.failure === e.failure ? undefined : failureProblem(e.failure, o.code, ev);
   if (e.code === 0) return "000 is expected, but the expectation names no failure kind (reset or no-endpoint) that an observation could confirm";
   if (ev.curlExit !== 0) return `curl exit ${ev.curlExit} (${curlExitName(ev.curlExit)}) after status ${o.code}`;
+  const denial = DENIAL_EVIDENCE[e.code];
+  if (denial) return denial.body.test(ev.body ?? "") ? undefined : `${o.code} from ${describeAnswer(ev)}, expected ${denial.text}`;
+  if (!anyAnswer && echoExpected(e.request) && !ev.mtlsShown) return "the answer does not echo the request's headers, as httpbin's /headers does: the transport is not shown";
   if (ev.mtlsShown && o.mtls !== e.mtls) return e.mtls ? "plaintext, expected mTLS" : "mTLS, expected plaintext";
   if (o.mtls && e.clientIdentity !== undefined && o.clientIdentity !== e.clientIdentity) {
     return `peer identity ${o.clientIdentity ?? "(none in X-Forwarded-Client-Cert)"}, expected ${e.clientIdentity}`;
@@ -89,7 +130,7 @@ export function cellProblem(e: Cell, o: Cell): string | undefined {
 }
 
 /**
- * The check of a cell whose Service port does not speak HTTP (connectionLevel in diffTables): the
+ * The check of a cell whose Service port does not speak HTTP (target check "connection"): the
  * probe still sends an HTTP request, so the model's status and the echoed mTLS mean nothing there;
  * only whether the connection was refused or reset (any failure evidence, either kind: a client
  * sidecar proxying TCP resets where it would answer 503 for HTTP) or accepted (the server answered
@@ -140,17 +181,16 @@ export function cellKey(c: Pick<Cell, "from" | "to" | "request">): string {
 
 /**
  * The predicted table against the observed one, row by row: every predicted cell needs an
- * observed cell for the same request that confirms it. Cells to a Service port of
- * `connectionLevel` (Cell.to) are checked by connectionProblem, the others by cellProblem.
+ * observed cell for the same request that confirms it. Cells to a target of check "connection"
+ * are checked by connectionProblem, the others by cellProblem.
  */
-export function diffTables(predicted: readonly Cell[], observed: readonly Cell[], connectionLevel: readonly string[] = []): Difference[] {
+export function diffTables(predicted: readonly Cell[], observed: readonly Cell[]): Difference[] {
   const byKey = new Map(observed.map((o) => [cellKey(o), o]));
-  const connectionOnly = new Set(connectionLevel);
   const diffs: Difference[] = [];
   for (const cell of predicted) {
     const o = byKey.get(cellKey(cell));
     if (!o) throw new Error(`${cell.from} to ${requestText(cell)}: no observed cell for this request`);
-    const problem = connectionOnly.has(cell.to) ? connectionProblem(cell, o) : cellProblem(cell, o);
+    const problem = cell.target.check === "connection" ? connectionProblem(cell, o) : cellProblem(cell, o);
     if (problem) diffs.push({ cell, observed: o, problem });
   }
   return diffs;
@@ -166,10 +206,12 @@ function curlExitName(exit: number): string {
   return names[exit] ?? "curl error";
 }
 
-/** What the model expects, as the mismatch table shows it: `200 mTLS`, `000 reset`, `403`. */
+/** What the model expects, as the mismatch table shows it: `200 mTLS`, `000 reset`, `403`, `application answers (plaintext)`. */
 export function describeExpected(c: Cell): string {
   if (c.failure !== undefined) return `${codeText(c.code)} ${c.failure}`;
-  return c.code === 200 ? `200 ${c.mtls ? "mTLS" : "plaintext"}` : `${c.code}${c.mtls ? " (mTLS)" : ""}`;
+  const transport = c.mtls ? "mTLS" : "plaintext";
+  if (c.code !== 200) return `${c.code}${c.mtls ? " (mTLS)" : ""}`;
+  return c.target.check === "http" ? `application answers (${transport})` : `200 ${transport}`;
 }
 
 /** What the probe saw: `000 (curl exit 56: connection reset)`, `200 mTLS spiffe://…`, `503 (server envoy: "…")`. */

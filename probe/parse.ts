@@ -12,7 +12,9 @@ export interface ObservedResponse {
   /** curl's exit status: 0 ok, 7 refused, 28 timeout, 52 empty reply, 56 reset, 6 no DNS… */
   curlExit: number;
   timeSeconds: number;
-  /** Whether httpbin echoed an X-Forwarded-Client-Cert header: the server sidecar saw mTLS. */
+  /** Whether the body echoed the request's headers (the probe's PROBE_HEADER among them), as httpbin's /headers does. */
+  echo: boolean;
+  /** Whether that echo held an X-Forwarded-Client-Cert header: the server sidecar saw mTLS. Never true without `echo`. */
   xfcc: boolean;
   /** The `URI=` of that header: the client's SPIFFE identity as the server saw it. */
   peerIdentity?: string;
@@ -25,7 +27,7 @@ export interface ObservedResponse {
 /** A plain Error with fields (see probeMismatchError in runner.ts for why not a subclass). */
 export type ProbeOutputError = Error & { name: "ProbeOutputError"; output: string };
 
-const LINE_KEYS = ["body", "code", "exit", "id", "m", "server", "time", "uri", "xfcc"];
+const LINE_KEYS = ["body", "code", "echo", "exit", "id", "m", "server", "time", "uri", "xfcc"];
 // What the script reduces these to (unknown characters become "?"); anything else was not printed by it.
 const SERVER_RE = new RegExp(`^[?${EVIDENCE_CHARS}]{0,${SERVER_MAX}}$`);
 const BODY_RE = new RegExp(`^[?${EVIDENCE_CHARS}]{0,${BODY_MAX}}$`);
@@ -70,7 +72,9 @@ export function parseProbeOutput(stdout: string, expectedIds: readonly string[])
     if (typeof o.code !== "string" || !/^\d{3}$/.test(o.code)) fail(stdout, `${where}: http code ${JSON.stringify(o.code)} is not 3 digits`);
     if (!Number.isInteger(o.exit) || (o.exit as number) < 0 || (o.exit as number) > 255) fail(stdout, `${where}: curl exit ${JSON.stringify(o.exit)} is not 0..255`);
     if (typeof o.time !== "string" || !/^\d+(\.\d+)?$/.test(o.time)) fail(stdout, `${where}: time ${JSON.stringify(o.time)} is not a number`);
+    if (typeof o.echo !== "boolean") fail(stdout, `${where}: echo ${JSON.stringify(o.echo)} is not a boolean`);
     if (typeof o.xfcc !== "boolean") fail(stdout, `${where}: xfcc ${JSON.stringify(o.xfcc)} is not a boolean`);
+    if (o.xfcc && !o.echo) fail(stdout, `${where}: xfcc is true outside an echo of the request's headers`);
     if (typeof o.uri !== "string" || (o.uri !== "" && !o.uri.startsWith("spiffe://"))) fail(stdout, `${where}: uri ${JSON.stringify(o.uri)} is not a SPIFFE URI`);
     if (typeof o.server !== "string" || !SERVER_RE.test(o.server)) fail(stdout, `${where}: server ${JSON.stringify(o.server)} is not a sanitised Server header`);
     if (typeof o.body !== "string" || !BODY_RE.test(o.body)) fail(stdout, `${where}: body ${JSON.stringify(o.body)} is not a sanitised first body line`);
@@ -84,6 +88,7 @@ export function parseProbeOutput(stdout: string, expectedIds: readonly string[])
       code,
       curlExit,
       timeSeconds: Number(o.time),
+      echo: o.echo,
       xfcc: o.xfcc,
       ...(o.uri !== "" ? { peerIdentity: o.uri } : {}),
       server: o.server,

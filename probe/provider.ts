@@ -162,14 +162,13 @@ function todayUtc(): string {
 interface ProbeSet {
   cells: Cell[];
   beforeApply: number;
-  connectionLevel: string[];
   exceptions: ServiceException[];
   notices: string[];
 }
 
 async function probeSet(inputs: ProbeInputs): Promise<ProbeSet> {
   const { live } = inputs;
-  if (!live) return { cells: inputs.predicted, beforeApply: inputs.predicted.length, connectionLevel: [], exceptions: inputs.exceptions ?? [], notices: [] };
+  if (!live) return { cells: inputs.predicted, beforeApply: inputs.predicted.length, exceptions: inputs.exceptions ?? [], notices: [] };
   const read = await readCluster(accessOf(inputs), { namespaces: live.namespaces, optionalNamespaces: [PLAINTEXT_PROBE_NAMESPACE], istioNamespace: live.istioNamespace });
   // Explicit clients: a probe client the stack deployed but the read lacks is an error, not a notice.
   const predicted = predictLive(read, { clients: live.clients });
@@ -178,7 +177,6 @@ async function probeSet(inputs: ProbeInputs): Promise<ProbeSet> {
   return {
     cells: [...before, ...predicted.cells],
     beforeApply: before.length,
-    connectionLevel: predicted.connectionLevel,
     exceptions: predicted.exceptions,
     notices: [...read.notices, ...predicted.notices],
   };
@@ -195,7 +193,6 @@ export async function runProbe(inputs: ProbeInputs): Promise<ProbeOutputs> {
     deadlineSeconds: inputs.deadlineSeconds,
     concurrency: inputs.concurrency,
     tokens: inputs.tokens,
-    connectionLevel: set.connectionLevel,
     ...(rootPem !== undefined ? { expectedRootCertPem: rootPem } : {}),
   });
   const posture = postureReport(result.cells, set.exceptions, todayUtc());

@@ -34,11 +34,6 @@ export interface RunOptions {
   log?: (message: string) => void;
   /** Passed to the script (tests point service names at local servers). */
   connectTo?: Record<string, string>;
-  /**
-   * Service ports (`<service>.<namespace>:<port>`, Cell.to) that do not speak HTTP: their cells are
-   * checked at the connection level only (observe.ts connectionProblem).
-   */
-  connectionLevel?: readonly string[];
 }
 
 export interface RunResult {
@@ -269,7 +264,7 @@ export async function runProbes(cells: readonly Cell[], opts: RunOptions): Promi
       if (root) await checkTrust(cells, opts, root);
       const result = await attempt(cells, targets, opts);
       execs += result.execs;
-      const diffs = diffTables(cells, result.observed, opts.connectionLevel);
+      const diffs = diffTables(cells, result.observed);
       const seconds = (clock() - start) / 1000;
       if (diffs.length === 0) return { cells: result.observed, attempts: n, secondsToConverge: seconds, execs };
       failure = probeMismatchError(mismatchMessage(diffs, cells.length, n, seconds), diffs, n, { observed: result.observed, execs, seconds });

@@ -58,6 +58,12 @@ const PATH_RE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
 export const PROBE_METHODS: readonly string[] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 // RFC 6750 b64token: what a bearer token may hold.
 const TOKEN_RE = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * A header every probe request carries, so that an answer echoing the request's headers (httpbin's
+ * /headers, /get, /anything) is told from any other: only in an echo does the presence or absence
+ * of X-Forwarded-Client-Cert show the transport.
+ */
+export const PROBE_HEADER = "X-Istio-Mtls-Probe";
 // Separates curl's output from its -w trailer; the last occurrence counts, so a body holding it
 // changes nothing. No leading "@": `-w @x` reads the format from file x.
 const TRAILER_MARK = "#istio-mtls-probe-trailer#";
@@ -98,10 +104,12 @@ export function validateTarget(t: ScriptTarget): void {
 
 /**
  * Builds the script. Output, one line per target, in target order, then a `done` line:
- *   {"m":"istio-mtls-probe","id":"…","code":"503","exit":0,"time":"0.004","xfcc":false,"uri":"","server":"envoy","body":"no healthy upstream"}
+ *   {"m":"istio-mtls-probe","id":"…","code":"503","exit":0,"time":"0.004","echo":false,"xfcc":false,"uri":"","server":"envoy","body":"no healthy upstream"}
  *   {"m":"istio-mtls-probe","done":3}
+ * `echo`: the body echoes the request's headers (PROBE_HEADER among them), so `xfcc` (an
+ * X-Forwarded-Client-Cert header echoed) and `uri` (its URI=) show the transport; never true outside an echo.
  * `server` is the response's Server header and `body` the first line of its body (both sanitised,
- * see EVIDENCE_CHARS): they tell the client sidecar's own 503s from the application's.
+ * see EVIDENCE_CHARS): they tell Envoy's own answers from the application's.
  */
 export function probeScript(targets: ScriptTarget[], options: ScriptOptions): string {
   const timeout = options.requestTimeoutSeconds;
@@ -120,8 +128,9 @@ export function probeScript(targets: ScriptTarget[], options: ScriptOptions): st
     .join(" ");
   // -q first (it only works there): no .curlrc; --noproxy '*' with the proxy variables unset: straight to the service.
   // -D - puts the headers on stdout before the body; the trailer follows the body.
-  const curl = `curl -q -s -D - -w '${TRAILER_MARK}%{http_code}:%{time_total}' --noproxy '*' --max-time ${timeout} ${connectArgs}`;
+  const curl = `curl -q -s -D - -w '${TRAILER_MARK}%{http_code}:%{time_total}' --noproxy '*' --max-time ${timeout} -H '${PROBE_HEADER}: 1' ${connectArgs}`;
   const xfccKey = caseless("x-forwarded-client-cert");
+  const probeKey = caseless(PROBE_HEADER);
   const lines = [
     "set -u",
     // Byte-wise character ranges, the same in busybox and GNU sed: a non-ASCII byte becomes "?".
@@ -157,14 +166,15 @@ export function probeScript(targets: ScriptTarget[], options: ScriptOptions): st
     // Flatten the body, keep what follows the last X-Forwarded-Client-Cert key, then its
     // (first) JSON string value: go-httpbin gives ["…"], classic httpbin gives "…".
     "  flat=$(printf '%s' \"$body\" | tr -d '\\r\\n')",
-    `  if printf '%s' "$flat" | grep -q '"${xfccKey}"'; then`,
+    `  if printf '%s' "$flat" | grep -q '"${probeKey}"'; then echoed=true; else echoed=false; fi`,
+    `  if [ "$echoed" = true ] && printf '%s' "$flat" | grep -q '"${xfccKey}"'; then`,
     "    xfcc=true",
     `    v=$(printf '%s' "$flat" | sed -E 's/.*"${xfccKey}"[[:space:]]*:[[:space:]]*//; s/^\\[[[:space:]]*//; s/^"(([^"\\\\]|\\\\.)*)".*/\\1/')`,
     "    uri=$(printf '%s' \"$v\" | grep -o 'URI=[A-Za-z0-9._~:/%@+=-]*' | sed -n '$s/^URI=//p')",
     "  else",
     '    xfcc=false; uri=""',
     "  fi",
-    `  printf '{"m":"%s","id":"%s","code":"%s","exit":%d,"time":"%s","xfcc":%s,"uri":"%s","server":"%s","body":"%s"}\\n' "$m" "$1" "$code" "$rc" "$t" "$xfcc" "$uri" "$server" "$first"`,
+    `  printf '{"m":"%s","id":"%s","code":"%s","exit":%d,"time":"%s","echo":%s,"xfcc":%s,"uri":"%s","server":"%s","body":"%s"}\\n' "$m" "$1" "$code" "$rc" "$t" "$echoed" "$xfcc" "$uri" "$server" "$first"`,
     "}",
   ];
   for (const t of targets) {

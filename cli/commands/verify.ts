@@ -84,7 +84,7 @@ export async function runVerify(opts: VerifyOptions, io: CliIO, deps: VerifyDeps
       if (isUnknownClientError(e)) throw new UsageError(`--from ${e.unknown.map((u) => JSON.stringify(u)).join(", ")}: no such client workload in the input (workloads: ${e.workloads.join(", ") || "none"})`);
       throw e;
     }
-    const { clients, cells, connectionLevel } = live;
+    const { clients, cells } = live;
     // Nothing to send is not a proof: the stack may report 0 service ports, verify may not pass.
     if (cells.length === 0) return fail(`no Service port to probe in ${read.scope.join(", ")}`);
     for (const n of live.notices) io.stderr(`${n}\n`);
@@ -99,7 +99,6 @@ export async function runVerify(opts: VerifyOptions, io: CliIO, deps: VerifyDeps
         requestTimeoutSeconds: opts.requestTimeout,
         deadlineSeconds: opts.deadline,
         concurrency: opts.concurrency,
-        connectionLevel,
         ...(expectedRootPem !== undefined ? { expectedRootCertPem: expectedRootPem } : {}),
         log: (m) => io.stderr(`verify: ${m}\n`),
       });
@@ -115,7 +114,6 @@ export async function runVerify(opts: VerifyOptions, io: CliIO, deps: VerifyDeps
       clients,
       predicted: cells,
       observed: result.cells,
-      connectionLevel,
       attempts: result.attempts,
       seconds: result.secondsToConverge,
       execs: result.execs,

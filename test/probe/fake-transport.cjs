@@ -6,8 +6,9 @@
 //   responses: { "<client ns>|<host>:<port><path>": [resp, resp, ...] }  // nth exec of that client → nth resp (last repeats);
 //     "<client ns>/<pod>|<host>:<port><path>" answers that pod only (two clients in one namespace), before the namespace's key;
 //     a method other than GET is part of the key: "<client ns>|POST <host>:<port><path>"
-//     resp = { code: 200, exit: 0, uri?: "spiffe://...", server?: "envoy", body?: "no healthy upstream" }
-//       (uri present → XFCC echoed; server and body: the Server header and the body's first line)
+//     resp = { code: 200, exit: 0, echo?: false, uri?: "spiffe://...", server?: "envoy", body?: "no healthy upstream" }
+//       (echo: the body echoed the request's headers, by default for a 200 as httpbin's /headers does;
+//        uri present → XFCC echoed; server and body: the Server header and the body's first line)
 //   execOverrides: { "<ns>/<pod>": [{ stdout?, stderr?, exitCode?, error? } | null, ...] }  // per exec number
 //   configMaps: { "<ns>/<name>": { key: value } },
 //   execLatencyMs?: number, listLatencyMs?: number
@@ -64,7 +65,7 @@ function fakeTransport(scenario) {
           const r = list[Math.min(n, list.length) - 1];
           const code = String(r.code).padStart(3, "0");
           lines.push(
-            JSON.stringify({ m: "istio-mtls-probe", id, code, exit: r.exit || 0, time: "0.010", xfcc: !!r.uri, uri: r.uri || "", server: r.server || "", body: r.body || "" }),
+            JSON.stringify({ m: "istio-mtls-probe", id, code, exit: r.exit || 0, time: "0.010", echo: r.echo ?? (r.code === 200 || !!r.uri), xfcc: !!r.uri, uri: r.uri || "", server: r.server || "", body: r.body || "" }),
           );
         }
         lines.push(JSON.stringify({ m: "istio-mtls-probe", done: count }));

@@ -1,11 +1,13 @@
 /**
  * A predicted failure passes only on the evidence Istio produces for it: a refused connection or
- * a 503 that the client sidecar did not generate for that reason is a different outcome.
+ * a 503 that the client sidecar did not generate for that reason is a different outcome. Likewise
+ * a predicted denial needs Envoy's own 401 or 403, and a request predicted to reach an application
+ * fails when Envoy answered it.
  */
 import test from "ava";
 import { join } from "node:path";
 import { predict } from "../../mesh/predict";
-import { DEFAULT_REQUEST, type Cell } from "../../mesh/prediction";
+import { DEFAULT_REQUEST, type Cell, type TargetCheck } from "../../mesh/prediction";
 import type { KubeObject } from "../../mesh/types";
 import { runProbes } from "../../probe/runner";
 import { BODY_MAX } from "../../probe/script";
@@ -23,8 +25,8 @@ const RETRIED_TLS = (
 
 type Outcome = Pick<Cell, "code" | "mtls" | "reason" | "failure">;
 
-/** A predicted sleep.<ns> → httpbin.bar:8000 cell. */
-function predicted(sidecar: boolean, outcome: Outcome): Cell {
+/** A predicted sleep.<ns> → httpbin.bar:8000 cell; `check` as the live prediction sets it. */
+function predicted(sidecar: boolean, outcome: Outcome, check?: TargetCheck): Cell {
   const ns = sidecar ? "foo" : "legacy";
   return {
     from: `sleep.${ns}`,
@@ -32,14 +34,14 @@ function predicted(sidecar: boolean, outcome: Outcome): Cell {
     request: DEFAULT_REQUEST,
     ...outcome,
     client: { namespace: ns, name: "sleep", labels: { app: "sleep" }, serviceAccount: "sleep", sidecar },
-    target: { service: "httpbin", namespace: "bar", port: 8000, targetPort: 8080 },
+    target: { service: "httpbin", namespace: "bar", port: 8000, targetPort: 8080, ...(check ? { check } : {}) },
   };
 }
 
 /** Probes one cell, from a client with or without sidecar, against a fake cluster answering `resp`; the difference, or undefined on a match. */
-async function judge(sidecar: boolean, expected: Outcome, resp: Record<string, unknown>): Promise<string | undefined> {
+async function judge(sidecar: boolean, expected: Outcome, resp: Record<string, unknown>, check?: TargetCheck): Promise<string | undefined> {
   const ns = sidecar ? "foo" : "legacy";
-  const cell = predicted(sidecar, expected);
+  const cell = predicted(sidecar, expected, check);
   const containers = [{ name: "sleep", ready: true }, ...(sidecar ? [{ name: "istio-proxy", ready: true }] : [])];
   const transport = fakeTransport({
     pods: [{ namespace: ns, name: "sleep-1", labels: { app: "sleep" }, containers }],
@@ -90,6 +92,54 @@ test("false pass: only the client sidecar's upstream-reset 503 confirms a predic
     [{ code: 0, exit: 56 }, /^status 000, expected 503$/],
   ];
   for (const [resp, re] of wrong) t.regex((await judge(true, sidecarReset, resp)) ?? "(a match)", re, JSON.stringify(resp));
+});
+
+const SLEEP_FOO = "spiffe://cluster.local/ns/foo/sa/sleep";
+
+test("false pass: a predicted denial passes only on Envoy's own 403 or 401, not on an application's", async (t) => {
+  const denied = { code: 403, mtls: true, reason };
+  t.is(await judge(true, denied, { code: 403, server: "envoy", body: "RBAC: access denied" }), undefined);
+  t.is(await judge(true, denied, { code: 403, server: "envoy", body: "Audiences in Jwt are not allowed" }), undefined);
+  t.is(
+    await judge(true, denied, { code: 403, server: "envoy", body: "Forbidden" }),
+    `403 from server envoy: "Forbidden", expected Envoy's 403 "RBAC: access denied" (or jwt_authn's "Audiences in Jwt are not allowed")`,
+  );
+  t.regex((await judge(true, denied, { code: 403, server: "envoy", body: "RBAC: access denied for you" }))!, /^403 from server envoy: "RBAC: access denied for you", expected Envoy's 403/);
+  t.is(await judge(true, denied, { code: 200, uri: SLEEP_FOO }), "status 200, expected 403");
+  const rejected = { code: 401, mtls: false, reason };
+  t.is(await judge(false, rejected, { code: 401, server: "istio-envoy", body: "Jwt verification fails" }), undefined);
+  t.is(await judge(false, rejected, { code: 401, server: "istio-envoy", body: "Jwt issuer is not configured" }), undefined);
+  t.regex((await judge(false, rejected, { code: 401, server: "gunicorn", body: "Unauthorized" }))!, /^401 from server gunicorn: "Unauthorized", expected jwt_authn's 401/);
+});
+
+test("an HTTP port of an unknown application (check http): any answer the application gives confirms a request that reaches it; Envoy's own never", async (t) => {
+  const reaches = { code: 200, mtls: false, reason };
+  for (const resp of [
+    { code: 200, echo: false },
+    { code: 404, server: "nginx", body: "Not Found" },
+    { code: 302 },
+    { code: 401, server: "istio-envoy", body: "login required" },
+    { code: 503, server: "istio-envoy", body: "Service Unavailable" },
+  ]) {
+    t.is(await judge(false, reaches, resp, "http"), undefined, JSON.stringify(resp));
+  }
+  const wrong: [boolean, Record<string, unknown>, RegExp][] = [
+    [false, { code: 403, server: "istio-envoy", body: "RBAC: access denied" }, /^403 from server istio-envoy: "RBAC: access denied": Envoy's own answer, expected the application's$/],
+    [false, { code: 401, server: "istio-envoy", body: "Jwt is missing" }, /Envoy's own answer/],
+    [true, { code: 503, server: "envoy", body: RESET }, /^503 from server envoy: "upstream connect error.*": Envoy's own answer/],
+    [true, { code: 503, server: "envoy", body: "no healthy upstream" }, /Envoy's own answer/],
+    [false, { code: 0, exit: 56 }, /^000 \(curl exit 56: connection reset\), expected the application's answer$/],
+    [false, { code: 0, exit: 28 }, /^000 \(curl exit 28: timeout\), expected the application's answer$/],
+    [false, { code: 200, exit: 28 }, /^curl exit 28 \(timeout\) after status 200$/],
+  ];
+  for (const [sidecar, resp, re] of wrong) t.regex((await judge(sidecar, { ...reaches, mtls: sidecar }, resp, "http")) ?? "(a match)", re, JSON.stringify(resp));
+  // Where the answer echoes the request's headers, the transport is checked as in full.
+  t.is(await judge(true, { code: 200, mtls: true, reason }, { code: 200, uri: SLEEP_FOO }, "http"), undefined);
+  t.is(await judge(true, { code: 200, mtls: true, reason }, { code: 200 }, "http"), "plaintext, expected mTLS");
+  // The full check (the demo's httpbin): its 200, with the echo at /headers.
+  t.is(await judge(false, reaches, { code: 404, server: "nginx", body: "Not Found" }), "status 404, expected 200");
+  t.is(await judge(false, reaches, { code: 200, echo: false }), "the answer does not echo the request's headers, as httpbin's /headers does: the transport is not shown");
+  t.is(await judge(false, reaches, { code: 200 }), undefined);
 });
 
 test("a 000 expectation without a failure kind confirms nothing", async (t) => {

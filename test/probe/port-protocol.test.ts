@@ -1,4 +1,4 @@
-/** Which Service ports the probe checks in full (declared HTTP), at the connection level, or not at all. */
+/** Which Service ports the probe checks as an application's HTTP port (declared HTTP), at the connection level, or not at all. */
 import test from "ava";
 import type { KubeObject } from "../../mesh/types";
 import { portCheck, portChecks } from "../../probe/port-protocol";
@@ -18,7 +18,7 @@ test("declared HTTP as Istio selects it: appProtocol first, else the port name's
   t.is(portCheck({ name: "sctp", protocol: "SCTP", port: 9 }), "none");
 });
 
-test("portChecks lists every Service port not checked in full, by Cell.to", (t) => {
+test("portChecks gives every Service port's check, by Cell.to", (t) => {
   const svc = { apiVersion: "v1", kind: "Service", metadata: { name: "db", namespace: "shop" }, spec: { ports: [{ name: "http", port: 8080 }, { name: "tcp", port: 5432 }, { port: 53, protocol: "UDP" }] } } as KubeObject;
-  t.deepEqual([...portChecks([svc])], [["db.shop:5432", "connection"], ["db.shop:53", "none"]]);
+  t.deepEqual([...portChecks([svc])], [["db.shop:8080", "http"], ["db.shop:5432", "connection"], ["db.shop:53", "none"]]);
 });

@@ -128,11 +128,11 @@ test("each cell is probed with its own request: a cell predicted for /ip is not 
 test("each cell is probed with its own method and token", async (t) => {
   const token = { kind: "valid" as const, issuer: "https://issuer.example", subject: "alice" };
   const predicted = withRequest({ path: "/anything", method: "POST", token }, { mtls: true });
-  const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|POST httpbin.bar:8000/anything": [{ code: 200 }] }) });
+  const fake = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|POST httpbin.bar:8000/anything": [{ code: 200, echo: false }] }) });
   const r = await runProbes(predicted, opts(fake, { deadlineSeconds: 0, tokens: [{ token: { ...token }, bearer: "eyJ.alice.sig" }] }));
   t.like(fake.stats.requests.find((q) => q.url === "httpbin.bar:8000/anything"), { namespace: "foo", method: "POST", token: "eyJ.alice.sig" });
   t.true(fake.stats.requests.filter((q) => q.url !== "httpbin.bar:8000/anything").every((q) => q.method === "GET" && q.token === ""));
-  // Not GET /headers: the response cannot show mTLS, so the prediction's mTLS is neither confirmed nor refuted.
+  // An answer that does not echo the request's headers cannot show mTLS: the prediction's mTLS is neither confirmed nor refuted.
   t.like(r.cells[1], { code: 200, evidence: { mtlsShown: false } });
 });
 
@@ -316,7 +316,7 @@ test("false pass: an empty, blank, unparsable or ambiguous expected root is an e
 });
 
 test("parser: never a false pass", (t) => {
-  const line = (o: Record<string, unknown>) => JSON.stringify({ m: "istio-mtls-probe", id: "c0", code: "200", exit: 0, time: "0.01", xfcc: false, uri: "", server: "", body: "", ...o });
+  const line = (o: Record<string, unknown>) => JSON.stringify({ m: "istio-mtls-probe", id: "c0", code: "200", exit: 0, time: "0.01", echo: false, xfcc: false, uri: "", server: "", body: "", ...o });
   const done = (n: number) => JSON.stringify({ m: "istio-mtls-probe", done: n });
   t.is(parseProbeOutput(`${line({})}\n${done(1)}\n`, ["c0"]).get("c0")!.code, 200);
   t.like(parseProbeOutput(`${line({ code: "503", server: "envoy", body: "no healthy upstream" })}\n${done(1)}\n`, ["c0"]).get("c0"), { code: 503, server: "envoy", body: "no healthy upstream" });
@@ -330,6 +330,9 @@ test("parser: never a false pass", (t) => {
     [`${line({ code: "000" })}\n${done(1)}\n`, /000 with curl exit 0/],
     [`${line({ time: "" })}\n${done(1)}\n`, /time "" is not a number/],
     [`${line({ uri: "x" })}\n${done(1)}\n`, /not a SPIFFE URI/],
+    [`${line({ echo: "true" })}\n${done(1)}\n`, /echo "true" is not a boolean/],
+    [`${line({ echo: undefined })}\n${done(1)}\n`, /fields are/],
+    [`${line({ xfcc: true, uri: "spiffe://cluster.local/ns/foo/sa/sleep" })}\n${done(1)}\n`, /xfcc is true outside an echo/],
     [`${line({ extra: 1 })}\n${done(1)}\n`, /fields are/],
     [`${line({ server: undefined })}\n${done(1)}\n`, /fields are/],
     [`${line({ server: 'envoy"' })}\n${done(1)}\n`, /server "envoy\\"" is not a sanitised Server header/],
@@ -378,12 +381,14 @@ test("a mismatch carries the last attempt's whole observed table", async (t) => 
 });
 
 test("connection-level cells (a port that does not speak HTTP): accepted vs refused/reset only, and the wrong world still differs", async (t) => {
-  const conn = { connectionLevel: ["httpbin.bar:8000", "httpbin.foo:8000"], deadlineSeconds: 0 };
+  const conn = { deadlineSeconds: 0 };
+  const connectionLevel = ["httpbin.bar:8000", "httpbin.foo:8000"];
+  const tcpCells = () => cells().map((c) => (connectionLevel.includes(c.to) ? { ...c, target: { ...c.target, check: "connection" as const } } : c));
   // A TCP server answers curl in its own protocol (exit 1) where the model predicts 200; a client
   // sidecar proxying TCP resets (exit 56) where it would answer 503 for HTTP.
   const tcp = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|httpbin.bar:8000/headers": [{ code: 0, exit: 1 }], "legacy|httpbin.foo:8000/headers": [{ code: 0, exit: 52 }] }) });
-  t.is((await runProbes(cells(), opts(tcp, conn))).attempts, 1);
-  // Without the connection-level list, the same world differs (the full HTTP check).
+  t.is((await runProbes(tcpCells(), opts(tcp, conn))).attempts, 1);
+  // Without the connection-level check, the same world differs (the full HTTP check).
   const full = fakeTransport({ pods: pods(), responses: responses(NS, { "foo|httpbin.bar:8000/headers": [{ code: 0, exit: 1 }] }) });
   await t.throwsAsync(runProbes(cells(), opts(full, { deadlineSeconds: 0 })), { message: /differ/ });
   // The wrong worlds: accepted where refused is predicted, refused or silent where accepted is.
@@ -393,7 +398,7 @@ test("connection-level cells (a port that does not speak HTTP): accepted vs refu
     ["foo|httpbin.bar:8000/headers", { code: 0, exit: 28 }, /curl exit 28: timeout\), expected the connection accepted/],
   ] as const) {
     const fake = fakeTransport({ pods: pods(), responses: responses(NS, { [key]: [resp] }) });
-    const err = await t.throwsAsync(runProbes(cells(), opts(fake, conn)));
+    const err = await t.throwsAsync(runProbes(tcpCells(), opts(fake, conn)));
     t.regex(err!.message, re);
   }
 });

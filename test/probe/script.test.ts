@@ -26,14 +26,22 @@ test.before(async () => {
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify(body, null, 2) + "\n");
   };
+  // httpbin's /headers: the request's headers, canonically named, with what a server sidecar adds.
+  const canonical = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+  const echoed = (req: http.IncomingMessage, added: Record<string, string>) => ({ ...Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [canonical(k), String(v)])), ...added });
   const defs: Record<string, net.Server> = {
     // go-httpbin: header values are arrays
-    goHttpbin: http.createServer(json({ headers: { Accept: ["*/*"], "X-Forwarded-Client-Cert": [XFCC], Host: ["httpbin.foo:8000"] } })),
+    goHttpbin: http.createServer((req, res) =>
+      json({ headers: Object.fromEntries(Object.entries(echoed(req, { "X-Forwarded-Client-Cert": XFCC })).map(([k, v]) => [k, [v]])) })(req, res),
+    ),
     // classic httpbin: header values are strings, one line
-    classic: http.createServer((_req, res) => res.end(JSON.stringify({ headers: { "X-Forwarded-Client-Cert": XFCC.replace("/ns/foo/sa/sleep", "/ns/bar/sa/sleep"), Host: "x" } }))),
-    plain: http.createServer(json({ headers: { Accept: ["*/*"], "User-Agent": ["curl"] } })),
+    classic: http.createServer((req, res) => res.end(JSON.stringify({ headers: echoed(req, { "X-Forwarded-Client-Cert": XFCC.replace("/ns/foo/sa/sleep", "/ns/bar/sa/sleep") }) }))),
+    // httpbin without a server sidecar in front: the echo, no XFCC
+    plain: http.createServer((req, res) => json({ headers: echoed(req, {}) })(req, res)),
     // an XFCC-lookalike elsewhere in the body must not count
-    decoy: http.createServer(json({ headers: { "X-Not-Forwarded-Client-Cert": [XFCC] }, note: "URI=spiffe://cluster.local/ns/x/sa/y" })),
+    decoy: http.createServer((req, res) => json({ headers: { ...echoed(req, {}), "X-Not-Forwarded-Client-Cert": XFCC }, note: "URI=spiffe://cluster.local/ns/x/sa/y" })(req, res)),
+    // an application whose body holds an XFCC key but echoes nothing of the request: no transport shown
+    notEcho: http.createServer(json({ headers: { "X-Forwarded-Client-Cert": [XFCC] } })),
     unavailable: http.createServer((_req, res) => {
       res.statusCode = 503;
       res.end("no healthy upstream");
@@ -79,14 +87,17 @@ function run(targets: ScriptTarget[], timeout = 2, shell?: Shell, readOnlyRoot =
 const t = (name: string, extra: Partial<ScriptTarget> = {}): ScriptTarget => ({ id: `${name}.ns:8000`, host: `${name}.ns`, port: 8000, ...extra });
 
 for (const shell of SHELLS) test(`real curl under ${shell.name}: XFCC present in go-httpbin (array) and classic (string) bodies, absent otherwise`, async (tt) => {
-  const targets = [t("goHttpbin"), t("classic"), t("plain"), t("decoy")];
+  const targets = [t("goHttpbin"), t("classic"), t("plain"), t("decoy"), t("notEcho")];
   const out = parseProbeOutput(await run(targets, 2, shell), targets.map((x) => x.id));
-  tt.like(out.get("goHttpbin.ns:8000"), { code: 200, curlExit: 0, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/foo/sa/sleep" });
-  tt.like(out.get("classic.ns:8000"), { code: 200, curlExit: 0, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/bar/sa/sleep" });
-  tt.like(out.get("plain.ns:8000"), { code: 200, curlExit: 0, xfcc: false });
+  tt.like(out.get("goHttpbin.ns:8000"), { code: 200, curlExit: 0, echo: true, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/foo/sa/sleep" });
+  tt.like(out.get("classic.ns:8000"), { code: 200, curlExit: 0, echo: true, xfcc: true, peerIdentity: "spiffe://cluster.local/ns/bar/sa/sleep" });
+  tt.like(out.get("plain.ns:8000"), { code: 200, curlExit: 0, echo: true, xfcc: false });
   tt.is(out.get("plain.ns:8000")!.peerIdentity, undefined);
-  tt.like(out.get("decoy.ns:8000"), { code: 200, xfcc: false });
+  tt.like(out.get("decoy.ns:8000"), { code: 200, echo: true, xfcc: false });
   tt.is(out.get("decoy.ns:8000")!.peerIdentity, undefined);
+  // Not an echo of this request: whatever the body holds, the transport is not shown.
+  tt.like(out.get("notEcho.ns:8000"), { code: 200, echo: false, xfcc: false });
+  tt.is(out.get("notEcho.ns:8000")!.peerIdentity, undefined);
   tt.true(out.get("goHttpbin.ns:8000")!.timeSeconds >= 0);
 });
 

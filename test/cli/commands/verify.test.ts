@@ -102,7 +102,7 @@ test.serial("the world agrees: exit 0, one exec per probe client in its `probe` 
   t.deepEqual([...new Set(r.fake.stats.commands.map((c) => c.container))], ["probe"]);
   // The plaintext client proves STRICT: refused at httpbin.foo, by evidence.
   t.regex(r.stdout, /^istio-mtls-probe\.istio-mtls-probe +httpbin\.foo:8000\/headers +http +000 reset +000 \(curl exit 56: connection reset\) +ok$/m);
-  t.regex(r.stdout, /^istio-mtls-probe\.foo +httpbin\.bar:8000\/headers +http +200 mTLS +200 mTLS spiffe:\/\/cluster\.local\/ns\/foo\/sa\/istio-mtls-probe +ok$/m);
+  t.regex(r.stdout, /^istio-mtls-probe\.foo +httpbin\.bar:8000\/headers +http +application answers \(mTLS\) +200 mTLS spiffe:\/\/cluster\.local\/ns\/foo\/sa\/istio-mtls-probe +ok$/m);
   // The TCP port: the connection-level outcome only, and said so.
   t.regex(r.stdout, /^istio-mtls-probe\.foo +db\.foo:5432\/headers +connection +accepted +000 \(curl exit 1: the reply is not HTTP\) +ok$/m);
   t.regex(r.stdout, /^istio-mtls-probe\.legacy +db\.foo:5432\/headers +connection +refused\/reset +000 \(curl exit 56: connection reset\) +ok$/m);
