@@ -1,7 +1,11 @@
 /**
- * Probe benchmark: execs and wall time of the runner (one exec per client pod, bounded
- * concurrency) beside the seed documents' loop (a `kubectl get pod` plus a `kubectl exec` per
- * pair, one after another), against a fake cluster with the same simulated latencies.
+ * Probe benchmark, two cases:
+ * 1. the demo matrix: execs and wall time of the runner (one exec per client pod, bounded
+ *    concurrency) beside the seed documents' loop (a `kubectl get pod` plus a `kubectl exec` per
+ *    pair, one after another), against a fake cluster with the same simulated latencies;
+ * 2. the live cluster, 200 Services in 50 namespaces: `predict --kube` and `verify --kube`
+ *    against a local fake API server (bench/probes-live.ts).
+ * --exec-ms is the simulated exec latency of both cases; --list-ms the pod lookup of the first.
  *
  *   npm run bench:probes [-- --exec-ms 300 --list-ms 100]
  */
@@ -9,6 +13,7 @@ import type { Cell } from "../mesh/prediction";
 import { runProbes } from "../probe/runner";
 import type { ExecTransport } from "../probe/transport";
 import { demoNamespaces, demoPrediction, demoScenario } from "../test/probe/demo-matrix";
+import { benchLiveCluster } from "./probes-live";
 
 const { fakeTransport } = require("../test/probe/fake-transport.cjs") as {
   fakeTransport: (scenario: unknown) => ExecTransport & { stats: { execs: number; lists: number; maxInFlight: number } };
@@ -35,8 +40,9 @@ async function seedLoop(cells: Cell[], transport: ExecTransport): Promise<number
   return execs;
 }
 
-async function main() {
-  console.log(`simulated latency: exec ${EXEC_MS} ms, pod lookup ${LIST_MS} ms`);
+/** Case 1: the demo matrix, runner against the seed loop. */
+async function benchDemoMatrix() {
+  console.log(`simulated latency: exec ${EXEC_MS} ms, pod lookup ${LIST_MS} ms\n`);
   console.log("matrix   approach                               execs   wall time");
   for (const n of [3, 50]) {
     const ns = demoNamespaces(n);
@@ -56,6 +62,13 @@ async function main() {
     const note = sample.length < cells.length ? ` (timed on ${sample.length} pairs, scaled)` : "";
     console.log(`${`${n}×${n}`.padEnd(8)} ${"seed loop: get pod + exec per pair".padEnd(38)} ${String(cells.length).padStart(5)}   ${(ms / 1000).toFixed(2)} s${note}`);
   }
+}
+
+async function main() {
+  console.log("== 1. demo matrix: the probe runner against the seed loop ==");
+  await benchDemoMatrix();
+  console.log("\n== 2. live cluster: 200 Services in 50 namespaces, predict --kube and verify --kube ==");
+  await benchLiveCluster(EXEC_MS);
 }
 
 main().catch((e) => {

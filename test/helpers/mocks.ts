@@ -46,6 +46,8 @@ export interface Recorder {
   /** The one registration with this type and name; throws listing what exists otherwise. */
   get(type: string, name: string): Registration;
   byUrn(urn: string): Registration | undefined;
+  /** A resource's registration, once its URN has resolved (it has reached the mock monitor then). */
+  registrationOf(resource: pulumi.Resource): Promise<Registration>;
   /** Resolves once every pending registration has reached the mock monitor. */
   settle(): Promise<void>;
   /** Registrations' type/name/inputs/parent/dependencies as plain JSON text, for equality checks. */
@@ -135,6 +137,14 @@ export async function installRecordingMocks(options: { project?: string; stack?:
       return found[0];
     },
     byUrn: (urn) => registrations.find((r) => r.urn === urn),
+    registrationOf: (resource) =>
+      new Promise((resolve, reject) =>
+        resource.urn.apply((urn) => {
+          const found = registrations.find((r) => r.urn === urn);
+          if (found) resolve(found);
+          else reject(new Error(`${urn} is not among the registrations`));
+        }),
+      ),
     async settle() {
       // Registrations queue up behind Output resolution; wait until the queue stays drained.
       let count = -1;
@@ -152,6 +162,28 @@ export async function installRecordingMocks(options: { project?: string; stack?:
       ),
   };
   return recorder;
+}
+
+export interface ProbeUnderMocks {
+  recorder: Recorder;
+  ConnectivityProbe: typeof import("../../components/connectivity-probe").ConnectivityProbe;
+  /** The serialized dynamic provider a ConnectivityProbe registered with (its `__provider` input). */
+  providerText(probe: pulumi.Resource): Promise<string>;
+}
+
+/**
+ * The setup of the probe provider's tests: recording mocks, then the ConnectivityProbe component
+ * imported after them (as Pulumi unit tests must), whose registered provider text the tests run in
+ * a fresh Node process. Once per file, like installRecordingMocks.
+ */
+export async function probeUnderMocks(): Promise<ProbeUnderMocks> {
+  const recorder = await installRecordingMocks();
+  const { ConnectivityProbe } = await import("../../components/connectivity-probe");
+  return {
+    recorder,
+    ConnectivityProbe,
+    providerText: async (probe) => (await recorder.registrationOf(probe)).inputs.__provider as string,
+  };
 }
 
 /** The URN the recorder (and mock monitor) gives a resource, for parent/dependency checks. */

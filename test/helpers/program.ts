@@ -19,6 +19,20 @@ export function pulumiConfigOf(config: Record<string, unknown>): Record<string, 
   return out;
 }
 
+/**
+ * The clients the dev stack (Pulumi.dev.yaml) probes from, sorted: the demo's three sleep workloads
+ * and the four probe clients (one per demo namespace and the plaintext one in its own namespace).
+ */
+export const DEV_PROBE_CLIENTS = [
+  "istio-mtls-probe.bar",
+  "istio-mtls-probe.foo",
+  "istio-mtls-probe.istio-mtls-probe",
+  "istio-mtls-probe.legacy",
+  "sleep.bar",
+  "sleep.foo",
+  "sleep.legacy",
+];
+
 export interface StackRun {
   recorder: Recorder;
   /** index.ts's exports (plain values and Outputs). */

@@ -5,7 +5,6 @@
  * a Service `web` in foo and a PeerAuthentication that makes it PERMISSIVE, which no plan knows.
  */
 import test from "ava";
-import * as pulumi from "@pulumi/pulumi";
 import { join, resolve } from "node:path";
 import { predict } from "../../mesh/predict";
 import type { Cell } from "../../mesh/prediction";
@@ -13,23 +12,8 @@ import type { KubeObject } from "../../mesh/types";
 import { readYamlPaths } from "../../mesh/yaml";
 import { FAKE_TRANSPORT_ENV } from "../../probe/provider";
 import { asLiveCluster, startFakeApiServer, type FakeApiServer } from "../helpers/fake-api-server";
+import { probeUnderMocks, type ProbeUnderMocks } from "../helpers/mocks";
 import { runSerialized } from "../helpers/serialized-provider";
-
-const providers = new Map<string, string>();
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      providers.set(args.name, args.inputs.__provider as string);
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "istio-mtls",
-  "test",
-  false,
-);
-// Imported after setMocks, as Pulumi unit tests must.
-const { ConnectivityProbe } = require("../../components/connectivity-probe") as typeof import("../../components/connectivity-probe");
 
 const FAKE_MODULE = resolve(__dirname, "fake-transport.cjs");
 const SCENARIOS = join(__dirname, "..", "fixtures", "scenarios");
@@ -86,13 +70,15 @@ function world(cells: Cell[], override: Record<string, unknown[]> = {}) {
 }
 const rightWorld = (override: Record<string, unknown[]> = {}) => world([...planTime.filter((c) => c.from.startsWith("sleep.")), ...running.filter((c) => probeClients.includes(c.from))], override);
 
+let ConnectivityProbe: ProbeUnderMocks["ConnectivityProbe"];
 let api: FakeApiServer;
 let text: string;
 test.before(async () => {
+  const mocked = await probeUnderMocks();
+  ConnectivityProbe = mocked.ConnectivityProbe;
   api = await startFakeApiServer({ objects: asLiveCluster([...stack, ...appTeam]) });
   // The provider text as the component registers it.
-  const probe = new ConnectivityProbe("live", { prediction: { probes: planTime }, revision: "rev-1", live });
-  text = await new Promise<string>((res) => probe.urn.apply(() => res(providers.get("live")!)));
+  text = await mocked.providerText(new ConnectivityProbe("live", { prediction: { probes: planTime }, revision: "rev-1", live }));
 });
 test.after.always(() => api?.close());
 

@@ -1,5 +1,4 @@
 import test from "ava";
-import * as pulumi from "@pulumi/pulumi";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,36 +7,20 @@ import { join, resolve } from "node:path";
 import { DEFAULT_REQUEST } from "../../mesh/prediction";
 import { FAKE_TRANSPORT_ENV } from "../../probe/provider";
 import { demoNamespaces, demoPrediction, demoScenario, sleepId } from "./demo-matrix";
+import { probeUnderMocks, type ProbeUnderMocks, type Recorder } from "../helpers/mocks";
 import { runSerialized } from "../helpers/serialized-provider";
 
-interface Registration {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  custom?: boolean;
-}
-const registrations: Registration[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registrations.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "istio-mtls",
-  "test",
-  false,
-);
-// Imported after setMocks, as Pulumi unit tests must.
-const { ConnectivityProbe } = require("../../components/connectivity-probe") as typeof import("../../components/connectivity-probe");
+let ConnectivityProbe: ProbeUnderMocks["ConnectivityProbe"];
+let registered: Recorder["registrationOf"];
+let providerText: ProbeUnderMocks["providerText"];
+test.before(async () => {
+  const mocked = await probeUnderMocks();
+  ({ ConnectivityProbe, providerText } = mocked);
+  registered = mocked.recorder.registrationOf;
+});
 
 const FAKE_MODULE = resolve(__dirname, "fake-transport.cjs");
 const NS = demoNamespaces(3);
-
-function registered(probe: pulumi.Resource): Promise<Registration> {
-  return new Promise((res) => probe.urn.apply((urn) => res(registrations.find((r) => urn.endsWith(`::${r.name}`))!)));
-}
 
 const baseInputs = (extra: Record<string, unknown> = {}) => ({
   predicted: demoPrediction(NS).probes,
@@ -99,7 +82,7 @@ test.serial("constructor rejects bad settings and a token-carrying prediction wi
 
 test.serial("the serialized provider runs in a fresh node process: check, create, diff, update", async (t) => {
   const probe = new ConnectivityProbe("probe2", { prediction: demoPrediction(NS), revision: "rev-1", transport: { kind: "fake", scenario: demoScenario(NS) } });
-  const text = (await registered(probe)).inputs.__provider as string;
+  const text = await providerText(probe);
   const exceptions = [{ namespace: "bar", service: "httpbin", port: 8000, object: "PeerAuthentication bar/httpbin", reason: "reviewed", expires: "2999-01-01" }];
   const inputs = { ...baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } }), exceptions };
   const [check, created, badCheck] = await runSerialized(
@@ -203,7 +186,7 @@ test.serial("the serialized provider probes each cell with the cell's own reques
 
 test.serial("the fake transport is refused unless the environment names its module", async (t) => {
   const probe = new ConnectivityProbe("probe3", { prediction: demoPrediction(NS), revision: "rev-1" });
-  const text = (await registered(probe)).inputs.__provider as string;
+  const text = await providerText(probe);
   const [res] = await runSerialized(text, [{ method: "create", args: [baseInputs({ transport: { kind: "fake", scenario: demoScenario(NS) } })] }]);
   t.regex(res!.error!, new RegExp(`is for tests only and needs ${FAKE_TRANSPORT_ENV} set`));
 });
@@ -224,7 +207,7 @@ test.serial("the serialized provider reads kubernetes:kubeconfig as a path, as t
       `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${url}", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: ctx\n  context: {cluster: c, user: u}\ncurrent-context: ctx\n`,
     );
     const probe = new ConnectivityProbe("probe-path", { prediction: demoPrediction(NS), revision: "rev-1" });
-    const text = (await registered(probe)).inputs.__provider as string;
+    const text = await providerText(probe);
     const [byPath, missing, badContext] = await runSerialized(text, [
       { method: "create", args: [baseInputs({ kubeconfig: file })] },
       { method: "create", args: [baseInputs({ kubeconfig: join(dir, "nope") })] },
@@ -240,7 +223,7 @@ test.serial("the serialized provider reads kubernetes:kubeconfig as a path, as t
 
 test.serial("the serialized provider refuses a Node.js older than the minimum before loading client-node", async (t) => {
   const probe = new ConnectivityProbe("probe-node", { prediction: demoPrediction(NS), revision: "rev-1" });
-  const text = (await registered(probe)).inputs.__provider as string;
+  const text = await providerText(probe);
   const dir = mkdtempSync(join(tmpdir(), "probe-node-"));
   const preload = join(dir, "old-node.cjs");
   writeFileSync(preload, `Object.defineProperty(process, "version", { value: "v22.18.0" });\n`);

@@ -1,5 +1,5 @@
 import test from "ava";
-import { runStackProgram, type StackRun } from "../helpers/program";
+import { DEV_PROBE_CLIENTS, runStackProgram, type StackRun } from "../helpers/program";
 
 let run: StackRun;
 test.before(async () => {
@@ -95,15 +95,7 @@ test("dev: outputs: predicted matrix, namespaces, root secret, Istio version", (
   t.is(o.istioVersion, "1.28.1");
   // sleep.X and istio-mtls-probe.X (the plaintext one too) → httpbin.Y.
   t.is(o.predictedMatrix.length, 7 * 3, "the probe's clients: the demo's sleep workloads and the probe clients");
-  t.deepEqual([...new Set<string>(o.predictedMatrix.map((c: any) => c.from))].sort(), [
-    "istio-mtls-probe.bar",
-    "istio-mtls-probe.foo",
-    "istio-mtls-probe.istio-mtls-probe",
-    "istio-mtls-probe.legacy",
-    "sleep.bar",
-    "sleep.foo",
-    "sleep.legacy",
-  ]);
+  t.deepEqual([...new Set<string>(o.predictedMatrix.map((c: any) => c.from))].sort(), DEV_PROBE_CLIENTS);
   const cell = (from: string, to: string) => o.predictedMatrix.find((c: any) => c.from === from && c.to === to);
   t.is(cell("sleep.legacy", "httpbin.foo:8000").code, 0);
   t.is(cell("sleep.legacy", "httpbin.bar:8000").code, 200);

@@ -1,6 +1,6 @@
 import test from "ava";
 import { parse } from "yaml";
-import { runStackProgram, type StackRun } from "../helpers/program";
+import { DEV_PROBE_CLIENTS, runStackProgram, type StackRun } from "../helpers/program";
 
 let run: StackRun;
 test.before(async () => {
@@ -13,15 +13,7 @@ test("dev: the connectivity probe tests the 21 predicted cells, from the three s
   const probe = run.recorder.get(PROBE, "connectivity");
   t.is(typeof probe.inputs.__provider, "string", "the provider is serialized into the inputs");
   const predicted = probe.inputs.predicted as { client: { namespace: string; name: string }; request: unknown }[];
-  t.deepEqual([...new Set(predicted.map((c) => `${c.client.name}.${c.client.namespace}`))].sort(), [
-    "istio-mtls-probe.bar",
-    "istio-mtls-probe.foo",
-    "istio-mtls-probe.istio-mtls-probe",
-    "istio-mtls-probe.legacy",
-    "sleep.bar",
-    "sleep.foo",
-    "sleep.legacy",
-  ]);
+  t.deepEqual([...new Set(predicted.map((c) => `${c.client.name}.${c.client.namespace}`))].sort(), DEV_PROBE_CLIENTS);
   t.is(predicted.length, 21);
   for (const c of predicted) t.deepEqual(c.request, { path: "/headers", method: "GET", token: { kind: "none" } });
   t.is(probe.inputs.alwaysRun, false);

@@ -1,13 +1,14 @@
 /**
- * Live-cluster benchmark at the scale of "200 Services in 50 namespaces": `predict --kube` (the
- * read through the Kubernetes API, the model, the table) against a local fake API server holding
- * the cluster as a live one does (each Deployment with two ReplicaSets and a Pod), and `verify
- * --kube` through the fake exec transport with a simulated exec latency: one exec per probe
- * client (50 + the plaintext one). Prints wall times (median of 3), API requests and execs.
+ * The live-cluster case of the probe benchmark, at the scale of "200 Services in 50 namespaces":
+ * `predict --kube` (the read through the Kubernetes API, the model, the table) against a local
+ * fake API server holding the cluster as a live one does (each Deployment with two ReplicaSets and
+ * a Pod), and `verify --kube` through the fake exec transport with a simulated exec latency: one
+ * exec per probe client (50 + the plaintext one). Prints wall times (median of 3), API requests
+ * and execs. Run by bench/probes.ts after the demo matrix:
  *
- *   npm run bench:kube [-- --exec-ms 300]
+ *   npm run bench:probes [-- --exec-ms 300]
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -21,11 +22,6 @@ import { asLiveCluster, startFakeApiServer } from "../test/helpers/fake-api-serv
 
 const { fakeTransport } = require("../test/probe/fake-transport.cjs") as { fakeTransport: (scenario: unknown) => ExecTransport & { stats: { execs: number; maxInFlight: number } } };
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const EXEC_MS = arg("exec-ms", 300);
 const NAMESPACES = 50;
 const SERVICES_PER_NAMESPACE = 4;
 
@@ -69,16 +65,18 @@ async function median(runs: number, f: () => Promise<void>): Promise<number> {
   return times.sort((a, b) => a - b)[Math.floor(runs / 2)]! / 1000;
 }
 
-async function main() {
+/** The live-cluster case; `execMs` is the simulated latency of one exec (bench:probes' --exec-ms). */
+export async function benchLiveCluster(execMs: number): Promise<void> {
   const { objects, namespaces } = world();
   const live = asLiveCluster(objects);
   const api = await startFakeApiServer({ objects: live });
-  const dir = mkdtempSync(join(tmpdir(), "bench-kube-"));
+  const dir = mkdtempSync(join(tmpdir(), "bench-probes-live-"));
   const kubeconfig = join(dir, "config");
   writeFileSync(kubeconfig, api.kubeconfig());
   const io = { stdout: () => undefined, stderr: () => undefined };
   try {
-    console.log(`cluster: ${NAMESPACES * SERVICES_PER_NAMESPACE} Services in ${NAMESPACES} namespaces, ${live.length} objects served (Deployments with their ReplicaSets and Pods)`);
+    console.log(`a local fake API server: ${NAMESPACES * SERVICES_PER_NAMESPACE} Services in ${NAMESPACES} namespaces, ${live.length} objects served (Deployments with their ReplicaSets and Pods)\n`);
+    console.log(`predict --kube (median of 3)`);
     console.log("command                                          wall time   API requests");
     for (const [label, scope] of [
       [`predict --kube -n <${NAMESPACES} namespaces>`, ["-n", namespaces.join(",")]],
@@ -108,10 +106,10 @@ async function main() {
       labels: { app: PROBE_CLIENT_NAME },
       containers: [{ name: "probe", ready: true }, ...(ns === PLAINTEXT_PROBE_NAMESPACE ? [] : [{ name: "istio-proxy", ready: true, init: true }])],
     }));
-    console.log(`\nverify --kube -A: ${cells.length} cells, simulated exec latency ${EXEC_MS} ms`);
+    console.log(`\nverify --kube -A: ${cells.length} cells, simulated exec latency ${execMs} ms, one exec per probe client`);
     console.log("concurrency   execs   wall time");
     for (const concurrency of [4, 16, 51]) {
-      const fake = fakeTransport({ pods, responses, execLatencyMs: EXEC_MS });
+      const fake = fakeTransport({ pods, responses, execLatencyMs: execMs });
       const program = new Command("istio-mtls").exitOverride();
       let code = -1;
       registerVerifyCommand(program, io, (c) => (code = c), { transport: () => fake });
@@ -123,10 +121,7 @@ async function main() {
     }
   } finally {
     await api.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-void main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
