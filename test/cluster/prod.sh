@@ -110,13 +110,7 @@ echo "   pulumi up: $(grep -oF "$expected" "$WORK/up-bad.txt" | head -1) $(grep 
 took
 
 step "pulumi destroy removes everything the stack created"
-owned() { owned_objects 'shop|istio-mtls-probe|istio-system|cert-manager'; }
-before="$(owned | wc -l)"
-p destroy --yes >"$WORK/destroy.txt" 2>&1 || { tail -n 40 "$WORK/destroy.txt" >&2; fail "pulumi destroy failed"; }
-grep -E '^ +(- )?[0-9]+ deleted' "$WORK/destroy.txt" | tail -1 | sed 's/^ *\(- \)\{0,1\}/   destroy: /'
-for _ in $(seq 120); do left="$(owned)"; [ -z "$left" ] && break; sleep 0.5; done
-[ -z "$left" ] || { echo "$left" >&2; fail "60 s after destroy, stack-created objects remain"; }
-echo "   before: ${before} stack-created namespaces, cluster-scoped objects and CRDs without keep; after: 0"
+stack_destroy 'shop|istio-mtls-probe|istio-system|cert-manager'
 p stack rm --yes >/dev/null
 took
 

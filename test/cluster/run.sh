@@ -17,11 +17,14 @@
 #   4. a PeerAuthentication Istio rejects is refused by our config first and by
 #      istiod's validation webhook; an invalid mode by the CRD schema;
 #   5. `kubectl exec` through the real pods/exec subresource reaches kwok (and
-#      is Forbidden without RBAC rights);
+#      is Forbidden without RBAC rights); the probe's runner and `verify --kube`
+#      probe the one cell real processes can answer (sleep.legacy ->
+#      httpbin.legacy:8000, go-httpbin, no sidecar at either end) and fail when
+#      its server is gone;
 #   6. a second preview shows no changes, refresh no drift; destroy removes
 #      every object the stack created.
-# There is no Envoy and no pod network: data-plane outcomes are not checked
-# here (the probe is off for `up`). Every client command runs inside the
+# There is no Envoy and no pod network: other data-plane outcomes are not
+# checked here (the probe is off for `up`). Every client command runs inside the
 # namespace. The cluster is brought up if it is not, and torn down at the end,
 # pass or fail, unless KEEP_CLUSTER=1.
 set -euo pipefail
@@ -404,6 +407,42 @@ echo "   real: sleep.legacy -> httpbin.legacy:8000 (no sidecar at either end); n
 kill "$httpbin_pid"; wait "$httpbin_pid" 2>/dev/null || true
 if probe 6 >"$WORK/probe-down.txt" 2>&1; then cat "$WORK/probe-down.txt"; fail "the probe passed with go-httpbin stopped"; fi
 echo "   with go-httpbin stopped, the probe fails: $(grep -m1 -A1 '^Differences:' "$WORK/probe-down.txt" | tail -1 | sed 's/^ *//')"
+took
+
+step "verify --kube: the live read, prediction and probe through the real API server, pods/exec and go-httpbin at the Service's name"
+# What the cluster's DNS and kube-proxy do, stood in for on the machine: httpbin.legacy resolves to
+# the Service's ClusterIP (a line in the namespace's /etc/hosts, which up.sh made and kwok's probe
+# scripts see), and that address answers on the Service port (a local route to it, and go-httpbin
+# listening there). Nothing else is pointed anywhere: verify's probe curls http://httpbin.legacy:8000.
+hosts="/etc/netns/$NS/hosts"
+[ -f "$hosts" ] || fail "$hosts is missing: this cluster was started by an older tools/cluster/up.sh; run npm run cluster:down"
+cluster_ip="$(kc -n legacy get service httpbin -o jsonpath='{.spec.clusterIP}')"
+in_ns ip route replace local "$cluster_ip/32" dev lo
+printf '%s httpbin.legacy\n' "$cluster_ip" >>"$hosts"
+ip netns exec "$NS" "$BIN/go-httpbin" -host "$cluster_ip" -port 8000 </dev/null >"$WORK/go-httpbin-svc.log" 2>&1 &
+svc_pid=$!
+STOP_PIDS+=("$svc_pid")
+for _ in $(seq 50); do in_ns curl -sf -o /dev/null "http://httpbin.legacy:8000/status/200" && break; sleep 0.1; done
+in_ns curl -sf -o /dev/null "http://httpbin.legacy:8000/status/200" || { cat "$WORK/go-httpbin-svc.log" >&2; fail "go-httpbin did not answer at httpbin.legacy:8000 (${cluster_ip})"; }
+# legacy's one Service port, from sleep.legacy: the demo's httpbin (its port is named http: the HTTP check).
+verify() { (cd "$PROJECT" && in_ns node bin/istio-mtls.js verify --kube --kubeconfig "$KUBECONFIG_FILE" -n legacy --from sleep.legacy --root-from-certificate istio-system/cacerts --request-timeout 5 "$@"); }
+verify --deadline 30 >"$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "verify --kube -n legacy --from sleep.legacy: the real cell should match"; }
+grep -qE '^sleep\.legacy +httpbin\.legacy:8000/headers +http +application answers \(plaintext\) +200 plaintext +ok$' "$WORK/verify.txt" \
+  || { cat "$WORK/verify.txt"; fail "verify's cell sleep.legacy -> httpbin.legacy:8000 is not the 200 plaintext echo"; }
+echo "   $(grep -E '^sleep\.legacy ' "$WORK/verify.txt" | tr -s ' ')"
+echo "   $(grep -E '^1 cells? from' "$WORK/verify.txt")"
+# The application's own 404 and 403 are its answers, not Envoy's: they match a request that reaches it.
+for status in 404 403; do
+  verify --deadline 0 --path "/status/$status" >"$WORK/verify-$status.txt" 2>&1 || { cat "$WORK/verify-$status.txt"; fail "verify --path /status/$status: go-httpbin's own $status should match 'application answers'"; }
+  grep -qE "application answers \(plaintext\) +$status .*ok\$" "$WORK/verify-$status.txt" || { cat "$WORK/verify-$status.txt"; fail "verify --path /status/$status: no matching $status row"; }
+done
+echo "   --path /status/404 and /status/403: the application's own answers, exit 0"
+# The world is wrong: the Service's server is gone. verify must exit 1 naming the cell, not pass.
+kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true
+rc=0; verify --deadline 0 >"$WORK/verify-down.txt" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "sleep.legacy to httpbin.legacy:8000/headers: 000 (curl exit 7: connection refused), expected the application's answer" "$WORK/verify-down.txt" \
+  || { cat "$WORK/verify-down.txt"; fail "verify with the Service's server stopped: exit ${rc}, expected 1 naming the refused cell"; }
+echo "   with the Service's server stopped: exit 1, $(grep -m1 'expected the application' "$WORK/verify-down.txt" | sed 's/^ *//')"
 kc delete clusterexec probe-legacy >/dev/null
 took
 
@@ -417,10 +456,7 @@ grep -E '^ +[0-9]+ unchanged' "$WORK/refresh.txt" | tail -1 | sed 's/^ */   refr
 took
 
 step "pulumi destroy removes everything the stack created"
-owned() { owned_objects 'foo|bar|legacy|istio-system|cert-manager'; }
-before="$(owned | wc -l)"
-p destroy --yes >"$WORK/destroy.txt" 2>&1 || { tail -n 40 "$WORK/destroy.txt" >&2; fail "pulumi destroy failed"; }
-grep -E '^ +(- )?[0-9]+ deleted' "$WORK/destroy.txt" | tail -1 | sed 's/^ *\(- \)\{0,1\}/   destroy: /'
+stack_destroy 'foo|bar|legacy|istio-system|cert-manager'
 # Policies go before istiod (whose webhook admits their deletion), istiod before the CA.
 line_of() { grep -nE "$1" "$WORK/destroy.txt" | tail -1 | cut -d: -f1; }
 last_policy="$(line_of '(PeerAuthentication|DestinationRule) .* deleted')"
@@ -429,10 +465,6 @@ cacerts_gone="$(line_of 'Certificate istio-system/cacerts deleted')"
 [ -n "$last_policy" ] && [ -n "$istiod_gone" ] && [ -n "$cacerts_gone" ] && [ "$last_policy" -lt "$istiod_gone" ] && [ "$istiod_gone" -lt "$cacerts_gone" ] \
   || fail "destroy order: last policy deleted at line ${last_policy:-?}, istiod at ${istiod_gone:-?}, cacerts at ${cacerts_gone:-?} of $WORK/destroy.txt"
 echo "   order: every policy deleted before istiod's release, istiod before cacerts"
-# Namespaces are removed asynchronously (their finalizers clean up what they hold).
-for _ in $(seq 120); do left="$(owned)"; [ -z "$left" ] && break; sleep 0.5; done
-[ -z "$left" ] || { echo "$left" >&2; fail "60 s after destroy, stack-created objects remain"; }
-echo "   before: ${before} stack-created namespaces, cluster-scoped objects and CRDs without keep; after: 0"
 echo "   kept by the charts' helm.sh/resource-policy: keep: $(crds | grep -c 'istio\.io keep$') Istio and $(crds | grep -c 'cert-manager\.io keep$') cert-manager CRDs"
 p stack rm --yes >/dev/null
 took

@@ -59,3 +59,16 @@ owned_objects() {
     | grep -E 'istio|cert-manager' || true
   crds | grep -v ' keep$' || true
 }
+
+# pulumi destroy, then wait until no object the stack created in namespaces matching $1 (and no
+# cluster-scoped one) is left: namespaces go asynchronously, their finalizers cleaning up what they
+# hold. The destroy output stays in $WORK/destroy.txt.
+stack_destroy() {
+  local before left
+  before="$(owned_objects "$1" | wc -l)"
+  p destroy --yes >"$WORK/destroy.txt" 2>&1 || { tail -n 40 "$WORK/destroy.txt" >&2; fail "pulumi destroy failed"; }
+  grep -E '^ +(- )?[0-9]+ deleted' "$WORK/destroy.txt" | tail -1 | sed 's/^ *\(- \)\{0,1\}/   destroy: /'
+  for _ in $(seq 120); do left="$(owned_objects "$1")"; [ -z "$left" ] && break; sleep 0.5; done
+  [ -z "$left" ] || { echo "$left" >&2; fail "60 s after destroy, stack-created objects remain"; }
+  echo "   before: ${before} stack-created namespaces, cluster-scoped objects and CRDs without keep; after: 0"
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run cluster:down: stops the processes up.sh recorded (by pid, and only
 # while that pid still runs the recorded binary), deletes the network
-# namespace and the state folder (certificates, etcd data, logs).
+# namespace with its /etc/netns folder, and the state folder (certificates, etcd data, logs).
 set -euo pipefail
 
 NS=istio-mtls
@@ -40,5 +40,5 @@ if ip netns list | grep -qx "$NS\( .*\)\?"; then
   [ -z "$left" ] || echo "cluster:down: note: processes still in netns ${NS} (not started by up.sh): ${left}" >&2
   ip netns del "$NS"
 fi
-rm -rf "$S"
-echo "cluster:down: stopped ${stopped[*]:-nothing}; netns ${NS} and ${S} removed"
+rm -rf "$S" "/etc/netns/$NS"
+echo "cluster:down: stopped ${stopped[*]:-nothing}; netns ${NS}, /etc/netns/${NS} and ${S} removed"

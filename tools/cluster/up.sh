@@ -74,9 +74,14 @@ chmod 700 "$S"
 # --- network namespace: loopback only; the fake pod range (kwok --cidr) is
 # made local so a webhook call to a pod address lands on a local process.
 ip netns add "$NS"
+# Name resolution there: `ip netns exec` binds /etc/netns/$NS/hosts over /etc/hosts for every
+# process it starts (kwok, and the probe scripts kwok runs for pods/exec), so a test can add a
+# Service's name as the cluster's DNS would answer it. Written in place later, never replaced.
+mkdir -p "/etc/netns/$NS"
+cp /etc/hosts "/etc/netns/$NS/hosts"
 in_ns ip link set lo up
 in_ns ip route replace local 10.0.0.0/24 dev lo
-phase "network namespace ${NS}: lo up, 10.0.0.0/24 local"
+phase "network namespace ${NS}: lo up, 10.0.0.0/24 local, /etc/netns/${NS}/hosts"
 
 # --- certificates: one CA signs everything (P-256 keys: fast to make).
 pki() { openssl "$@" 2>/dev/null; }
