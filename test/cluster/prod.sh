@@ -9,12 +9,16 @@
 #      cluster live through the real API server: prod has no application Service, so the live
 #      prediction has no cell, says so in the probe's notices (stack output probeNotices), and
 #      the posture summary is "0 service ports"; `pulumi stack output --json` carries them;
-#   3. a second preview shows no changes; with the plaintext probe client deleted behind the
-#      stack's back (no refresh), the probe's live read misses it and `pulumi up` fails naming it;
-#   4. `pulumi destroy` leaves no stack-created object.
-# No data-plane cell is real in this test: there is no Envoy and no pod network (kwok runs no
-# containers), and prod has no Service to probe, so no request is sent; what is real is the
-# injection, the live read and the stack's outputs. The cluster is brought up if it is not, and
+#   3. a second preview shows no changes;
+#   4. an app team's Service in shop without a sidecar: `pulumi up` probes both clients' cells to
+#      it by the Service's name (go-httpbin at its ClusterIP) and reports it as accepting
+#      plaintext without a reviewed exception; with its server stopped, `pulumi up` fails naming
+#      the cell; with the plaintext probe client deleted behind the stack's back (no refresh), the
+#      probe's live read misses it and `pulumi up` fails naming it;
+#   5. `pulumi destroy` leaves no stack-created object.
+# No cell through Envoy is real in this test: there is no Envoy and no pod network (kwok runs no
+# containers); what is real is the injection, the live read, the requests to go-httpbin (the
+# plaintext client's cell, no sidecar at either end) and the stack's outputs. The cluster is brought up if it is not, and
 # torn down at the end, pass or fail, unless KEEP_CLUSTER=1.
 set -euo pipefail
 
@@ -97,12 +101,94 @@ p preview --expect-no-changes >"$WORK/preview2.txt" 2>&1 || { tail -n 40 "$WORK/
 grep -E '^ +[0-9]+ unchanged' "$WORK/preview2.txt" | sed 's/^ */   preview: /'
 took
 
+step "an app team's Service in shop without a sidecar: the probe's cells to it inside pulumi up, and the posture a human reads"
+# What the cluster's DNS and kube-proxy would do is stood in for, as in run.sh's verify step:
+# api.shop resolves to the Service's ClusterIP (the namespace's /etc/hosts) and go-httpbin answers
+# on that address and the Service port. kwok runs the probe scripts of both probe clients with the
+# host's sh and curl (as nobody). Real: the plaintext client's cell (no sidecar at either end).
+# The shop client's request leaves without its sidecar here (no Envoy), so its cell is observed
+# only as far as the application answering it; the model predicts plaintext for it either way
+# (auto mTLS sends plaintext to an endpoint without sidecar).
+probe_dir="$(mktemp -d)"
+REMOVE_DIRS+=("$probe_dir")
+chmod 755 "$probe_dir"
+kc apply --server-side --field-manager=istio-mtls-test -f - >/dev/null <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata: {name: probe-clients}
+spec:
+  selector: {matchNamespaces: [shop, istio-mtls-probe]}
+  execs:
+  - local:
+      workDir: $probe_dir
+      securityContext: {runAsUser: 65534, runAsGroup: 65534}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: api, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api, sidecar.istio.io/inject: "false"}}
+    spec:
+      serviceAccountName: api
+      containers: [{name: api, image: docker.io/mccutchen/go-httpbin:v2.15.0, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports: [{name: http, port: 8000, targetPort: 8080}]
+EOF
+kc -n shop rollout status deployment/api --timeout=60s >/dev/null || fail "shop/api did not roll out"
+[ -z "$(kc -n shop get pods -l app=api -o jsonpath='{.items[*].spec.containers[?(@.name=="istio-proxy")].name}')" ] || fail "shop/api got a sidecar despite sidecar.istio.io/inject: false"
+hosts="/etc/netns/$NS/hosts"
+[ -f "$hosts" ] || fail "$hosts is missing: this cluster was started by an older tools/cluster/up.sh; run npm run cluster:down"
+api_ip="$(kc -n shop get service api -o jsonpath='{.spec.clusterIP}')"
+in_ns ip route replace local "$api_ip/32" dev lo
+printf '%s api.shop\n' "$api_ip" >>"$hosts"
+ip netns exec "$NS" "$BIN/go-httpbin" -host "$api_ip" -port 8000 </dev/null >"$WORK/go-httpbin-api.log" 2>&1 &
+api_pid=$!
+STOP_PIDS+=("$api_pid")
+for _ in $(seq 50); do in_ns curl -sf -o /dev/null "http://api.shop:8000/status/200" && break; sleep 0.1; done
+in_ns curl -sf -o /dev/null "http://api.shop:8000/status/200" || { cat "$WORK/go-httpbin-api.log" >&2; fail "go-httpbin did not answer at api.shop:8000 (${api_ip})"; }
+# The stack's objects did not change: the probe runs again on every up only with alwaysRun.
+cfg --path istio-mtls:probe.alwaysRun true
+cfg --path istio-mtls:probe.deadlineSeconds 20
+p up --yes >"$WORK/up-api.txt" 2>&1 || { grep -E 'error|failed|Error|differ' "$WORK/up-api.txt" | tail -n 30 >&2; fail "pulumi up with shop/api failed"; }
+p stack output --json --show-secrets >"$WORK/outputs-api.json"
+node -e '
+const o = require(process.argv[1]);
+const problems = [];
+const want = "1 service port: 0 refuse plaintext; 1 accepts it WITHOUT a reviewed exception: shop/api:8000";
+if (o.postureSummary !== want) problems.push(`postureSummary is ${JSON.stringify(o.postureSummary)}, expected ${JSON.stringify(want)}`);
+if (!o.probeCells || o.probeCells.live !== 2 || o.probeCells.beforeApply !== 0) problems.push(`probeCells is ${JSON.stringify(o.probeCells)}, expected {beforeApply: 0, live: 2}`);
+const api = (o.posture ?? [])[0];
+if (!api || api.service !== "api" || api.mtls !== "plaintext-accepted" || api.verdict !== "no-exception") problems.push(`posture[0] is ${JSON.stringify(api)}, expected api plaintext-accepted, no-exception`);
+if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
+console.log(`   postureSummary: ${o.postureSummary}`);
+for (const c of api.clients) console.log(`   ${c.from} -> shop/api:8000: ${c.code} ${c.how}`);
+console.log(`   probeCells: ${JSON.stringify(o.probeCells)}; probeAttempts: ${o.probeAttempts}`);
+' "$WORK/outputs-api.json" || fail "the stack outputs do not report shop/api as accepting plaintext without an exception"
+# The world is wrong: the application's server is gone. pulumi up must fail naming the cell.
+kill "$api_pid"; wait "$api_pid" 2>/dev/null || true
+cfg --path istio-mtls:probe.deadlineSeconds 5
+if p up --yes >"$WORK/up-api-down.txt" 2>&1; then fail "pulumi up passed with shop/api's server stopped"; fi
+expected="istio-mtls-probe.istio-mtls-probe to api.shop:8000: 000 (curl exit 7: connection refused), expected the application's answer"
+grep -qF "$expected" "$WORK/up-api-down.txt" || { grep -iE 'error|differ' "$WORK/up-api-down.txt" | tail -n 20 >&2; fail "pulumi up failed, but not with: $expected"; }
+echo "   with shop/api's server stopped, pulumi up fails: $expected"
+took
+
 step "the world is wrong: the plaintext probe client deleted behind the stack's back; the probe's live read misses it and pulumi up fails"
 # Nothing refreshes the Deployment, so only the probe's own read at probe time can see it is gone.
 kc -n istio-mtls-probe delete deployment istio-mtls-probe --cascade=foreground --wait=true >/dev/null
 kc -n istio-mtls-probe wait --for=delete pod -l app=istio-mtls-probe --timeout=60s >/dev/null 2>&1 || true
 [ -z "$(kc -n istio-mtls-probe get pods -l app=istio-mtls-probe -o name)" ] || fail "the plaintext probe client's pods are still there"
-cfg --path istio-mtls:probe.alwaysRun true
 if p up --yes >"$WORK/up-bad.txt" 2>&1; then fail "pulumi up passed with the plaintext probe client gone"; fi
 expected='no such client workload in context istio-mtls: istio-mtls-probe.istio-mtls-probe'
 grep -qF "$expected" "$WORK/up-bad.txt" || { grep -iE 'error' "$WORK/up-bad.txt" | tail -n 20 >&2; fail "pulumi up failed, but not with: $expected"; }
