@@ -58,7 +58,7 @@ bash "$REPO/tools/cluster/up.sh" | tee "$WORK/up.log"
 took
 
 step "pulumi up -s ${STACK}: the probe clients, then the ConnectivityProbe's live read inside pulumi up"
-p up --yes >"$WORK/up.txt" 2>&1 || { grep -E 'error|failed|Error' "$WORK/up.txt" | tail -n 30 >&2; fail "pulumi up failed"; }
+stack_up "$WORK/up.txt"
 grep -E '^ +\+ [0-9]+ created|^Duration:' "$WORK/up.txt" | sed 's/^ */   /'
 grep -q 'pulumi-nodejs:dynamic/probe:ConnectivityProbe .*created' "$WORK/up.txt" \
   || { grep -i probe "$WORK/up.txt" >&2; fail "pulumi up did not create the ConnectivityProbe"; }
@@ -102,27 +102,14 @@ grep -E '^ +[0-9]+ unchanged' "$WORK/preview2.txt" | sed 's/^ */   preview: /'
 took
 
 step "an app team's Service in shop without a sidecar: the probe's cells to it inside pulumi up, and the posture a human reads"
-# What the cluster's DNS and kube-proxy would do is stood in for, as in run.sh's verify step:
-# api.shop resolves to the Service's ClusterIP (the namespace's /etc/hosts) and go-httpbin answers
-# on that address and the Service port. kwok runs the probe scripts of both probe clients with the
+# The probe asks for api.shop:8000 by name; the cluster's DNS and kube-proxy are stood in for
+# (serve_service: go-httpbin at the Service's ClusterIP). kwok runs the probe scripts of both probe clients with the
 # host's sh and curl (as nobody). Real: the plaintext client's cell (no sidecar at either end).
 # The shop client's request leaves without its sidecar here (no Envoy), so its cell is observed
 # only as far as the application answering it; the model predicts plaintext for it either way
 # (auto mTLS sends plaintext to an endpoint without sidecar).
-probe_dir="$(mktemp -d)"
-REMOVE_DIRS+=("$probe_dir")
-chmod 755 "$probe_dir"
+kwok_exec probe-clients shop istio-mtls-probe
 kc apply --server-side --field-manager=istio-mtls-test -f - >/dev/null <<EOF
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: ClusterExec
-metadata: {name: probe-clients}
-spec:
-  selector: {matchNamespaces: [shop, istio-mtls-probe]}
-  execs:
-  - local:
-      workDir: $probe_dir
-      securityContext: {runAsUser: 65534, runAsGroup: 65534}
----
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: api, namespace: shop}
@@ -147,16 +134,8 @@ spec:
 EOF
 kc -n shop rollout status deployment/api --timeout=60s >/dev/null || fail "shop/api did not roll out"
 [ -z "$(kc -n shop get pods -l app=api -o jsonpath='{.items[*].spec.containers[?(@.name=="istio-proxy")].name}')" ] || fail "shop/api got a sidecar despite sidecar.istio.io/inject: false"
-hosts="/etc/netns/$NS/hosts"
-[ -f "$hosts" ] || fail "$hosts is missing: this cluster was started by an older tools/cluster/up.sh; run npm run cluster:down"
-api_ip="$(kc -n shop get service api -o jsonpath='{.spec.clusterIP}')"
-in_ns ip route replace local "$api_ip/32" dev lo
-printf '%s api.shop\n' "$api_ip" >>"$hosts"
-ip netns exec "$NS" "$BIN/go-httpbin" -host "$api_ip" -port 8000 </dev/null >"$WORK/go-httpbin-api.log" 2>&1 &
-api_pid=$!
-STOP_PIDS+=("$api_pid")
-for _ in $(seq 50); do in_ns curl -sf -o /dev/null "http://api.shop:8000/status/200" && break; sleep 0.1; done
-in_ns curl -sf -o /dev/null "http://api.shop:8000/status/200" || { cat "$WORK/go-httpbin-api.log" >&2; fail "go-httpbin did not answer at api.shop:8000 (${api_ip})"; }
+serve_service shop api 8000
+api_pid=$SERVED_PID
 # The stack's objects did not change: the probe runs again on every up only with alwaysRun.
 cfg --path istio-mtls:probe.alwaysRun true
 cfg --path istio-mtls:probe.deadlineSeconds 20

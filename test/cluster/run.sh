@@ -66,7 +66,7 @@ echo "   server: $(kc version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*
 took
 
 step "pulumi up -s ${STACK}: the real CLI and Kubernetes provider, Istio and cert-manager from local charts"
-p up --yes >"$WORK/up.txt" 2>&1 || { grep -E 'error|failed' "$WORK/up.txt" | tail -n 20 >&2; fail "pulumi up failed"; }
+stack_up "$WORK/up.txt"
 grep -E '^ +\+ [0-9]+ created|^Duration:' "$WORK/up.txt" | sed 's/^ */   /'
 p stack export >"$WORK/state.json"
 n_state="$(node -e 'const d=require(process.argv[1]).deployment; const r=d.resources.filter(r=>!r.type.startsWith("pulumi:")); console.log(r.length)' "$WORK/state.json")"
@@ -385,21 +385,7 @@ httpbin_pid=$!
 STOP_PIDS+=("$httpbin_pid")
 for _ in $(seq 50); do in_ns curl -sf -o /dev/null "http://${httpbin_ip}:8080/status/200" && break; sleep 0.1; done
 in_ns curl -sf -o /dev/null "http://${httpbin_ip}:8080/status/200" || { cat "$WORK/go-httpbin.log" >&2; fail "go-httpbin did not answer on ${httpbin_ip}:8080"; }
-# Its working folder: outside WORK (private to root), which nobody could not enter.
-probe_dir="$(mktemp -d)"
-REMOVE_DIRS+=("$probe_dir")
-chmod 755 "$probe_dir"
-kc apply --server-side --field-manager=istio-mtls-test -f - >/dev/null <<EOF
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: ClusterExec
-metadata: {name: probe-legacy}
-spec:
-  selector: {matchNamespaces: [legacy]}
-  execs:
-  - local:
-      workDir: $probe_dir
-      securityContext: {runAsUser: 65534, runAsGroup: 65534}
-EOF
+kwok_exec probe-legacy legacy
 probe() { (cd "$PROJECT" && in_ns node_modules/.bin/tsx test/cluster/probe-exec.ts "Pulumi.$STACK.yaml" "$KUBECONFIG_FILE" "$1" sleep.legacy "httpbin.legacy:8000=${httpbin_ip}:8080"); }
 probe 30 || fail "the probe's observed cell differs from the prediction"
 echo "   real: sleep.legacy -> httpbin.legacy:8000 (no sidecar at either end); not probed: the cells that need Envoy"
@@ -410,20 +396,9 @@ echo "   with go-httpbin stopped, the probe fails: $(grep -m1 -A1 '^Differences:
 took
 
 step "verify --kube: the live read, prediction and probe through the real API server, pods/exec and go-httpbin at the Service's name"
-# What the cluster's DNS and kube-proxy do, stood in for on the machine: httpbin.legacy resolves to
-# the Service's ClusterIP (a line in the namespace's /etc/hosts, which up.sh made and kwok's probe
-# scripts see), and that address answers on the Service port (a local route to it, and go-httpbin
-# listening there). Nothing else is pointed anywhere: verify's probe curls http://httpbin.legacy:8000.
-hosts="/etc/netns/$NS/hosts"
-[ -f "$hosts" ] || fail "$hosts is missing: this cluster was started by an older tools/cluster/up.sh; run npm run cluster:down"
-cluster_ip="$(kc -n legacy get service httpbin -o jsonpath='{.spec.clusterIP}')"
-in_ns ip route replace local "$cluster_ip/32" dev lo
-printf '%s httpbin.legacy\n' "$cluster_ip" >>"$hosts"
-ip netns exec "$NS" "$BIN/go-httpbin" -host "$cluster_ip" -port 8000 </dev/null >"$WORK/go-httpbin-svc.log" 2>&1 &
-svc_pid=$!
-STOP_PIDS+=("$svc_pid")
-for _ in $(seq 50); do in_ns curl -sf -o /dev/null "http://httpbin.legacy:8000/status/200" && break; sleep 0.1; done
-in_ns curl -sf -o /dev/null "http://httpbin.legacy:8000/status/200" || { cat "$WORK/go-httpbin-svc.log" >&2; fail "go-httpbin did not answer at httpbin.legacy:8000 (${cluster_ip})"; }
+# The probe's curl asks for http://httpbin.legacy:8000 by name; DNS and kube-proxy stood in for (stack.sh).
+serve_service legacy httpbin 8000
+svc_pid=$SERVED_PID
 # legacy's one Service port, from sleep.legacy: the demo's httpbin (its port is named http: the HTTP check).
 verify() { (cd "$PROJECT" && in_ns node bin/istio-mtls.js verify --kube --kubeconfig "$KUBECONFIG_FILE" -n legacy --from sleep.legacy --root-from-certificate istio-system/cacerts --request-timeout 5 "$@"); }
 verify --deadline 30 >"$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "verify --kube -n legacy --from sleep.legacy: the real cell should match"; }

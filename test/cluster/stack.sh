@@ -60,6 +60,59 @@ owned_objects() {
   crds | grep -v ' keep$' || true
 }
 
+# The stack's first `pulumi up` (output in $1), which installs cert-manager. kwok completes
+# cert-manager's startupapicheck Job without running it, so nothing waits, as that Helm hook does
+# on a real cluster, for cainjector to put the webhook's CA into its configuration: an object the
+# webhook validates (the ClusterIssuer) can reach it first and fail "x509: certificate signed by
+# unknown authority". Exactly that failure is retried once, and said; any other fails the test.
+stack_up() {
+  local webhook_early='failed calling webhook "webhook.cert-manager.io".*x509: certificate signed by unknown authority'
+  p up --yes >"$1" 2>&1 && return
+  grep -qE "$webhook_early" "$1" || { grep -E 'error|failed|Error' "$1" | tail -n 30 >&2; fail "pulumi up failed"; }
+  echo "   pulumi up reached cert-manager's webhook before cainjector gave it its CA (kwok does not run startupapicheck): once more"
+  p up --yes >"$1" 2>&1 || { grep -E 'error|failed|Error' "$1" | tail -n 30 >&2; fail "pulumi up failed the second time"; }
+}
+
+# Lets pods/exec in the namespaces $2… run as kwok's local processes (ClusterExec $1): the host's
+# sh and curl, as nobody (65534: kwok needs a user the host knows; the pods' is 65532, also
+# unprivileged), in a working folder outside WORK (private to root), which nobody could not enter.
+kwok_exec() {
+  local name="$1" dir
+  shift
+  dir="$(mktemp -d)"
+  REMOVE_DIRS+=("$dir")
+  chmod 755 "$dir"
+  kc apply --server-side --field-manager=istio-mtls-test -f - >/dev/null <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata: {name: $name}
+spec:
+  selector: {matchNamespaces: [$(IFS=,; echo "$*")]}
+  execs:
+  - local:
+      workDir: $dir
+      securityContext: {runAsUser: 65534, runAsGroup: 65534}
+EOF
+}
+
+# Stands in for the cluster's DNS and kube-proxy for one Service port, there being neither:
+# <service>.<namespace> resolves to the Service's ClusterIP in the network namespace's /etc/hosts
+# (made by up.sh; `ip netns exec` shows it to kwok and the probe scripts it runs), and go-httpbin
+# answers on that address and the Service port. Sets SERVED_PID (also stopped at exit).
+serve_service() {
+  local namespace="$1" service="$2" port="$3" hosts="/etc/netns/$NS/hosts" address
+  [ -f "$hosts" ] || fail "$hosts is missing: this cluster was started by an older tools/cluster/up.sh; run npm run cluster:down"
+  address="$(kc -n "$namespace" get service "$service" -o jsonpath='{.spec.clusterIP}')"
+  in_ns ip route replace local "$address/32" dev lo
+  printf '%s %s.%s\n' "$address" "$service" "$namespace" >>"$hosts"
+  ip netns exec "$NS" "$BIN/go-httpbin" -host "$address" -port "$port" </dev/null >"$WORK/go-httpbin-$service.$namespace.log" 2>&1 &
+  SERVED_PID=$!
+  STOP_PIDS+=("$SERVED_PID")
+  for _ in $(seq 50); do in_ns curl -sf -o /dev/null "http://$service.$namespace:$port/status/200" && return; sleep 0.1; done
+  cat "$WORK/go-httpbin-$service.$namespace.log" >&2
+  fail "go-httpbin did not answer at $service.$namespace:$port ($address)"
+}
+
 # pulumi destroy, then wait until no object the stack created in namespaces matching $1 (and no
 # cluster-scoped one) is left: namespaces go asynchronously, their finalizers cleaning up what they
 # hold. The destroy output stays in $WORK/destroy.txt.
