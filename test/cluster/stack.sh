@@ -5,6 +5,8 @@
 # and cert-manager from the charts of the Go modules the cluster is built from
 # (tools/cluster/charts.sh), installed by the stack (istio.chartRepository,
 # certManager.chartRepository).
+# shellcheck source=test/helpers/pulumi-env.sh
+source "$REPO/test/helpers/pulumi-env.sh"
 PROJECT="$WORK/project"
 STATE="${XDG_STATE_HOME:-$HOME/.local/state}/istio-mtls/cluster"
 KUBECONFIG_FILE="$STATE/kubeconfig"
@@ -24,12 +26,7 @@ stack_tools() {
   CHARTS="$(bash "$REPO/tools/cluster/charts.sh" | tail -1)"
   CHART_VERSIONS="$(bash "$REPO/tools/cluster/charts.sh" --versions)"
   export PATH="$TOOLCHAIN:$REPO/node_modules/.bin:$PATH"
-  export PULUMI_HOME="$WORK/home"
-  export PULUMI_BACKEND_URL="file://$WORK/state"
-  export PULUMI_CONFIG_PASSPHRASE=cluster-test
-  export PULUMI_SKIP_UPDATE_CHECK=1
-  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-  unset KUBECONFIG
+  pulumi_env "$WORK" cluster-test
 }
 
 # The stack STACK in PROJECT with $1 (a file of the repo) as its config, on the cluster's

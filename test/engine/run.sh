@@ -20,14 +20,9 @@ BIN="$(bash "$REPO/tools/build.sh" | tail -1)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export PATH="$BIN:$REPO/node_modules/.bin:$PATH"
-export PULUMI_HOME="$WORK/home"
-export PULUMI_BACKEND_URL="file://$WORK/state"
-export PULUMI_CONFIG_PASSPHRASE=engine-test
-export PULUMI_SKIP_UPDATE_CHECK=1
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-# The provider turns KUBECONFIG into its kubeconfig input, which
-# renderYamlToDirectory refuses; render mode needs no cluster anyway.
-unset KUBECONFIG
+# shellcheck source=test/helpers/pulumi-env.sh
+source "$REPO/test/helpers/pulumi-env.sh"
+pulumi_env "$WORK" engine-test
 mkdir -p "$WORK/state"
 
 STACK=engine-test
